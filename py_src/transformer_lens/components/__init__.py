@@ -1,0 +1,20 @@
+"""Building blocks shared by every architecture."""
+
+from transformer_lens.components.attention import Attention
+from transformer_lens.components.block import TransformerBlock
+from transformer_lens.components.embed import Embed, PosEmbed, Unembed
+from transformer_lens.components.mlp import MLP
+from transformer_lens.components.norms import LayerNorm, LayerNormPre, RMSNorm, RMSNormPre
+
+__all__ = [
+    "Attention",
+    "Embed",
+    "LayerNorm",
+    "LayerNormPre",
+    "MLP",
+    "PosEmbed",
+    "RMSNorm",
+    "RMSNormPre",
+    "TransformerBlock",
+    "Unembed",
+]

@@ -1,0 +1,195 @@
+"""Multi-head attention, shared by every architecture (GQA, local windows, KV cache).
+
+Scores and patterns are only materialised when someone hooks them (or the config needs
+them); otherwise torch's fused scaled_dot_product_attention runs, so users pay only for
+the hooks they use.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.kv_cache import KeyValueCacheEntry
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: HookedTransformerConfig, layer_idx: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.layer_idx = layer_idx
+        n_heads, n_kv = cfg.n_heads, cfg.n_key_value_heads or cfg.n_heads
+        self.W_Q = nn.Parameter(torch.empty(n_heads, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self.b_Q = nn.Parameter(torch.zeros(n_heads, cfg.d_head, dtype=cfg.dtype))
+        self._W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self._b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        self._W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self._b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        self.W_O = nn.Parameter(torch.empty(n_heads, cfg.d_head, cfg.d_model, dtype=cfg.dtype))
+        self.b_O = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
+        self.repeat_kv = n_heads // n_kv
+        self.attn_type = cfg.attn_types[layer_idx] if cfg.attn_types else "global"
+        self.attn_scale = cfg.attn_scale if cfg.use_attn_scale else 1.0
+        if cfg.scale_attn_by_inverse_layer_idx:
+            self.attn_scale *= layer_idx + 1
+        self.hook_q = HookPoint()  # [batch, pos, head_index, d_head]
+        self.hook_k = HookPoint()  # [batch, pos, head_index, d_head]
+        self.hook_v = HookPoint()  # [batch, pos, head_index, d_head]
+        self.hook_z = HookPoint()  # [batch, pos, head_index, d_head]
+        self.hook_attn_scores = HookPoint()  # [batch, head_index, query_pos, key_pos]
+        self.hook_pattern = HookPoint()  # [batch, head_index, query_pos, key_pos]
+        self.hook_result = HookPoint()  # [batch, pos, head_index, d_model]
+        if cfg.positional_embedding_type == "rotary":
+            from transformer_lens.components.rotary import Rotary
+
+            self.rotary = Rotary(cfg)
+            self.hook_rot_q = HookPoint()  # [batch, pos, head_index, d_head]
+            self.hook_rot_k = HookPoint()  # [batch, pos, head_index, d_head]
+        self._fused_cache: Optional[tuple] = None
+
+    # Grouped-query models store one K/V per group; the public weights are per query head.
+    @property
+    def W_K(self) -> torch.Tensor:
+        return self._W_K if self.repeat_kv == 1 else self._W_K.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def W_V(self) -> torch.Tensor:
+        return self._W_V if self.repeat_kv == 1 else self._W_V.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def b_K(self) -> torch.Tensor:
+        return self._b_K if self.repeat_kv == 1 else self._b_K.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def b_V(self) -> torch.Tensor:
+        return self._b_V if self.repeat_kv == 1 else self._b_V.repeat_interleave(self.repeat_kv, dim=0)
+
+    def _fused_qkv(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[d_model, (n_heads + 2 n_kv) d_head]`` weight and bias for one matmul.
+
+        Cached between no-grad calls and rebuilt when any source tensor changes
+        (identity or in-place version), so weight edits are always seen.
+        """
+        sources = (self.W_Q, self._W_K, self._W_V, self.b_Q, self._b_K, self._b_V)
+        key = tuple((id(t), t._version) for t in sources)
+        if self._fused_cache is not None and self._fused_cache[0] == key and not torch.is_grad_enabled():
+            return self._fused_cache[1], self._fused_cache[2]
+        weight = torch.cat([w.permute(1, 0, 2).reshape(self.cfg.d_model, -1) for w in sources[:3]], dim=1)
+        bias = torch.cat([b.reshape(-1) for b in sources[3:]])
+        if not torch.is_grad_enabled():
+            self._fused_cache = (key, weight, bias)
+        return weight, bias
+
+    def _project(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """Per-head projection of a ``"batch pos head_index d_model"`` input."""
+        return torch.einsum("bphm,hmd->bphd", x, weight) + bias
+
+    def compute_qkv(self, query_input: torch.Tensor, key_input: torch.Tensor, value_input: torch.Tensor):
+        batch, pos = query_input.shape[:2]
+        n_heads, n_kv, d_head = self.cfg.n_heads, self._W_K.shape[0], self.cfg.d_head
+        if query_input.ndim == 3 and query_input is key_input and key_input is value_input:
+            weight, bias = self._fused_qkv()
+            qkv = torch.addmm(bias, query_input.reshape(-1, self.cfg.d_model), weight).view(batch, pos, -1)
+            q, k, v = qkv.split([n_heads * d_head, n_kv * d_head, n_kv * d_head], dim=-1)
+            return q.view(batch, pos, n_heads, d_head), k.view(batch, pos, n_kv, d_head), v.view(batch, pos, n_kv, d_head)
+        if query_input.ndim == 3:
+            project = lambda x, w, b: torch.einsum("bpm,hmd->bphd", x, w) + b  # noqa: E731
+        else:
+            project = self._project
+        # Split (per-head) inputs carry one copy per query head; K/V groups read their first head.
+        k_in = key_input if key_input.ndim == 3 else key_input[:, :, :: self.repeat_kv]
+        v_in = value_input if value_input.ndim == 3 else value_input[:, :, :: self.repeat_kv]
+        return (
+            project(query_input, self.W_Q, self.b_Q),
+            project(k_in, self._W_K, self._b_K),
+            project(v_in, self._W_V, self._b_V),
+        )
+
+    def forward(
+        self,
+        query_input: torch.Tensor,
+        key_input: torch.Tensor,
+        value_input: torch.Tensor,
+        past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``"batch pos d_model"`` (or per-head ``"batch pos head_index d_model"``) -> ``"batch pos d_model"``.
+
+        ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
+        """
+        q, k, v = self.compute_qkv(query_input, key_input, value_input)
+        q, k, v = self.hook_q(q), self.hook_k(k), self.hook_v(v)
+        past_len = 0
+        if past_kv_cache_entry is not None:
+            past_len = past_kv_cache_entry.past_keys.shape[1]
+        if self.cfg.positional_embedding_type == "rotary":
+            q = self.hook_rot_q(self.rotary(q, past_len, attention_mask))
+            k = self.hook_rot_k(self.rotary(k, past_len, attention_mask))
+        if past_kv_cache_entry is not None:
+            k, v = past_kv_cache_entry.append(k, v)
+        if self.repeat_kv > 1:
+            k = k.repeat_interleave(self.repeat_kv, dim=2)
+            v = v.repeat_interleave(self.repeat_kv, dim=2)
+        mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)
+        z = self.hook_z(self._attend(q, k, v, mask))
+        return self._output(z)
+
+    def _mask(
+        self, q_len: int, k_len: int, attention_mask: Optional[torch.Tensor], device: torch.device
+    ) -> Optional[torch.Tensor]:
+        """Boolean ``[batch|1, 1, q, k]`` mask of allowed positions, or None when nothing is masked."""
+        mask = None
+        if self.cfg.attention_dir == "causal":
+            q_pos = torch.arange(k_len - q_len, k_len, device=device)[:, None]
+            k_pos = torch.arange(k_len, device=device)[None, :]
+            mask = k_pos <= q_pos
+            if self.attn_type == "local":
+                mask = mask & (q_pos - k_pos < self.cfg.window_size)
+            mask = mask[None, None]
+        if attention_mask is not None:
+            key_ok = attention_mask[:, None, None, -k_len:].bool()
+            mask = key_ok if mask is None else mask & key_ok
+        return mask
+
+    def _needs_explicit_pattern(self) -> bool:
+        return bool(
+            self.hook_attn_scores.fwd_hooks
+            or self.hook_attn_scores.bwd_hooks
+            or self.hook_pattern.fwd_hooks
+            or self.hook_pattern.bwd_hooks
+            or self.cfg.attn_scores_soft_cap > 0
+        )
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape."""
+        qh, kh, vh = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if not self._needs_explicit_pattern():
+            if mask is not None:
+                # A query with no visible key (left padding) would give NaN; let it see everything.
+                mask = mask | ~mask.any(dim=-1, keepdim=True)
+            z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
+            return z.transpose(1, 2)
+        scores = torch.matmul(qh, kh.transpose(-1, -2)) / self.attn_scale
+        if self.cfg.attn_scores_soft_cap > 0:
+            cap = self.cfg.attn_scores_soft_cap
+            scores = cap * torch.tanh(scores / cap)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        scores = self.hook_attn_scores(scores)
+        pattern = torch.softmax(scores, dim=-1)
+        pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
+        pattern = self.hook_pattern(pattern.to(v.dtype))
+        return torch.matmul(pattern, vh).transpose(1, 2)
+
+    def _output(self, z: torch.Tensor) -> torch.Tensor:
+        if self.cfg.use_attn_result:
+            result = self.hook_result(torch.einsum("bphd,hdm->bphm", z, self.W_O))
+            return result.sum(dim=2) + self.b_O
+        batch, pos = z.shape[:2]
+        flat = torch.addmm(self.b_O, z.reshape(batch * pos, -1), self.W_O.reshape(-1, self.cfg.d_model))
+        return flat.view(batch, pos, self.cfg.d_model)

@@ -1,0 +1,74 @@
+"""One transformer block: pre-norm attention and MLP, sequential or parallel."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from transformer_lens.components.attention import Attention
+from transformer_lens.components.mlp import MLP
+from transformer_lens.components.norms import make_norm
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.kv_cache import KeyValueCacheEntry
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg: HookedTransformerConfig, block_index: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.layer_idx = block_index
+        self.ln1 = make_norm(cfg)
+        self.attn = Attention(cfg, block_index)
+        if not cfg.attn_only:
+            self.ln2 = make_norm(cfg)
+            self.mlp = MLP(cfg)
+        self.hook_attn_in = HookPoint()  # [batch, pos, head_index, d_model]
+        self.hook_q_input = HookPoint()  # [batch, pos, head_index, d_model]
+        self.hook_k_input = HookPoint()  # [batch, pos, head_index, d_model]
+        self.hook_v_input = HookPoint()  # [batch, pos, head_index, d_model]
+        self.hook_mlp_in = HookPoint()  # [batch, pos, d_model]
+        self.hook_attn_out = HookPoint()  # [batch, pos, d_model]
+        self.hook_mlp_out = HookPoint()  # [batch, pos, d_model]
+        self.hook_resid_pre = HookPoint()  # [batch, pos, d_model]
+        if not cfg.attn_only and not cfg.parallel_attn_mlp:
+            self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]
+        self.hook_resid_post = HookPoint()  # [batch, pos, d_model]
+
+    def _attention_inputs(self, resid_pre: torch.Tensor):
+        """Query, key and value inputs; per-head copies when the config asks for those hooks."""
+        cfg = self.cfg
+        if cfg.use_split_qkv_input or cfg.use_attn_in:
+            per_head = resid_pre.unsqueeze(2).expand(-1, -1, cfg.n_heads, -1)
+            if cfg.use_split_qkv_input:
+                q_in, k_in, v_in = self.hook_q_input(per_head), self.hook_k_input(per_head), self.hook_v_input(per_head)
+            else:
+                q_in = k_in = v_in = self.hook_attn_in(per_head)
+            return self.ln1(q_in), self.ln1(k_in), self.ln1(v_in)
+        normed = self.ln1(resid_pre)
+        return normed, normed, normed
+
+    def forward(
+        self,
+        resid_pre: torch.Tensor,
+        past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``"batch pos d_model" -> "batch pos d_model"``."""
+        resid_pre = self.hook_resid_pre(resid_pre)
+        q_in, k_in, v_in = self._attention_inputs(resid_pre)
+        attn_out = self.hook_attn_out(
+            self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
+        )
+        if self.cfg.attn_only:
+            return self.hook_resid_post(resid_pre + attn_out)
+        if self.cfg.parallel_attn_mlp:
+            mlp_in = resid_pre if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_pre.clone())
+            mlp_out = self.hook_mlp_out(self.mlp(self.ln2(mlp_in)))
+            return self.hook_resid_post(resid_pre + attn_out + mlp_out)
+        resid_mid = self.hook_resid_mid(resid_pre + attn_out)
+        mlp_in = resid_mid if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_mid.clone())
+        mlp_out = self.hook_mlp_out(self.mlp(self.ln2(mlp_in)))
+        return self.hook_resid_post(resid_mid + mlp_out)

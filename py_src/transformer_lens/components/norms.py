@@ -1,0 +1,88 @@
+"""LayerNorm and RMSNorm, with and without learned weights ("Pre" = weights folded away).
+
+When nobody hooks ``hook_scale`` the fused torch kernel runs; the explicit formula only
+runs when the scale must be seen or replaced.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.hook_points import HookPoint
+
+
+class _Norm(nn.Module):
+    learned = True
+    centered = True
+
+    def __init__(self, cfg: HookedTransformerConfig, length: int | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.eps = cfg.eps
+        self.length = length or cfg.d_model
+        if self.learned:
+            self.w = nn.Parameter(torch.ones(self.length, dtype=cfg.dtype))
+            if self.centered:
+                self.b = nn.Parameter(torch.zeros(self.length, dtype=cfg.dtype))
+        self.hook_scale = HookPoint()  # [batch, pos, 1]
+        self.hook_normalized = HookPoint()  # [batch, pos, length]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``"batch pos length" -> "batch pos length"``."""
+        in_dtype = x.dtype
+        if in_dtype not in (torch.float32, torch.float64):
+            x = x.float()
+        if self.hook_scale.fwd_hooks or self.hook_scale.bwd_hooks:
+            out = self._explicit(x)
+        else:
+            out = self._fused(x)
+        return self.hook_normalized(out).to(in_dtype)
+
+    def _affine(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.learned:
+            return x
+        x = x * self.w.float()
+        return x + self.b.float() if self.centered else x
+
+    def _explicit(self, x: torch.Tensor) -> torch.Tensor:
+        if self.centered:
+            x = x - x.mean(-1, keepdim=True)
+        scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt())
+        return self._affine(x / scale)
+
+    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+        if self.centered:
+            w = self.w.float() if self.learned else None
+            b = self.b.float() if self.learned else None
+            return F.layer_norm(x, (self.length,), w, b, self.eps)
+        return F.rms_norm(x, (self.length,), self.w.float() if self.learned else None, self.eps)
+
+
+class LayerNorm(_Norm):
+    pass
+
+
+class LayerNormPre(_Norm):
+    learned = False
+
+
+class RMSNorm(_Norm):
+    centered = False
+
+
+class RMSNormPre(_Norm):
+    learned = False
+    centered = False
+
+
+NORM_CLASSES: dict = {"LN": LayerNorm, "LNPre": LayerNormPre, "RMS": RMSNorm, "RMSPre": RMSNormPre}
+
+
+def make_norm(cfg: HookedTransformerConfig, length: int | None = None) -> nn.Module:
+    """The norm module the config asks for; Identity when ``normalization_type`` is None."""
+    if cfg.normalization_type is None:
+        return nn.Identity()
+    return NORM_CLASSES[cfg.normalization_type](cfg, length)

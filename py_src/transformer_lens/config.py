@@ -1,0 +1,163 @@
+"""HookedTransformerConfig: every architectural option of a hooked model, with derived fields."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Optional, Union, get_args
+
+import torch
+
+NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
+ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu"]
+PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
+AttentionDir = Literal["causal", "bidirectional"]
+
+NORMALIZATION_TYPES: tuple = (*get_args(get_args(NormalizationType)[0]), None)
+ACT_FNS: tuple = get_args(ActFn)
+POSITIONAL_EMBEDDING_TYPES: tuple = get_args(PositionalEmbeddingType)
+ATTENTION_DIRS: tuple = get_args(AttentionDir)
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class HookedTransformerConfig:
+    """Configuration of a HookedTransformer (field names and defaults follow TransformerLens 3.x).
+
+    Derived on construction: ``n_heads`` (from ``d_model // d_head`` when -1), ``d_mlp``
+    (4 * d_model unless attention-only), ``attn_scale`` (sqrt(d_head)), ``initializer_range``,
+    ``d_vocab_out``, ``n_params`` and ``device``.
+    """
+
+    n_layers: int
+    d_model: int
+    n_ctx: int
+    d_head: int
+    model_name: str = "custom"
+    n_heads: int = -1
+    d_mlp: Optional[int] = None
+    act_fn: Optional[str] = None
+    d_vocab: int = -1
+    eps: float = 1e-5
+    use_attn_result: bool = False
+    use_attn_scale: bool = True
+    attn_scale: float = -1.0
+    use_split_qkv_input: bool = False
+    use_hook_mlp_in: bool = False
+    use_attn_in: bool = False
+    use_local_attn: bool = False
+    ungroup_grouped_query_attention: bool = False
+    original_architecture: Optional[str] = None
+    from_checkpoint: bool = False
+    checkpoint_index: Optional[int] = None
+    checkpoint_label_type: Optional[str] = None
+    checkpoint_value: Optional[int] = None
+    tokenizer_name: Optional[str] = None
+    window_size: Optional[int] = None
+    attn_types: Optional[list] = None
+    init_mode: str = "gpt2"
+    normalization_type: Optional[str] = "LN"
+    device: Optional[Union[str, torch.device]] = None
+    n_devices: int = 1
+    attention_dir: str = "causal"
+    attn_only: bool = False
+    seed: Optional[int] = None
+    initializer_range: float = -1.0
+    init_weights: bool = True
+    scale_attn_by_inverse_layer_idx: bool = False
+    positional_embedding_type: str = "standard"
+    final_rms: bool = False
+    d_vocab_out: int = -1
+    parallel_attn_mlp: bool = False
+    rotary_dim: Optional[int] = None
+    n_params: Optional[int] = None
+    use_hook_tokens: bool = False
+    gated_mlp: bool = False
+    default_prepend_bos: bool = True
+    dtype: torch.dtype = torch.float32
+    tokenizer_prepends_bos: Optional[bool] = None
+    n_key_value_heads: Optional[int] = None
+    post_embedding_ln: bool = False
+    rotary_base: float = 10000
+    trust_remote_code: bool = False
+    rotary_adjacent_pairs: bool = False
+    load_in_4bit: bool = False
+    num_experts: Optional[int] = None
+    experts_per_token: Optional[int] = None
+    tie_word_embeddings: bool = False
+    use_normalization_before_and_after: bool = False
+    attn_scores_soft_cap: float = -1.0
+    output_logits_soft_cap: float = -1.0
+    use_qk_norm: bool = False
+    embedding_multiplier: float = 1.0
+    partial_rotary_factor: Optional[float] = None
+    tokenizer_padding_side: Literal["left", "right"] = "right"
+    extra: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_choice("normalization_type", self.normalization_type, NORMALIZATION_TYPES)
+        _check_choice("positional_embedding_type", self.positional_embedding_type, POSITIONAL_EMBEDDING_TYPES)
+        _check_choice("attention_dir", self.attention_dir, ATTENTION_DIRS)
+        if self.n_heads == -1:
+            self.n_heads = self.d_model // self.d_head
+            if self.d_model % self.d_head != 0:
+                raise ValueError(f"d_model ({self.d_model}) is not a multiple of d_head ({self.d_head}); set n_heads")
+        if not self.attn_only:
+            if self.d_mlp is None:
+                self.d_mlp = self.d_model * 4
+            if self.act_fn is None:
+                raise ValueError("act_fn must be set for models with MLPs (e.g. act_fn='gelu_new')")
+            _check_choice("act_fn", self.act_fn, ACT_FNS)
+        if self.use_attn_scale and self.attn_scale == -1.0:
+            self.attn_scale = math.sqrt(self.d_head)
+        if self.initializer_range < 0:
+            self.initializer_range = 0.8 / math.sqrt(self.d_model)
+        if self.d_vocab_out == -1:
+            self.d_vocab_out = self.d_vocab
+        if self.positional_embedding_type == "rotary" and self.rotary_dim is None:
+            self.rotary_dim = self.d_head
+        if self.use_local_attn and (self.window_size is None or self.attn_types is None):
+            raise ValueError("use_local_attn needs window_size and attn_types")
+        if self.n_key_value_heads is not None and self.n_heads % self.n_key_value_heads != 0:
+            raise ValueError(
+                f"n_heads ({self.n_heads}) must be a multiple of n_key_value_heads ({self.n_key_value_heads})"
+            )
+        if self.device is None:
+            self.device = default_device()
+        if isinstance(self.dtype, str):
+            self.dtype = getattr(torch, self.dtype)
+        self.n_params = self._count_params()
+
+    def _count_params(self) -> int:
+        """Parameters in attention and MLP weights (not embeddings), as upstream counts them."""
+        kv_heads = self.n_key_value_heads or self.n_heads
+        attn = self.d_model * self.d_head * (2 * self.n_heads + 2 * kv_heads)
+        mlp = 0 if self.attn_only else self.d_model * (self.d_mlp or 0) * (3 if self.gated_mlp else 2)
+        return self.n_layers * (attn + mlp)
+
+    @classmethod
+    def unwrap(cls, config: Union[dict, "HookedTransformerConfig"]) -> "HookedTransformerConfig":
+        return cls.from_dict(config) if isinstance(config, dict) else config
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any]) -> "HookedTransformerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config_dict) - known)
+        if unknown:
+            raise TypeError(f"HookedTransformerConfig got unexpected field(s): {', '.join(unknown)}")
+        return cls(**config_dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"  {k}={v!r}" for k, v in self.to_dict().items() if k != "extra")
+        return f"HookedTransformerConfig(\n{body})"
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")

@@ -1,0 +1,142 @@
+"""The single table of hook points: name templates, symbolic shapes and descriptions.
+
+Everything that needs to know hook names (``utils.get_act_name``, the cache's shorthand
+keys, the "did you mean" error for unknown hooks, the JupyterLab sidebar's hook tree)
+reads this table, so a hook name is written exactly once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """One hook point kind: where it sits, its activation shape and what it holds."""
+
+    template: str  # "{layer}" marks the block index; no placeholder for model-level hooks
+    shape: tuple[str, ...]
+    description: str
+    component: str  # "embed", "attn", "mlp", "ln", "resid", "final" (groups the sidebar tree)
+
+    @property
+    def short_name(self) -> str:
+        return self.template.rsplit("hook_", 1)[1]
+
+
+_BATCH_POS = ("batch", "pos")
+
+HOOK_SPECS: tuple[HookSpec, ...] = (
+    HookSpec("hook_embed", (*_BATCH_POS, "d_model"), "Token embeddings W_E[tokens].", "embed"),
+    HookSpec("hook_pos_embed", (*_BATCH_POS, "d_model"), "Positional embeddings W_pos[pos].", "embed"),
+    HookSpec("hook_tokens", _BATCH_POS, "Input token ids (only with cfg.use_hook_tokens).", "embed"),
+    HookSpec("blocks.{layer}.hook_resid_pre", (*_BATCH_POS, "d_model"), "Residual stream entering the block.", "resid"),
+    HookSpec("blocks.{layer}.ln1.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before attention.", "ln"),
+    HookSpec("blocks.{layer}.ln1.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to attention.", "ln"),
+    HookSpec("blocks.{layer}.hook_attn_in", (*_BATCH_POS, "head_index", "d_model"), "Per-head attention input (cfg.use_attn_in).", "attn"),
+    HookSpec("blocks.{layer}.hook_q_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head query input (cfg.use_split_qkv_input).", "attn"),
+    HookSpec("blocks.{layer}.hook_k_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head key input (cfg.use_split_qkv_input).", "attn"),
+    HookSpec("blocks.{layer}.hook_v_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head value input (cfg.use_split_qkv_input).", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_q", (*_BATCH_POS, "head_index", "d_head"), "Queries.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_k", (*_BATCH_POS, "head_index", "d_head"), "Keys.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_v", (*_BATCH_POS, "head_index", "d_head"), "Values.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_rot_q", (*_BATCH_POS, "head_index", "d_head"), "Queries after rotary embedding.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_rot_k", (*_BATCH_POS, "head_index", "d_head"), "Keys after rotary embedding.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_attn_scores", ("batch", "head_index", "query_pos", "key_pos"), "Scaled, masked attention logits before softmax.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_pattern", ("batch", "head_index", "query_pos", "key_pos"), "Attention probabilities (softmax of the scores).", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_z", (*_BATCH_POS, "head_index", "d_head"), "Pattern-weighted values, per head.", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_result", (*_BATCH_POS, "head_index", "d_model"), "Each head's output z @ W_O (cfg.use_attn_result).", "attn"),
+    HookSpec("blocks.{layer}.hook_attn_out", (*_BATCH_POS, "d_model"), "Attention layer output (sum over heads + b_O).", "attn"),
+    HookSpec("blocks.{layer}.hook_resid_mid", (*_BATCH_POS, "d_model"), "Residual stream between attention and MLP.", "resid"),
+    HookSpec("blocks.{layer}.ln2.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before the MLP.", "ln"),
+    HookSpec("blocks.{layer}.ln2.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
+    HookSpec("blocks.{layer}.hook_mlp_in", (*_BATCH_POS, "d_model"), "MLP input (cfg.use_hook_mlp_in).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_pre", (*_BATCH_POS, "d_mlp"), "MLP pre-activations.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_pre_linear", (*_BATCH_POS, "d_mlp"), "Linear branch of a gated MLP.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_mid", (*_BATCH_POS, "d_mlp"), "SoLU activations before their LayerNorm.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_post", (*_BATCH_POS, "d_mlp"), "MLP activations (neurons).", "mlp"),
+    HookSpec("blocks.{layer}.hook_mlp_out", (*_BATCH_POS, "d_model"), "MLP layer output.", "mlp"),
+    HookSpec("blocks.{layer}.hook_resid_post", (*_BATCH_POS, "d_model"), "Residual stream leaving the block.", "resid"),
+    HookSpec("ln_final.hook_scale", (*_BATCH_POS, "1"), "Final LayerNorm scale (std).", "final"),
+    HookSpec("ln_final.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized final residual stream.", "final"),
+)
+
+_LAYER_RE = re.compile(r"^blocks\.(\d+)\.")
+
+
+def spec_for(name: str) -> Optional[HookSpec]:
+    """The table entry for a concrete hook name such as ``blocks.3.attn.hook_q``."""
+    template = _LAYER_RE.sub("blocks.{layer}.", name)
+    return _SPEC_BY_TEMPLATE.get(template)
+
+
+def layer_of(name: str) -> Optional[int]:
+    """Block index of a hook name, or None for model-level hooks."""
+    match = _LAYER_RE.match(name)
+    return int(match.group(1)) if match else None
+
+
+_SPEC_BY_TEMPLATE = {spec.template: spec for spec in HOOK_SPECS}
+
+# Shorthands accepted by get_act_name, as upstream TransformerLens accepts them.
+ACT_NAME_ALIASES = {
+    "attn": "pattern",
+    "attn_logits": "attn_scores",
+    "key": "k",
+    "query": "q",
+    "value": "v",
+    "mlp_pre": "pre",
+    "mlp_mid": "mid",
+    "mlp_post": "post",
+}
+LAYER_TYPE_ALIASES = {"a": "attn", "m": "mlp", "b": "", "block": "", "blocks": "", "attention": "attn"}
+_ATTN_NAMES = ("k", "v", "q", "z", "rot_k", "rot_q", "result", "pattern", "attn_scores")
+_MLP_NAMES = ("pre", "post", "mid", "pre_linear")
+_LN_NAMES = ("scale", "normalized")
+_COMPACT_RE = re.compile(r"^([a-z_]+?)(\d+)([a-z]*)$")
+
+
+def get_act_name(name: str, layer: Optional[Union[int, str]] = None, layer_type: Optional[str] = None) -> str:
+    """Full hook name from a shorthand.
+
+    ``get_act_name("resid_pre", 3) == "blocks.3.hook_resid_pre"``,
+    ``get_act_name("pattern", 1) == "blocks.1.attn.hook_pattern"``,
+    ``get_act_name("scale", 0, "ln1") == "blocks.0.ln1.hook_scale"``,
+    ``get_act_name("k6a") == "blocks.6.attn.hook_k"``, ``get_act_name("embed") == "hook_embed"``.
+    Full names pass through unchanged.
+    """
+    if ("." in name or name.startswith("hook_")) and layer is None and layer_type is None:
+        return name
+    compact = _COMPACT_RE.match(name)
+    if compact is not None and layer is None:
+        name, layer_digits, suffix = compact.groups()
+        layer = int(layer_digits)
+        layer_type = suffix or layer_type
+    name = ACT_NAME_ALIASES.get(name, name)
+    if name in _ATTN_NAMES:
+        layer_type = "attn"
+    elif name in _MLP_NAMES:
+        layer_type = "mlp"
+    elif layer_type in LAYER_TYPE_ALIASES:
+        layer_type = LAYER_TYPE_ALIASES[layer_type]
+    prefix = f"blocks.{layer}." if layer is not None else ""
+    if layer_type:
+        prefix += f"{layer_type}."
+    full = f"{prefix}hook_{name}"
+    if name in _LN_NAMES and layer is None:
+        full = f"ln_final.{full}"
+    return full
+
+
+def closest_names(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """Valid hook names most similar to ``name``, for error messages."""
+    return difflib.get_close_matches(name, list(valid), n=n, cutoff=0.5)
+
+
+def unknown_hook_message(name: str, valid: Iterable[str]) -> str:
+    close = closest_names(name, valid)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return f"No hook point named {name!r}.{hint}"

@@ -1,0 +1,353 @@
+"""HookedTransformer: a decoder-only transformer in which every activation has a hook point.
+
+One forward implementation serves every architecture; families differ only in config and
+weight conversion (``loading/families``). Tokenization, generation and the stacked weight
+views live in mixins of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from transformer_lens import weight_processing
+from transformer_lens.activation_cache import ActivationCache
+from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
+from transformer_lens.components.norms import make_norm
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.generation import GenerationMixin
+from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.kv_cache import HookedTransformerKeyValueCache
+from transformer_lens.loss import lm_cross_entropy_loss
+from transformer_lens.tokenization import PaddingSide, TokenizationMixin
+from transformer_lens.weight_properties import WeightPropertiesMixin
+
+ReturnType = Optional[Literal["logits", "loss", "both"]]
+RETURN_TYPES = ("logits", "loss", "both", None)
+
+
+class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookedRootModule):
+    """A hooked decoder-only transformer (GPT-2 and friends), API-compatible with TransformerLens 3.x."""
+
+    def __init__(
+        self,
+        cfg: Union[HookedTransformerConfig, dict],
+        tokenizer: Any = None,
+        move_to_device: bool = True,
+        default_padding_side: PaddingSide = "right",
+    ) -> None:
+        super().__init__()
+        cfg = HookedTransformerConfig.unwrap(cfg)
+        if cfg.positional_embedding_type in ("shortformer", "alibi"):
+            raise ValueError(f"positional_embedding_type {cfg.positional_embedding_type!r} is not supported yet")
+        self.cfg = cfg
+        self.tokenizer = None
+        if tokenizer is not None:
+            self.set_tokenizer(tokenizer, default_padding_side)
+        elif cfg.tokenizer_name is not None:
+            from transformers import AutoTokenizer
+
+            self.set_tokenizer(AutoTokenizer.from_pretrained(cfg.tokenizer_name), default_padding_side)
+        if cfg.d_vocab == -1:
+            raise ValueError("d_vocab must be set in the config or come from a tokenizer")
+        self.embed = Embed(cfg)
+        self.hook_embed = HookPoint()  # [batch, pos, d_model]
+        if cfg.positional_embedding_type == "standard":
+            self.pos_embed = PosEmbed(cfg)
+            self.hook_pos_embed = HookPoint()  # [batch, pos, d_model]
+        if cfg.use_hook_tokens:
+            self.hook_tokens = HookPoint()  # [batch, pos]
+        self.blocks = nn.ModuleList([TransformerBlock(cfg, index) for index in range(cfg.n_layers)])
+        self.ln_final = make_norm(cfg) if cfg.normalization_type is not None else None
+        self.unembed = Unembed(cfg)
+        if cfg.init_weights:
+            self.init_weights()
+        if move_to_device:
+            self.to(cfg.device)
+        self.setup()
+
+    # ---- construction ----------------------------------------------------------------
+    def init_weights(self) -> None:
+        """GPT-2 style initialisation: weights ~ N(0, initializer_range), biases 0, norms 1."""
+        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
+        for name, param in self.named_parameters():
+            with torch.no_grad():
+                if name.rsplit(".", 1)[-1].startswith("W_") or name.endswith("._W_K") or name.endswith("._W_V"):
+                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
+                elif name.endswith(".w"):
+                    param.fill_(1.0)
+                else:
+                    param.zero_()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name: str,
+        fold_ln: bool = True,
+        center_writing_weights: bool = True,
+        center_unembed: bool = True,
+        refactor_factored_attn_matrices: bool = False,
+        checkpoint_index: Optional[int] = None,
+        checkpoint_value: Optional[int] = None,
+        hf_model: Any = None,
+        device: Union[str, torch.device, None] = None,
+        n_devices: int = 1,
+        tokenizer: Any = None,
+        move_to_device: bool = True,
+        fold_value_biases: bool = True,
+        default_prepend_bos: Optional[bool] = None,
+        default_padding_side: PaddingSide = "right",
+        dtype: Union[torch.dtype, str] = "float32",
+        first_n_layers: Optional[int] = None,
+        revision: Optional[str] = None,
+        trust_remote_code: bool = False,
+        **overrides: Any,
+    ) -> "HookedTransformer":
+        """Load a checkpoint (official name, alias, HF id in the cache, local directory or embedded model).
+
+        ``overrides`` are Hugging Face config keys (``activation_function="relu"``) or
+        HookedTransformerConfig fields; any other key raises ``TypeError`` naming it.
+        """
+        from transformer_lens.loading.pipeline import load_pretrained
+
+        return load_pretrained(
+            cls,
+            model_name,
+            fold_ln=fold_ln,
+            center_writing_weights=center_writing_weights,
+            center_unembed=center_unembed,
+            refactor_factored_attn_matrices=refactor_factored_attn_matrices,
+            fold_value_biases=fold_value_biases,
+            checkpoint_index=checkpoint_index,
+            checkpoint_value=checkpoint_value,
+            hf_model=hf_model,
+            device=device,
+            n_devices=n_devices,
+            tokenizer=tokenizer,
+            move_to_device=move_to_device,
+            default_prepend_bos=default_prepend_bos,
+            default_padding_side=default_padding_side,
+            dtype=dtype,
+            first_n_layers=first_n_layers,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            overrides=overrides,
+        )
+
+    @classmethod
+    def from_pretrained_no_processing(cls, model_name: str, **kwargs: Any) -> "HookedTransformer":
+        """``from_pretrained`` with every weight-processing step off: the checkpoint's own weights."""
+        for flag in ("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases"):
+            kwargs.setdefault(flag, False)
+        return cls.from_pretrained(model_name, **kwargs)
+
+    def load_and_process_state_dict(
+        self,
+        state_dict: dict[str, torch.Tensor],
+        fold_ln: bool = True,
+        center_writing_weights: bool = True,
+        center_unembed: bool = True,
+        fold_value_biases: bool = True,
+        refactor_factored_attn_matrices: bool = False,
+    ) -> None:
+        """Process a TransformerLens-format state dict and load it (the config is updated to match)."""
+        state_dict = weight_processing.process_state_dict(
+            state_dict,
+            self.cfg,
+            fold_ln=fold_ln,
+            center_writing_weights=center_writing_weights,
+            center_unembed=center_unembed,
+            fold_value_biases=fold_value_biases,
+            refactor_factored_attn_matrices=refactor_factored_attn_matrices,
+        )
+        if fold_ln and self.cfg.normalization_type in ("LN", "RMS"):
+            self._swap_norms(self.cfg.normalization_type + "Pre")
+        self.load_state_dict_checked(state_dict)
+
+    def process_weights_(
+        self,
+        fold_ln: bool = True,
+        center_writing_weights: bool = True,
+        center_unembed: bool = True,
+        refactor_factored_attn_matrices: bool = False,
+        fold_value_biases: bool = True,
+    ) -> None:
+        """Apply weight processing to this model's current weights in place."""
+        self.load_and_process_state_dict(
+            {k: v.detach().clone() for k, v in self.state_dict().items()},
+            fold_ln=fold_ln,
+            center_writing_weights=center_writing_weights,
+            center_unembed=center_unembed,
+            fold_value_biases=fold_value_biases,
+            refactor_factored_attn_matrices=refactor_factored_attn_matrices,
+        )
+
+    def _swap_norms(self, normalization_type: str) -> None:
+        """Replace learned norms by their weightless version once weights are folded."""
+        self.cfg.normalization_type = normalization_type
+        device = self.W_E.device
+        for block in self.blocks:
+            block.ln1 = make_norm(self.cfg).to(device)
+            if not self.cfg.attn_only:
+                block.ln2 = make_norm(self.cfg).to(device)
+        if self.ln_final is not None:
+            self.ln_final = make_norm(self.cfg).to(device)
+        self.setup()
+
+    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing[:5]}")
+            if unexpected:
+                parts.append(f"unexpected {unexpected[:5]}")
+            raise ValueError(f"Checkpoint does not match the model config: {'; '.join(parts)}")
+        for key, value in state_dict.items():
+            if own[key].shape != value.shape:
+                raise ValueError(
+                    f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}"
+                )
+        self.load_state_dict(state_dict, strict=True, assign=False)
+
+    # ---- forward ---------------------------------------------------------------------
+    def input_to_embed(
+        self,
+        input: Union[str, list[str], torch.Tensor],
+        prepend_bos: Optional[bool] = None,
+        padding_side: Optional[PaddingSide] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+        past_kv_cache: Optional[HookedTransformerKeyValueCache] = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Tokens, the embedded residual stream ``"batch pos d_model"`` and the attention mask."""
+        if isinstance(input, (str, list)):
+            tokens, string_mask = self._tokenize(input, prepend_bos, padding_side)
+            if attention_mask is None and not bool(string_mask.all()):
+                attention_mask = string_mask
+        else:
+            tokens = input
+        tokens = self._check_tokens(tokens)
+        device = self.W_E.device
+        tokens = tokens.to(device)
+        if attention_mask is not None:
+            attention_mask = attention_mask.to(device)
+            if attention_mask.shape != tokens.shape:
+                raise ValueError(
+                    f"attention_mask shape {tuple(attention_mask.shape)} does not match tokens {tuple(tokens.shape)}"
+                )
+        if past_kv_cache is not None:
+            step_mask = attention_mask if attention_mask is not None else torch.ones_like(tokens)
+            attention_mask = past_kv_cache.append_attention_mask(step_mask)
+        offset = 0 if past_kv_cache is None else past_kv_cache.entries[0].past_keys.shape[1]
+        if self.cfg.use_hook_tokens:
+            tokens = self.hook_tokens(tokens)
+        residual = self.hook_embed(self.embed(tokens))
+        if self.cfg.positional_embedding_type == "standard":
+            residual = residual + self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
+        return tokens, residual, attention_mask
+
+    def _check_tokens(self, tokens: Any) -> torch.Tensor:
+        if not isinstance(tokens, torch.Tensor):
+            raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
+        if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
+            raise TypeError(
+                f"token ids must be an integer tensor, got dtype {tokens.dtype} "
+                "(to start from a residual stream, pass start_at_layer)"
+            )
+        if tokens.ndim == 1:
+            tokens = tokens.unsqueeze(0)
+        if tokens.ndim != 2:
+            raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
+        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
+            raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
+        if tokens.shape[1] > self.cfg.n_ctx and self.cfg.positional_embedding_type == "standard":
+            raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
+        return tokens
+
+    def forward(
+        self,
+        input: Union[str, list[str], torch.Tensor],
+        return_type: ReturnType = "logits",
+        loss_per_token: bool = False,
+        prepend_bos: Optional[bool] = None,
+        padding_side: Optional[PaddingSide] = None,
+        start_at_layer: Optional[int] = None,
+        tokens: Optional[torch.Tensor] = None,
+        shortformer_pos_embed: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+        stop_at_layer: Optional[int] = None,
+        past_kv_cache: Optional[HookedTransformerKeyValueCache] = None,
+    ) -> Any:
+        """Run the model.
+
+        ``input`` is text, token ids ``"batch pos"``, or, with ``start_at_layer``, the residual
+        stream ``"batch pos d_model"`` entering that block. Returns logits
+        ``"batch pos d_vocab"``, the loss, both, None, or with ``stop_at_layer`` the residual
+        stream entering that block.
+        """
+        if return_type not in RETURN_TYPES:
+            raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
+        if start_at_layer is None:
+            tokens, residual, attention_mask = self.input_to_embed(
+                input, prepend_bos, padding_side, attention_mask, past_kv_cache
+            )
+        else:
+            residual = input
+            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
+                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
+                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+        blocks = range(self.cfg.n_layers)[start_at_layer:stop_at_layer]
+        for index in blocks:
+            entry = past_kv_cache.entries[index] if past_kv_cache is not None else None
+            residual = self.blocks[index](residual, past_kv_cache_entry=entry, attention_mask=attention_mask)
+        if stop_at_layer is not None:
+            return residual
+        if self.ln_final is not None:
+            residual = self.ln_final(residual)
+        if return_type is None:
+            return None
+        logits = self.unembed(residual)
+        if self.cfg.output_logits_soft_cap > 0:
+            cap = self.cfg.output_logits_soft_cap
+            logits = cap * torch.tanh(logits / cap)
+        if return_type == "logits":
+            return logits
+        if tokens is None:
+            raise ValueError("return_type='loss' with start_at_layer needs tokens=... for the targets")
+        loss = lm_cross_entropy_loss(logits, tokens, attention_mask, loss_per_token)
+        return loss if return_type == "loss" else (logits, loss)
+
+    def loss_fn(self, logits: torch.Tensor, tokens: torch.Tensor, attention_mask=None, per_token: bool = False):
+        return lm_cross_entropy_loss(logits, tokens, attention_mask, per_token)
+
+    def run_with_cache(
+        self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any
+    ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
+        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
+        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
+        if return_cache_object:
+            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
+        return out, cache_dict
+
+    # ---- devices ---------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "HookedTransformer":  # type: ignore[override]
+        result = super().to(*args, **kwargs)
+        device = next(self.parameters()).device
+        self.cfg.device = device.type if device.index is None else str(device)
+        dtype = next(self.parameters()).dtype
+        self.cfg.dtype = dtype
+        return result
+
+    def cuda(self, device: Any = None) -> "HookedTransformer":  # type: ignore[override]
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self) -> "HookedTransformer":  # type: ignore[override]
+        return self.to("cpu")
+
+    def move_model_modules_to_device(self) -> None:
+        self.to(self.cfg.device)

@@ -1,0 +1,1 @@
+"""Loading checkpoints into hooked models."""

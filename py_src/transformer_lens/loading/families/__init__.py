@@ -1,0 +1,1 @@
+"""One module per model family: HF config mapping and weight conversion, no forward code."""

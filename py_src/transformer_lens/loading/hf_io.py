@@ -1,0 +1,91 @@
+"""Finding checkpoints on disk or in the Hugging Face cache and reading their tensors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+_WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken"]
+
+
+class CheckpointNotFoundError(OSError):
+    pass
+
+
+def resolve_checkpoint_dir(name_or_path: str, revision: Optional[str] = None) -> Path:
+    """A local directory holding the checkpoint: the path itself, or the HF cache snapshot."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    from huggingface_hub import constants, snapshot_download
+
+    attempts = [True] if constants.HF_HUB_OFFLINE else [False, True]
+    last_error: Optional[Exception] = None
+    for local_only in attempts:
+        try:
+            snapshot = Path(
+                snapshot_download(name_or_path, revision=revision, allow_patterns=_WEIGHT_PATTERNS, local_files_only=local_only)
+            )
+            if not any(snapshot.glob("*.safetensors")):
+                snapshot = Path(
+                    snapshot_download(
+                        name_or_path, revision=revision, allow_patterns=["*.bin"], local_files_only=local_only
+                    )
+                )
+            return snapshot
+        except Exception as error:  # network errors, missing repos and missing cache entries alike
+            last_error = error
+    raise CheckpointNotFoundError(
+        f"Cannot find model {name_or_path!r}: it is not a local directory, not an official name, and not in the "
+        f"Hugging Face cache ({constants.HF_HUB_CACHE}) [{type(last_error).__name__}]"
+    ) from None
+
+
+def load_hf_config(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoConfig
+
+    if not (checkpoint_dir / "config.json").is_file():
+        raise CheckpointNotFoundError(f"No config.json in {checkpoint_dir}")
+    return AutoConfig.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)
+
+
+def read_tensors(checkpoint_dir: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint directory (safetensors, sharded or not; else pytorch .bin)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    files = _weight_files(checkpoint_dir, "model.safetensors.index.json", "*.safetensors")
+    loader = load_file
+    if not files:
+        files = _weight_files(checkpoint_dir, "pytorch_model.bin.index.json", "*.bin")
+        loader = lambda f: torch.load(f, map_location="cpu", weights_only=True)  # noqa: E731
+    if not files:
+        raise CheckpointNotFoundError(f"No weight files (*.safetensors or *.bin) in {checkpoint_dir}")
+    tensors: dict[str, torch.Tensor] = {}
+    for file in files:
+        try:
+            tensors.update(loader(str(file)))
+        except (SafetensorError, RuntimeError, EOFError, OSError) as error:
+            raise OSError(f"Weights file {file} is corrupted or truncated: {error}") from None
+    return tensors
+
+
+def _weight_files(checkpoint_dir: Path, index_name: str, pattern: str) -> list[Path]:
+    index = checkpoint_dir / index_name
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        return [checkpoint_dir / shard for shard in shards]
+    return sorted(p for p in checkpoint_dir.glob(pattern) if not p.name.startswith("training_args"))
+
+
+def load_tokenizer(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any:
+    """The checkpoint's tokenizer, or None if it ships none."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, TypeError):
+        return None

@@ -1,0 +1,138 @@
+"""from_pretrained: name -> config -> converted tensors -> processed weights -> model."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional, Union
+
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading import hf_io, registry
+
+_TL_FIELDS = {f.name for f in dataclasses.fields(HookedTransformerConfig)}
+
+
+def _split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Apply HF-config overrides in place; return those that name our config fields instead."""
+    tl_overrides = {}
+    for key, value in overrides.items():
+        if hf_config is not None and hasattr(hf_config, key):
+            setattr(hf_config, key, value)
+        elif key in _TL_FIELDS:
+            tl_overrides[key] = value
+        else:
+            config_name = type(hf_config).__name__ if hf_config is not None else "the model config"
+            raise TypeError(
+                f"from_pretrained() got an unexpected keyword argument {key!r}: it is neither a {config_name} key "
+                "nor a HookedTransformerConfig field"
+            )
+    return tl_overrides
+
+
+def _as_dtype(dtype: Union[torch.dtype, str]) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    value = getattr(torch, str(dtype).removeprefix("torch."), None)
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f"Unknown dtype {dtype!r}")
+    return value
+
+
+def load_pretrained(
+    model_class: type,
+    model_name: str,
+    *,
+    fold_ln: bool,
+    center_writing_weights: bool,
+    center_unembed: bool,
+    refactor_factored_attn_matrices: bool,
+    fold_value_biases: bool,
+    checkpoint_index: Optional[int],
+    checkpoint_value: Optional[int],
+    hf_model: Any,
+    device: Union[str, torch.device, None],
+    n_devices: int,
+    tokenizer: Any,
+    move_to_device: bool,
+    default_prepend_bos: Optional[bool],
+    default_padding_side: str,
+    dtype: Union[torch.dtype, str],
+    first_n_layers: Optional[int],
+    revision: Optional[str],
+    trust_remote_code: bool,
+    overrides: dict[str, Any],
+) -> Any:
+    if checkpoint_index is not None or checkpoint_value is not None:
+        raise ValueError("Training checkpoints (checkpoint_index/checkpoint_value) are not supported yet")
+    official = registry.get_official_model_name(model_name)
+    torch_dtype = _as_dtype(dtype)
+    embedded = _embedded_module()
+    family = None
+    if embedded is not None and embedded.is_embedded(model_name):
+        cfg_dict, tensors, embedded_tokenizer = embedded.load_embedded(model_name)
+        tokenizer = tokenizer if tokenizer is not None else embedded_tokenizer
+        cfg_dict.update(_split_overrides(None, overrides))
+    else:
+        hf_config, tensors, hub_tokenizer = _load_hf(
+            official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
+        )
+        tl_overrides = _split_overrides(hf_config, overrides)
+        architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
+        family = registry.family_for_architecture(architecture)
+        cfg_dict = family.config_from_hf(hf_config)
+        cfg_dict.update(original_architecture=architecture, tokenizer_name=None)
+        cfg_dict["model_name"] = official or model_name
+        cfg_dict.update(tl_overrides)
+        tokenizer = tokenizer if tokenizer is not None else hub_tokenizer
+    if first_n_layers is not None:
+        cfg_dict["n_layers"] = first_n_layers
+    cfg_dict.update(dtype=torch_dtype, n_devices=n_devices, trust_remote_code=trust_remote_code)
+    cfg_dict["device"] = str(device) if device is not None else cfg_dict.get("device")
+    if default_prepend_bos is not None:
+        cfg_dict["default_prepend_bos"] = default_prepend_bos
+    cfg_dict["init_weights"] = False
+    cfg = HookedTransformerConfig(**cfg_dict)
+    state_dict = family.convert_state_dict(tensors, cfg) if family is not None else tensors
+    model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
+    model.load_and_process_state_dict(
+        state_dict,
+        fold_ln=fold_ln,
+        center_writing_weights=center_writing_weights,
+        center_unembed=center_unembed,
+        fold_value_biases=fold_value_biases,
+        refactor_factored_attn_matrices=refactor_factored_attn_matrices,
+    )
+    if move_to_device:
+        model.to(cfg.device)
+    model.eval()
+    return model
+
+
+def _embedded_module():
+    try:
+        from transformer_lens.loading import embedded
+    except ImportError:
+        return None
+    return embedded
+
+
+def _load_hf(name: str, hf_model: Any, revision: Optional[str], trust_remote_code: bool, want_tokenizer: bool):
+    """HF config, raw tensors and tokenizer (None when the checkpoint has none)."""
+    if hf_model is not None:
+        hf_config = hf_model.config
+        tensors = {k: v.detach() for k, v in hf_model.state_dict().items()}
+        checkpoint_dir = None
+        try:
+            checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)
+        except hf_io.CheckpointNotFoundError:
+            pass
+        tokenizer = hf_io.load_tokenizer(checkpoint_dir, trust_remote_code) if checkpoint_dir and want_tokenizer else None
+        return hf_config, tensors, tokenizer
+    checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)
+    hf_config = hf_io.load_hf_config(checkpoint_dir, trust_remote_code)
+    architecture = (getattr(hf_config, "architectures", None) or ["?"])[0]
+    registry.family_for_architecture(architecture)  # fail before reading weights
+    tensors = hf_io.read_tensors(checkpoint_dir)
+    tokenizer = hf_io.load_tokenizer(checkpoint_dir, trust_remote_code) if want_tokenizer else None
+    return hf_config, tensors, tokenizer

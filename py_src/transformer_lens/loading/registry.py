@@ -1,0 +1,57 @@
+"""Official model names, aliases and the family that handles each HF architecture."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Optional
+
+from transformer_lens.loading.families import gpt2
+
+# The explicit, greppable list of supported families.
+FAMILIES: tuple[ModuleType, ...] = (gpt2,)
+
+ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
+
+
+def _embedded_names() -> tuple[str, ...]:
+    try:
+        from transformer_lens.loading import embedded
+    except ImportError:
+        return ()
+    return tuple(embedded.EMBEDDED_MODEL_NAMES)
+
+
+def _alias_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for family in FAMILIES:
+        for official, aliases in family.OFFICIAL_NAMES.items():
+            for name in (official, *aliases):
+                table[name.lower()] = official
+    for official in _embedded_names():
+        table[official.lower()] = official
+    return table
+
+
+def official_model_names() -> list[str]:
+    names = [official for family in FAMILIES for official in family.OFFICIAL_NAMES]
+    return names + list(_embedded_names())
+
+
+OFFICIAL_MODEL_NAMES = official_model_names()
+
+
+def get_official_model_name(name: str) -> Optional[str]:
+    """The official name for ``name`` or one of its aliases (case-insensitive); None if unknown."""
+    return _alias_table().get(name.lower())
+
+
+def family_for_architecture(architecture: str) -> ModuleType:
+    for family in FAMILIES:
+        if architecture in family.HF_ARCHITECTURES:
+            return family
+    if architecture in ENCODER_ARCHITECTURES:
+        raise ValueError(
+            f"{architecture} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained"
+        )
+    supported = sorted(arch for family in FAMILIES for arch in family.HF_ARCHITECTURES)
+    raise ValueError(f"Architecture {architecture} is not supported; supported: {', '.join(supported)}")

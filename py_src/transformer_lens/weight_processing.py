@@ -1,0 +1,173 @@
+"""Weight processing on TransformerLens state dicts: pure functions, family-agnostic.
+
+Each step leaves the model's log-probabilities unchanged (``center_unembed`` shifts all
+logits of a position by one constant), while making weights easier to interpret.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+
+StateDict = dict[str, torch.Tensor]
+
+
+def _kv_names(state_dict: StateDict, layer: int, letter: str) -> tuple[str, str]:
+    """Key/value weights are stored as ``_W_K`` (one per KV group) in our modules."""
+    prefix = f"blocks.{layer}.attn."
+    if f"{prefix}_W_{letter}" in state_dict:
+        return f"{prefix}_W_{letter}", f"{prefix}_b_{letter}"
+    return f"{prefix}W_{letter}", f"{prefix}b_{letter}"
+
+
+def _fold_into(state_dict: StateDict, ln: str, weight_key: str, bias_key: str | None, center: bool, has_bias: bool) -> None:
+    """Fold LayerNorm ``ln``'s scale (and bias) into a reading weight ``[..., d_model, out]``."""
+    w_ln = state_dict[f"{ln}.w"]
+    weight = state_dict[weight_key]
+    if has_bias and bias_key is not None:
+        b_ln = state_dict[f"{ln}.b"]
+        state_dict[bias_key] = state_dict[bias_key] + (b_ln[:, None] * weight).sum(dim=-2)
+    weight = weight * w_ln[:, None]
+    if center:
+        weight = weight - weight.mean(dim=-2, keepdim=True)
+    state_dict[weight_key] = weight
+
+
+def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_biases: bool = True, center_weights: bool = True) -> StateDict:
+    """Fold every LayerNorm/RMSNorm weight into the weights reading from it."""
+    sd = dict(state_dict)
+    layer_norm = cfg.normalization_type == "LN"
+    has_bias = layer_norm and fold_biases
+    center = layer_norm and center_weights
+    for layer in range(cfg.n_layers):
+        ln1 = f"blocks.{layer}.ln1"
+        q_w, q_b = f"blocks.{layer}.attn.W_Q", f"blocks.{layer}.attn.b_Q"
+        for weight_key, bias_key in ((q_w, q_b), _kv_names(sd, layer, "K"), _kv_names(sd, layer, "V")):
+            _fold_into(sd, ln1, weight_key, bias_key, center, has_bias)
+        _drop(sd, ln1)
+        if not cfg.attn_only:
+            ln2 = f"blocks.{layer}.ln2"
+            mlp = f"blocks.{layer}.mlp"
+            _fold_into(sd, ln2, f"{mlp}.W_in", f"{mlp}.b_in", center, has_bias)
+            if cfg.gated_mlp:
+                _fold_into(sd, ln2, f"{mlp}.W_gate", None, center, False)
+            _drop(sd, ln2)
+    if "ln_final.w" in sd:
+        _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
+        _drop(sd, "ln_final")
+    return sd
+
+
+def _drop(state_dict: StateDict, ln: str) -> None:
+    state_dict.pop(f"{ln}.w", None)
+    state_dict.pop(f"{ln}.b", None)
+
+
+def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
+    """Remove the mean over d_model from every weight that writes to the residual stream.
+
+    The following LayerNorm subtracts that mean anyway, so outputs are unchanged.
+    """
+    sd = dict(state_dict)
+
+    def center(key: str) -> None:
+        if key in sd:
+            sd[key] = sd[key] - sd[key].mean(dim=-1, keepdim=True)
+
+    center("embed.W_E")
+    center("pos_embed.W_pos")
+    for layer in range(cfg.n_layers):
+        center(f"blocks.{layer}.attn.W_O")
+        center(f"blocks.{layer}.attn.b_O")
+        if not cfg.attn_only:
+            center(f"blocks.{layer}.mlp.W_out")
+            center(f"blocks.{layer}.mlp.b_out")
+    return sd
+
+
+def center_unembed(state_dict: StateDict) -> StateDict:
+    """Make every residual direction's logits sum to zero (softmax is shift-invariant)."""
+    sd = dict(state_dict)
+    sd["unembed.W_U"] = sd["unembed.W_U"] - sd["unembed.W_U"].mean(dim=-1, keepdim=True)
+    sd["unembed.b_U"] = sd["unembed.b_U"] - sd["unembed.b_U"].mean()
+    return sd
+
+
+def fold_value_biases(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
+    """Move b_V into b_O: patterns sum to 1, so each head adds exactly ``b_V @ W_O``."""
+    sd = dict(state_dict)
+    for layer in range(cfg.n_layers):
+        _, b_v_key = _kv_names(sd, layer, "V")
+        b_v = sd[b_v_key]
+        w_o = sd[f"blocks.{layer}.attn.W_O"]
+        groups = w_o.shape[0] // b_v.shape[0]
+        per_head_b_v = b_v.repeat_interleave(groups, dim=0) if groups > 1 else b_v
+        sd[f"blocks.{layer}.attn.b_O"] = sd[f"blocks.{layer}.attn.b_O"] + torch.einsum("hd,hdm->m", per_head_b_v, w_o)
+        sd[b_v_key] = torch.zeros_like(b_v)
+    return sd
+
+
+def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
+    """Rewrite each head's W_Q/W_K and W_V/W_O so the factors are balanced (SVD), keeping QK and OV.
+
+    Biases are folded into the factors first (as an extra input dimension), matching upstream.
+    """
+    if cfg.n_key_value_heads is not None and cfg.n_key_value_heads != cfg.n_heads:
+        raise ValueError("refactor_factored_attn_matrices does not support grouped-query attention")
+    if cfg.positional_embedding_type == "rotary":
+        raise ValueError("refactor_factored_attn_matrices does not support rotary models")
+    sd = dict(state_dict)
+    for layer in range(cfg.n_layers):
+        prefix = f"blocks.{layer}.attn."
+        w_q = torch.cat([sd[prefix + "W_Q"], sd[prefix + "b_Q"][:, None, :]], dim=1)
+        w_k = torch.cat([sd[prefix + "W_K"], sd[prefix + "b_K"][:, None, :]], dim=1)
+        qk = w_q @ w_k.transpose(-1, -2)
+        u, s, vh = torch.linalg.svd(qk)
+        u, s, vh = u[..., : cfg.d_head], s[..., : cfg.d_head], vh[..., : cfg.d_head, :]
+        root = s.sqrt()[:, None, :]
+        new_q, new_k = u * root, vh.transpose(-1, -2) * root
+        sd[prefix + "W_Q"], sd[prefix + "b_Q"] = new_q[:, :-1], new_q[:, -1]
+        sd[prefix + "W_K"], sd[prefix + "b_K"] = new_k[:, :-1], new_k[:, -1]
+
+        w_v, w_o = sd[prefix + "W_V"], sd[prefix + "W_O"]
+        b_v = sd[prefix + "b_V"]
+        sd[prefix + "b_O"] = sd[prefix + "b_O"] + torch.einsum("hd,hdm->m", b_v, w_o)
+        u, s, vh = torch.linalg.svd(w_v @ w_o)
+        u, s, vh = u[..., : cfg.d_head], s[..., : cfg.d_head], vh[..., : cfg.d_head, :]
+        root = s.sqrt()
+        sd[prefix + "W_V"] = u * root[:, None, :]
+        sd[prefix + "W_O"] = vh * root[:, :, None]
+        sd[prefix + "b_V"] = torch.zeros_like(b_v)
+    return sd
+
+
+_center_writing = center_writing_weights
+_center_unembed = center_unembed
+_fold_value_biases = fold_value_biases
+_refactor = refactor_factored_attn_matrices
+
+
+def process_state_dict(
+    state_dict: StateDict,
+    cfg: HookedTransformerConfig,
+    fold_ln: bool = True,
+    center_writing_weights: bool = True,
+    center_unembed: bool = True,
+    fold_value_biases: bool = True,
+    refactor_factored_attn_matrices: bool = False,
+) -> StateDict:
+    """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise."""
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
+    layer_norm = cfg.normalization_type in ("LN", "LNPre")
+    if fold_ln and cfg.normalization_type in ("LN", "RMS"):
+        sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
+    if center_writing_weights and layer_norm and not cfg.final_rms:
+        sd = _center_writing(sd, cfg)
+    if center_unembed:
+        sd = _center_unembed(sd)
+    if fold_value_biases:
+        sd = _fold_value_biases(sd, cfg)
+    if refactor_factored_attn_matrices:
+        sd = _refactor(sd, cfg)
+    return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
