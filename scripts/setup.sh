@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Make .venv ready for LensLab: Python deps, the CPU torch wheel, and lenslab itself (editable).
+# Idempotent: a second run with nothing changed returns in about a second.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+VENV="$ROOT/.venv"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "setup: creating $VENV"
+    "${PYTHON:-python3}" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+
+# Re-run pip when pyproject.toml or this script changed, or when the editable install
+# does not point at this checkout (a fresh clone, a moved tree).
+stamp="$VENV/.lenslab-setup"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $ROOT"
+installed_here() {
+    "$PY" - "$ROOT" <<'PYEOF' 2>/dev/null
+import importlib.util, os, sys
+root = sys.argv[1]
+for name in ("transformer_lens", "lenslab"):
+    spec = importlib.util.find_spec(name)
+    paths = list(spec.submodule_search_locations or []) if spec else []
+    if os.path.join(root, "py_src", name) not in [os.path.abspath(p) for p in paths]:
+        sys.exit(1)
+PYEOF
+}
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && installed_here; then
+    exit 0
+fi
+
+# torch first, pinned: 2.13.0 is the CPU wheel on this machine's disk. Letting the resolver
+# pick torch (for `torch>=2.1` below) would fetch a newer CUDA build of several GB.
+if ! "$PY" -c 'import torch, sys; sys.exit(not torch.__version__.startswith("2.13.0"))' 2>/dev/null; then
+    echo "setup: installing torch==2.13.0"
+    "$PY" -m pip install -q torch==2.13.0
+fi
+echo "setup: installing lenslab (editable) with the jupyter and test extras"
+"$PY" -m pip install -q -e ".[jupyter,test]"
+echo "$want" > "$stamp"
+echo "setup: done"
