@@ -120,25 +120,27 @@ def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransforme
     sd = dict(state_dict)
     for layer in range(cfg.n_layers):
         prefix = f"blocks.{layer}.attn."
+        k_w, k_b = _kv_names(sd, layer, "K")
+        v_w, v_b = _kv_names(sd, layer, "V")
         w_q = torch.cat([sd[prefix + "W_Q"], sd[prefix + "b_Q"][:, None, :]], dim=1)
-        w_k = torch.cat([sd[prefix + "W_K"], sd[prefix + "b_K"][:, None, :]], dim=1)
+        w_k = torch.cat([sd[k_w], sd[k_b][:, None, :]], dim=1)
         qk = w_q @ w_k.transpose(-1, -2)
         u, s, vh = torch.linalg.svd(qk)
         u, s, vh = u[..., : cfg.d_head], s[..., : cfg.d_head], vh[..., : cfg.d_head, :]
         root = s.sqrt()[:, None, :]
         new_q, new_k = u * root, vh.transpose(-1, -2) * root
         sd[prefix + "W_Q"], sd[prefix + "b_Q"] = new_q[:, :-1], new_q[:, -1]
-        sd[prefix + "W_K"], sd[prefix + "b_K"] = new_k[:, :-1], new_k[:, -1]
+        sd[k_w], sd[k_b] = new_k[:, :-1], new_k[:, -1]
 
-        w_v, w_o = sd[prefix + "W_V"], sd[prefix + "W_O"]
-        b_v = sd[prefix + "b_V"]
+        w_v, w_o = sd[v_w], sd[prefix + "W_O"]
+        b_v = sd[v_b]
         sd[prefix + "b_O"] = sd[prefix + "b_O"] + torch.einsum("hd,hdm->m", b_v, w_o)
         u, s, vh = torch.linalg.svd(w_v @ w_o)
         u, s, vh = u[..., : cfg.d_head], s[..., : cfg.d_head], vh[..., : cfg.d_head, :]
         root = s.sqrt()
-        sd[prefix + "W_V"] = u * root[:, None, :]
+        sd[v_w] = u * root[:, None, :]
         sd[prefix + "W_O"] = vh * root[:, :, None]
-        sd[prefix + "b_V"] = torch.zeros_like(b_v)
+        sd[v_b] = torch.zeros_like(b_v)
     return sd
 
 

@@ -1,0 +1,125 @@
+"""from_pretrained: names, aliases, overrides, weight processing and bad input."""
+
+import shutil
+import time
+
+import pytest
+import torch
+
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens.loading import registry
+
+
+def test_alias_maps_to_the_official_name(gpt2_hub):
+    model = HookedTransformer.from_pretrained("gpt2-small", device="cpu")
+    assert model.cfg.model_name == "gpt2"
+    assert model.cfg.original_architecture == "GPT2LMHeadModel"
+    assert registry.get_official_model_name("GPT2-Small") == "gpt2"
+    assert {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"} <= set(registry.OFFICIAL_MODEL_NAMES)
+
+
+def test_hf_config_overrides_map_onto_our_config(gpt2_checkpoint_dir, gpt2_hf_model):
+    model = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), activation_function="relu", device="cpu")
+    assert model.cfg.act_fn == "relu"
+    # Oracle: HF's model with the same override.
+    from transformers import GPT2LMHeadModel
+
+    hf = GPT2LMHeadModel.from_pretrained(gpt2_checkpoint_dir, activation_function="relu").eval()
+    tokens = torch.randint(0, 50257, (1, 9), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = hf(tokens).logits.log_softmax(-1)
+    torch.testing.assert_close(model(tokens).log_softmax(-1), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_our_config_fields_are_accepted_as_overrides(gpt2_checkpoint_dir):
+    model = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), use_attn_result=True, device="cpu")
+    assert model.cfg.use_attn_result
+
+
+def test_unknown_override_raises_type_error_naming_it(gpt2_checkpoint_dir):
+    with pytest.raises(TypeError, match="not_a_real_key"):
+        HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), not_a_real_key=3)
+
+
+def test_unknown_model_gives_a_one_line_reason():
+    with pytest.raises(OSError) as info:
+        HookedTransformer.from_pretrained("someone/does-not-exist-anywhere")
+    message = str(info.value)
+    assert "does-not-exist-anywhere" in message and "\n" not in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_bert_checkpoint_points_to_hooked_encoder(tmp_path):
+    from transformers import BertConfig, BertForMaskedLM
+
+    BertForMaskedLM(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="HookedEncoder"):
+        HookedTransformer.from_pretrained(str(tmp_path))
+
+
+def test_unsupported_architecture_lists_supported_ones(tmp_path):
+    from transformers import OPTConfig, OPTForCausalLM
+
+    OPTForCausalLM(OPTConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, ffn_dim=32, word_embed_proj_dim=16)).save_pretrained(tmp_path)
+    if "OPTForCausalLM" in {a for f in registry.FAMILIES for a in f.HF_ARCHITECTURES}:
+        pytest.skip("OPT is supported now")
+    with pytest.raises(ValueError, match="OPTForCausalLM is not supported; supported: .*GPT2LMHeadModel"):
+        HookedTransformer.from_pretrained(str(tmp_path))
+
+
+def test_truncated_weights_file_is_named(gpt2_checkpoint_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(gpt2_checkpoint_dir, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(OSError, match="model.safetensors is corrupted or truncated"):
+        HookedTransformer.from_pretrained(str(broken))
+
+
+def test_mismatched_weights_name_the_tensor(gpt2_checkpoint_dir):
+    model = HookedTransformer.from_pretrained_no_processing(str(gpt2_checkpoint_dir), device="cpu")
+    state = model.state_dict()
+    state["blocks.0.mlp.W_in"] = state["blocks.0.mlp.W_in"][:, :10]
+    with pytest.raises(ValueError, match=r"blocks.0.mlp.W_in has shape \(64, 10\)"):
+        model.load_state_dict_checked(state)
+
+
+def test_processing_folds_layer_norms_and_centers(gpt2_checkpoint_dir):
+    model = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), device="cpu")
+    assert model.cfg.normalization_type == "LNPre"
+    assert not hasattr(model.blocks[0].ln1, "w")
+    torch.testing.assert_close(model.W_E.mean(-1), torch.zeros(model.cfg.d_vocab), atol=1e-6, rtol=0)
+    torch.testing.assert_close(model.W_out.mean(-1), torch.zeros_like(model.W_out.mean(-1)), atol=1e-6, rtol=0)
+    torch.testing.assert_close(model.W_U.mean(-1), torch.zeros(model.cfg.d_model), atol=1e-6, rtol=0)
+    assert torch.all(model.b_V == 0)
+    raw = HookedTransformer.from_pretrained_no_processing(str(gpt2_checkpoint_dir), device="cpu")
+    assert raw.cfg.normalization_type == "LN" and raw.b_V.abs().sum() > 0
+
+
+def test_refactored_attention_keeps_qk_and_ov_circuits(gpt2_checkpoint_dir):
+    plain = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), device="cpu")
+    refactored = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), refactor_factored_attn_matrices=True, device="cpu")
+    tokens = torch.randint(0, 50257, (2, 8), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(refactored(tokens).log_softmax(-1), plain(tokens).log_softmax(-1), atol=1e-4, rtol=1e-4)
+    ov_plain = plain.W_V[0] @ plain.W_O[0]
+    ov_ref = refactored.W_V[0] @ refactored.W_O[0]
+    torch.testing.assert_close(ov_ref, ov_plain, atol=1e-4, rtol=1e-4)
+
+
+def test_dtype_and_first_n_layers(gpt2_checkpoint_dir):
+    model = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), dtype="bfloat16", first_n_layers=2, device="cpu")
+    assert model.cfg.n_layers == 2 and len(model.blocks) == 2
+    assert model.W_E.dtype == torch.bfloat16 and model.cfg.dtype == torch.bfloat16
+    logits = model(model.to_tokens("bf16 smoke test"))
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+
+
+def test_config_validation_gives_one_line_reasons():
+    with pytest.raises(ValueError, match="normalization_type must be one of"):
+        HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="relu", normalization_type="BN")
+    with pytest.raises(ValueError, match="act_fn must be one of"):
+        HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="gelu_nope")
+    with pytest.raises(ValueError, match="act_fn must be set"):
+        HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5)
+    cfg = HookedTransformerConfig(n_layers=2, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="relu")
+    assert cfg.n_heads == 4 and cfg.d_mlp == 32 and cfg.attn_scale == 2 ** 0.5 and cfg.d_vocab_out == 5

@@ -1,0 +1,83 @@
+"""Tokenizer helpers against GPT-2's real tokenizer."""
+
+import pytest
+import torch
+
+from transformer_lens import HookedTransformer
+
+
+@pytest.fixture(scope="module")
+def model(gpt2_checkpoint_dir):
+    return HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), device="cpu")
+
+
+def test_to_tokens_prepends_bos_and_matches_the_tokenizer(model, gpt2_tokenizer):
+    text = "The quick brown fox"
+    tokens = model.to_tokens(text)
+    assert tokens[0, 0].item() == gpt2_tokenizer.bos_token_id == 50256
+    assert tokens[0, 1:].tolist() == gpt2_tokenizer.encode(text)
+    assert model.to_tokens(text, prepend_bos=False)[0].tolist() == gpt2_tokenizer.encode(text)
+
+
+def test_batches_pad_on_the_requested_side(model):
+    right = model.to_tokens(["a", "a b c"])
+    left = model.to_tokens(["a", "a b c"], padding_side="left")
+    pad = model.tokenizer.pad_token_id
+    assert right.shape == left.shape == (2, 4)
+    assert right[0, -1].item() == pad and left[0, 0].item() == pad
+    assert right[0, :2].tolist() == left[0, 2:].tolist()
+
+
+def test_string_tokens_and_round_trip(model):
+    assert model.to_str_tokens("Hello world") == ["<|endoftext|>", "Hello", " world"]
+    assert model.to_str_tokens(["a b", "c"], prepend_bos=False) == [["a", " b"], ["c"]]
+    tokens = model.to_tokens("Round trip text.", prepend_bos=False)
+    assert model.to_string(tokens[0]) == "Round trip text."
+    assert model.to_string(tokens) == ["Round trip text."]
+    assert model.to_single_str_token(model.to_single_token(" Paris")) == " Paris"
+
+
+def test_to_single_token_rejects_multi_token_strings(model):
+    assert model.to_single_token(" Paris") == 6342
+    with pytest.raises(ValueError, match="not a single token"):
+        model.to_single_token(" Eiffel Tower")
+
+
+def test_get_token_position_first_and_last(model):
+    text = "cat dog cat"
+    assert model.get_token_position(" cat", text) == 3
+    assert model.get_token_position("cat", text) == 1
+    assert model.get_token_position(" dog", text, prepend_bos=False) == 1
+    with pytest.raises(ValueError, match="does not occur"):
+        model.get_token_position(" Paris", text)
+
+
+def test_tokens_to_residual_directions_are_unembedding_columns(model):
+    paris = model.to_single_token(" Paris")
+    torch.testing.assert_close(model.tokens_to_residual_directions(" Paris"), model.W_U[:, paris])
+    many = model.tokens_to_residual_directions(torch.tensor([[paris, 1]]))
+    assert many.shape == (1, 2, model.cfg.d_model)
+    torch.testing.assert_close(many[0, 1], model.W_U[:, 1])
+
+
+def test_string_batches_in_forward_mask_padding(model):
+    prompts = ["Hello", "Hello there my friend"]
+    batch_logits = model(prompts, padding_side="left")
+    for row, prompt in enumerate(prompts):
+        alone = model(prompt)
+        torch.testing.assert_close(batch_logits[row, -alone.shape[1]:], alone[0], atol=1e-4, rtol=1e-4)
+    loss_batch = model(prompts, return_type="loss", loss_per_token=True)
+    alone_loss = model(prompts[0], return_type="loss", loss_per_token=True)
+    torch.testing.assert_close(loss_batch[0, : alone_loss.shape[1]], alone_loss[0], atol=1e-4, rtol=1e-4)
+    assert torch.all(loss_batch[0, alone_loss.shape[1]:] == 0)
+
+
+def test_bad_token_inputs_give_one_line_reasons(model):
+    with pytest.raises(TypeError, match="integer tensor"):
+        model(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"\[batch, pos\]"):
+        model(torch.zeros(1, 2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="token ids must lie in"):
+        model(torch.tensor([[0, 60000]]))
+    with pytest.raises(TypeError, match="string or a list of strings"):
+        model([1, 2, 3])
