@@ -1,1 +1,48 @@
-"""LensLab's Jupyter layer: widgets, displays and the sidebar comm for transformer_lens models."""
+"""LensLab's Jupyter layer: widgets, displays and the sidebar comm for transformer_lens models.
+
+``import lenslab`` is cheap: the widget classes (anywidget, numpy) load on first use. Inside a
+Jupyter kernel the import also registers rich displays, so an ``ActivationCache`` or a
+patching result left as a cell's last expression shows its widget (see ``lenslab.display``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lenslab.display import register_formatters, show, to_widget, unregister_formatters
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "AttentionPatterns": "lenslab.widgets.attention",
+    "CacheExplorer": "lenslab.widgets.cache_explorer",
+    "PatchingGrid": "lenslab.widgets.patching_grid",
+    "LensWidget": "lenslab.widgets._base",
+}
+
+__all__ = [
+    "AttentionPatterns",
+    "CacheExplorer",
+    "LensWidget",
+    "PatchingGrid",
+    "register_formatters",
+    "show",
+    "to_widget",
+    "unregister_formatters",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lenslab' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext lenslab``: the same set-up as importing lenslab in a kernel."""
+    register_formatters(ipython)
+
+
+# A no-op outside a Jupyter kernel; idempotent, so re-importing or %load_ext is harmless.
+register_formatters()

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { sequentialScale, colorOf } from '../shared/colorscale';
+import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
+import type { AttentionModel } from '../shared/types';
+import { render } from './index';
+import { attentionRow, describeDestination, headName, thumbSize, topAttended } from './view';
+
+// 2 heads x 3 tokens, causal: head 0 attends to the previous token, head 1 to the first.
+const P = [
+  [1, 0, 0, 1, 0, 0, 0, 1, 0],
+  [1, 0, 0, 1, 0, 0, 1, 0, 0],
+].flat();
+P[7] = 0.75;
+P[6] = 0.25; // head 0, dest 2: 0.25 to "The", 0.75 to " cat"
+const tokens = ['The', ' cat', ' sat'];
+
+function model(extra: Partial<AttentionModel> = {}) {
+  return fakeModel<AttentionModel>({
+    data: f32View(P),
+    dtype: 'float32',
+    shape: [2, 3, 3],
+    title: 'Layer 0 attention',
+    tokens,
+    head_names: ['L0H0', 'L0H1'],
+    selected_head: 0,
+    vmax: 1,
+    ...extra,
+  });
+}
+
+describe('hover logic', () => {
+  const pattern = { data: new Float32Array(P), shape: [2, 3, 3] };
+
+  it('reads one destination row of one head', () => {
+    expect(Array.from(attentionRow(pattern, 0, 2))).toEqual([0.25, 0.75, 0]);
+    expect(Array.from(attentionRow(pattern, 1, 2))).toEqual([1, 0, 0]);
+  });
+
+  it('ranks attended sources, largest first, earlier position on ties', () => {
+    expect(topAttended([0.25, 0.75, 0], tokens, 2)).toEqual([
+      { src: 1, token: ' cat', value: 0.75 },
+      { src: 0, token: 'The', value: 0.25 },
+    ]);
+    expect(topAttended([0.5, 0.5], ['a', 'b'], 1)[0].src).toBe(0);
+    expect(topAttended([NaN, 0.2], ['a', 'b'])).toHaveLength(1);
+  });
+
+  it('describes where a destination attends, with values', () => {
+    expect(describeDestination(pattern, tokens, 0, 2, 2)).toBe('\u201c sat\u201d (2) attends to \u201c cat\u201d (1) 0.75, \u201cThe\u201d (0) 0.25');
+  });
+
+  it('names heads and sizes thumbnails', () => {
+    expect(headName(['L3H0'], 0)).toBe('L3H0');
+    expect(headName([], 5)).toBe('H5');
+    expect(thumbSize(10, 10)).toEqual({ w: 72, h: 72 });
+    expect(thumbSize(5, 10, 60)).toEqual({ w: 60, h: 30 });
+  });
+});
+
+describe('AttentionPatterns widget', () => {
+  it('renders a thumbnail per head with its name, and the selected head large', () => {
+    const el = document.createElement('div');
+    render({ model: model(), el });
+    const thumbs = [...el.querySelectorAll('.lenslab-thumb')];
+    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0', 'L0H1']);
+    expect(thumbs[0].getAttribute('aria-selected')).toBe('true');
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H0');
+    expect(el.querySelector('.lenslab-title')!.textContent).toBe('Layer 0 attention');
+    expect(el.querySelector('.lenslab-meta')!.textContent).toBe('2 heads \u00b7 3 tokens');
+    expect(el.querySelectorAll('.lenslab-token')).toHaveLength(3);
+    expect(el.querySelector('.lenslab-error')!.hasAttribute('hidden')).toBe(true);
+    expect(Number((el.firstChild as HTMLElement).dataset.renderMs)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('hovering a destination token shades its sources and shows the weights', () => {
+    const el = document.createElement('div');
+    render({ model: model(), el });
+    const strip = [...el.querySelectorAll<HTMLElement>('.lenslab-token')];
+    strip[2].dispatchEvent(new MouseEvent('mouseenter'));
+    const scale = sequentialScale(0, 1);
+    expect(strip[1].style.background).toBe(colorOf(scale, 0.75));
+    expect(strip[1].querySelector('.lenslab-token-value')!.textContent).toBe('0.75');
+    expect(strip[0].querySelector('.lenslab-token-value')!.textContent).toBe('0.25');
+    expect(strip[2].querySelector('.lenslab-token-value')!.textContent).toBe('');
+    expect(strip[2].classList.contains('lenslab-dest')).toBe(true);
+    expect(el.querySelector('.lenslab-readout')!.textContent).toContain('L0H0: \u201c sat\u201d (2) attends to \u201c cat\u201d (1) 0.75');
+    strip[2].dispatchEvent(new MouseEvent('mouseleave'));
+    expect(strip[1].style.background).toBe('');
+  });
+
+  it('hovering a heatmap cell shows a tooltip with the weight', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    render({ model: model(), el });
+    const canvas = el.querySelector<HTMLCanvasElement>('.lenslab-plot canvas')!;
+    const cell = Number.parseFloat(canvas.style.width) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 1.5 * cell, 2.5 * cell));
+    const tip = el.querySelector('.lenslab-tooltip')!;
+    expect(tip.hasAttribute('hidden')).toBe(false);
+    expect(tip.textContent).toContain('weight0.75');
+    expect(tip.textContent).toContain('dest2 \u201c sat\u201d');
+    expect(el.querySelector('.lenslab-readout')!.textContent).toContain('attends to');
+  });
+
+  it('clicking a thumbnail selects the head and syncs it to Python', () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    el.querySelectorAll<HTMLButtonElement>('.lenslab-thumb')[1].click();
+    expect(m.get('selected_head')).toBe(1);
+    expect(m.saved).toBe(1);
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+  });
+
+  it('follows selected_head and new data from Python', async () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    m.set('selected_head', 1);
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+    m.update({ data: f32View([1]), shape: [1, 1, 1], tokens: ['x'], head_names: ['L5H0'], selected_head: 0 });
+    await flush();
+    expect(el.querySelectorAll('.lenslab-thumb')).toHaveLength(1);
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L5H0');
+  });
+
+  it('shows a readable error for a payload that does not match its shape', () => {
+    const el = document.createElement('div');
+    render({ model: model({ shape: [2, 3, 4] }), el });
+    const err = el.querySelector('.lenslab-error')!;
+    expect(err.hasAttribute('hidden')).toBe(false);
+    expect(err.textContent).toContain('72 bytes but shape [2, 3, 4] of float32 needs 96');
+  });
+
+  it('returns a cleanup that stops listening', () => {
+    const el = document.createElement('div');
+    const m = model();
+    const cleanup = render({ model: m, el });
+    cleanup();
+    expect(el.children).toHaveLength(0);
+    m.set('selected_head', 1);
+  });
+});

@@ -1,0 +1,273 @@
+// The attention-pattern view: per-head thumbnails, a large heatmap of the selected head,
+// and a token strip where hovering a destination token shades the tokens it attends to.
+// Used by the AttentionPatterns widget and by the cache explorer for hook_pattern.
+import { Colorbar } from '../shared/colorbar';
+import { type ColorScale, colorOf, formatValue, paintValues, rgbOf, sequentialScale, textColorOn } from '../shared/colorscale';
+import { displayToken, h, now, quoteToken } from '../shared/dom';
+import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
+import { Heatmap } from '../shared/heatmap';
+import { type Tensor, finiteRange, index0 } from '../shared/tensor';
+import { Tooltip } from '../shared/tooltip';
+
+export interface AttentionInput {
+  /** [heads, dest, src]. */
+  pattern: Tensor;
+  tokens: readonly string[];
+  headNames: readonly string[];
+  selected: number;
+  vmax: number;
+  title: string;
+}
+
+export interface Attended {
+  src: number;
+  token: string;
+  value: number;
+}
+
+export function headName(names: readonly string[], head: number): string {
+  return names[head] ?? `H${head}`;
+}
+
+/** Weights from destination `dest` to every source position of `head` (shares memory). */
+export function attentionRow(pattern: Tensor, head: number, dest: number): Float32Array {
+  const [, D, S] = pattern.shape;
+  const start = (head * D + dest) * S;
+  return pattern.data.subarray(start, start + S);
+}
+
+/** The k sources with the largest weight, largest first (ties keep the earlier position). */
+export function topAttended(row: ArrayLike<number>, tokens: readonly string[], k = 3): Attended[] {
+  const order = Array.from({ length: row.length }, (_, i) => i).filter((i) => Number.isFinite(row[i]));
+  order.sort((a, b) => row[b] - row[a] || a - b);
+  return order.slice(0, k).map((src) => ({ src, token: tokens[src] ?? String(src), value: row[src] }));
+}
+
+/** The readout line for a hovered destination token. */
+export function describeDestination(pattern: Tensor, tokens: readonly string[], head: number, dest: number, k = 3): string {
+  const top = topAttended(attentionRow(pattern, head, dest), tokens, k);
+  const parts = top.map((a) => `${quoteToken(a.token)} (${a.src}) ${formatValue(a.value, 3)}`);
+  return `${quoteToken(tokens[dest] ?? String(dest))} (${dest}) attends to ${parts.join(', ')}`;
+}
+
+/** CSS size of a head thumbnail: the longer side is `edge` pixels. */
+export function thumbSize(dest: number, src: number, edge = 72): { w: number; h: number } {
+  const m = Math.max(dest, src, 1);
+  return { w: Math.max(8, Math.round((src / m) * edge)), h: Math.max(8, Math.round((dest / m) * edge)) };
+}
+
+/** Tokens whose weight is at least this show their value in the strip. */
+export const STRIP_VALUE_MIN = 0.01;
+
+export interface AttentionViewOptions {
+  /** Called when the user picks a head (the widget syncs it to Python). */
+  onSelectHead?: (head: number) => void;
+  /** Whether to show the toolbar title row (the cache explorer has its own). */
+  toolbar?: HTMLElement | null;
+  maxPlot?: number;
+}
+
+export class AttentionView {
+  readonly el: HTMLDivElement;
+  input: AttentionInput | null = null;
+  scale: ColorScale = sequentialScale(0, 1);
+  heatmap: Heatmap;
+  colorbar: Colorbar;
+  tooltip: Tooltip;
+  /** Destination currently hovered or pinned (-1 none). */
+  dest = -1;
+  pinned = -1;
+  lastRenderMs = 0;
+
+  private readonly opts: AttentionViewOptions;
+  private readonly thumbs: HTMLDivElement;
+  private readonly headTitle: HTMLDivElement;
+  private readonly readout: HTMLDivElement;
+  private readonly strip: HTMLDivElement;
+  private tokenEls: HTMLSpanElement[] = [];
+  private thumbEls: HTMLButtonElement[] = [];
+
+  constructor(opts: AttentionViewOptions = {}) {
+    this.opts = opts;
+    const maxPlot = opts.maxPlot ?? 480;
+    this.thumbs = h('div', { class: 'lenslab-thumbs', role: 'listbox', 'aria-label': 'Attention heads' });
+    this.headTitle = h('div', { class: 'lenslab-plot-title' });
+    this.heatmap = new Heatmap({ maxWidth: maxPlot + 120, maxHeight: maxPlot, maxCell: 30, label: 'attention pattern' });
+    this.colorbar = new Colorbar('attention weight scale');
+    this.readout = h('div', { class: 'lenslab-readout', 'aria-live': 'polite' });
+    this.strip = h('div', { class: 'lenslab-tokens', 'aria-label': 'Tokens: hover one to see where it attends' });
+    this.el = h(
+      'div',
+      { class: 'lenslab-attention-view' },
+      opts.toolbar ?? null,
+      this.thumbs,
+      h('div', { class: 'lenslab-main' }, h('div', { class: 'lenslab-plot' }, this.headTitle, this.heatmap.el), this.colorbar.el),
+      this.readout,
+      this.strip,
+    );
+    this.tooltip = new Tooltip(this.el);
+
+    this.heatmap.onHover = (cell, ev) => {
+      if (!cell || !this.input) {
+        this.tooltip.hide();
+        this.hoverDest(this.pinned);
+        return;
+      }
+      const { tokens, pattern } = this.input;
+      const head = this.input.selected;
+      const v = attentionRow(pattern, head, cell.row)[cell.col];
+      this.hoverDest(cell.row);
+      if (ev) {
+        this.tooltip.show(ev.clientX, ev.clientY, [
+          { value: headName(this.input.headNames, head), strong: true },
+          { label: 'dest', value: `${cell.row} ${quoteToken(tokens[cell.row] ?? '')}` },
+          { label: 'src', value: `${cell.col} ${quoteToken(tokens[cell.col] ?? '')}` },
+          { label: 'weight', value: formatValue(v, 4), strong: true },
+        ]);
+      }
+    };
+    this.heatmap.onClick = (cell) => this.pin(cell.row);
+  }
+
+  update(input: AttentionInput): void {
+    const t0 = now();
+    const [H, D, S] = input.pattern.shape;
+    if (input.pattern.shape.length !== 3) throw new Error(`lenslab: attention pattern must be [heads, dest, src], got [${input.pattern.shape.join(', ')}]`);
+    const sameShape = this.input && this.input.pattern.shape.join() === input.pattern.shape.join();
+    this.input = { ...input, selected: Math.min(Math.max(0, input.selected), Math.max(0, H - 1)) };
+    const top = input.vmax > 0 ? input.vmax : Math.max(finiteRange(input.pattern.data).max, 1e-6);
+    this.scale = sequentialScale(0, top);
+    if (!sameShape) {
+      this.dest = -1;
+      this.pinned = -1;
+    }
+    this.drawThumbs(H, D, S);
+    this.buildStrip();
+    this.drawSelected();
+    this.lastRenderMs = now() - t0;
+    this.el.dataset.renderMs = this.lastRenderMs.toFixed(1);
+  }
+
+  private drawThumbs(H: number, D: number, S: number): void {
+    const input = this.input!;
+    const size = thumbSize(D, S);
+    this.thumbEls = [];
+    const pixels = new Uint8ClampedArray(D * S * 4);
+    for (let head = 0; head < H; head++) {
+      const canvas = h('canvas', { class: 'lenslab-thumb-canvas', width: S, height: D });
+      Object.assign(canvas.style, { width: `${size.w}px`, height: `${size.h}px` });
+      paintValues(pixels, input.pattern.data, this.scale, head * D * S, D * S);
+      const ctx = D * S > 0 ? canvas.getContext('2d') : null;
+      if (ctx && typeof ImageData !== 'undefined') ctx.putImageData(new ImageData(pixels, S, D), 0, 0);
+      const name = headName(input.headNames, head);
+      const button = h(
+        'button',
+        { class: 'lenslab-thumb', type: 'button', role: 'option', 'aria-label': name, 'data-head': head, title: `Show ${name}` },
+        canvas,
+        h('span', { class: 'lenslab-thumb-name', text: name }),
+      );
+      button.addEventListener('click', () => this.selectHead(head));
+      this.thumbEls.push(button);
+    }
+    this.thumbs.replaceChildren(...this.thumbEls);
+  }
+
+  private buildStrip(): void {
+    const tokens = this.input!.tokens;
+    this.tokenEls = tokens.map((tok, i) => {
+      const el = h(
+        'span',
+        { class: 'lenslab-token', 'data-pos': i, title: `position ${i}` },
+        h('span', { class: 'lenslab-token-text', text: displayToken(tok, 32) }),
+        h('span', { class: 'lenslab-token-value' }),
+      );
+      el.addEventListener('mouseenter', () => this.hoverDest(i));
+      el.addEventListener('mouseleave', () => this.hoverDest(this.pinned));
+      el.addEventListener('click', () => this.pin(i));
+      return el;
+    });
+    this.strip.replaceChildren(...this.tokenEls);
+  }
+
+  private drawSelected(): void {
+    const input = this.input!;
+    const head = input.selected;
+    const [H, D, S] = input.pattern.shape;
+    this.thumbEls.forEach((el, i) => {
+      el.classList.toggle('lenslab-selected', i === head);
+      el.setAttribute('aria-selected', String(i === head));
+    });
+    const name = H > 0 ? headName(input.headNames, head) : '';
+    this.headTitle.replaceChildren(
+      h('span', { class: 'lenslab-head-name', text: name }),
+      h('span', { class: 'lenslab-muted', text: ' destination \u2193 \u00b7 source \u2192' }),
+    );
+    const slice = H > 0 ? index0(input.pattern, head).data : new Float32Array(0);
+    this.heatmap.setData({ values: slice, rows: H > 0 ? D : 0, cols: H > 0 ? S : 0, scale: this.scale, rowLabels: input.tokens, colLabels: input.tokens });
+    this.colorbar.update(this.scale, Math.max(120, this.heatmap.layout.gridH), finiteRange(input.pattern.data).nonFinite > 0);
+    this.hoverDest(this.dest);
+  }
+
+  selectHead(head: number): void {
+    if (!this.input || head === this.input.selected) return;
+    this.input = { ...this.input, selected: head };
+    this.drawSelected();
+    this.opts.onSelectHead?.(head);
+  }
+
+  /** Clicking a token (or a heatmap row) keeps it as the destination until clicked again. */
+  pin(dest: number): void {
+    this.pinned = this.pinned === dest ? -1 : dest;
+    this.hoverDest(this.pinned === -1 ? dest : this.pinned);
+  }
+
+  /** Shades the token strip by where `dest` attends and writes the readout. -1 clears. */
+  hoverDest(dest: number): void {
+    const input = this.input;
+    this.dest = dest;
+    this.tokenEls.forEach((el) => el.classList.remove('lenslab-dest', 'lenslab-pinned'));
+    if (!input || dest < 0 || dest >= input.pattern.shape[1] || input.pattern.shape[0] === 0) {
+      for (const el of this.tokenEls) {
+        el.style.background = '';
+        el.style.color = '';
+        (el.lastChild as HTMLElement).textContent = '';
+      }
+      this.heatmap.setHighlightRow(null);
+      this.readout.textContent = input && input.pattern.shape[0] > 0 ? 'Hover a token or a row of the pattern to see where it attends.' : 'No heads.';
+      return;
+    }
+    const row = attentionRow(input.pattern, input.selected, dest);
+    this.tokenEls.forEach((el, src) => {
+      const v = src < row.length ? row[src] : NaN;
+      const rgb = rgbOf(this.scale, Number.isFinite(v) ? v : 0);
+      el.style.background = colorOf(this.scale, Number.isFinite(v) ? v : 0);
+      el.style.color = textColorOn(rgb);
+      (el.lastChild as HTMLElement).textContent = Number.isFinite(v) && v >= STRIP_VALUE_MIN ? formatValue(v, 2) : '';
+    });
+    this.tokenEls[dest]?.classList.add('lenslab-dest');
+    if (this.pinned >= 0) this.tokenEls[this.pinned]?.classList.add('lenslab-pinned');
+    this.heatmap.setHighlightRow(dest);
+    this.readout.textContent = `${headName(input.headNames, input.selected)}: ${describeDestination(input.pattern, input.tokens, input.selected, dest)}`;
+  }
+
+  readoutText(): string {
+    return this.readout.textContent ?? '';
+  }
+
+  figure(): Figure {
+    const items: FigureItem[] = [];
+    const input = this.input;
+    const title = input ? `${input.title ? input.title + ' \u00b7 ' : ''}${headName(input.headNames, input.selected)}` : '';
+    items.push({ type: 'text', x: 12, y: 22, text: title, size: 14, bold: true });
+    const hm = this.heatmap.layout;
+    items.push(...translateItems(this.heatmap.figureItems(), 12, 36));
+    const cbX = 12 + hm.width + 16;
+    items.push(...translateItems(this.colorbar.figureItems(), cbX, 36));
+    return {
+      width: cbX + 70,
+      height: 36 + Math.max(hm.height, this.colorbar.figureHeight()) + 12,
+      background: '#ffffff',
+      items,
+    };
+  }
+}

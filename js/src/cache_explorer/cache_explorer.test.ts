@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
+import type { CacheModel, HookInfo } from '../shared/types';
+import { render } from './index';
+import { formatShape, groupHooks, shortName } from './view';
+
+function hook(name: string, group: string, component: string, shape: number[]): HookInfo {
+  return { name, group, component, shape, dtype: 'float32', mean: 0.5, std: 1.25, norm: 10, nonfinite: 0 };
+}
+
+const HOOKS: HookInfo[] = [
+  hook('hook_embed', 'Embedding', 'embed', [1, 3, 4]),
+  hook('blocks.0.hook_resid_pre', 'Layer 0', 'resid', [1, 3, 4]),
+  hook('blocks.0.attn.hook_z', 'Layer 0', 'attn', [1, 3, 2, 2]),
+  hook('blocks.0.attn.hook_pattern', 'Layer 0', 'attn', [1, 2, 3, 3]),
+  hook('blocks.0.hook_mlp_out', 'Layer 0', 'mlp', [1, 3, 4]),
+  hook('ln_final.hook_scale', 'Final', 'final', [1, 3, 1]),
+];
+
+function model(extra: Partial<CacheModel> = {}) {
+  return fakeModel<CacheModel>({
+    data: f32View([1, -1, 0.5, 0, 2, -2, 0.25, 0.75, 1, 0, 0, 0]),
+    dtype: 'float32',
+    shape: [3, 4],
+    title: 'Activation cache',
+    hooks: HOOKS,
+    selected: 'blocks.0.hook_resid_pre',
+    batch: 0,
+    head: 0,
+    pos: -1,
+    controls: { batch: 2, head: 0, pos: 3 },
+    view: 'heatmap',
+    tokens: ['The', ' cat', ' sat'],
+    row_axis: 'position',
+    col_axis: 'd_model',
+    row_labels: ['The', ' cat', ' sat'],
+    col_labels: [],
+    layer: 0,
+    message: '',
+    revision: 1,
+    ...extra,
+  });
+}
+
+describe('hook tree logic', () => {
+  it('groups by layer then component, in first-seen order', () => {
+    const groups = groupHooks(HOOKS);
+    expect(groups.map((g) => g.name)).toEqual(['Embedding', 'Layer 0', 'Final']);
+    expect(groups[1].components.map((c) => c.name)).toEqual(['resid', 'attn', 'mlp']);
+    expect(groups[1].components[1].hooks.map(shortName)).toEqual(['attn.hook_z', 'attn.hook_pattern']);
+    expect(groups[1].count).toBe(4);
+  });
+
+  it('filters by a case-insensitive substring of the name', () => {
+    const groups = groupHooks(HOOKS, 'HOOK_Z');
+    expect(groups).toHaveLength(1);
+    expect(groups[0].components[0].hooks[0].name).toBe('blocks.0.attn.hook_z');
+    expect(groupHooks(HOOKS, 'nothing')).toEqual([]);
+  });
+
+  it('formats shapes', () => {
+    expect(formatShape([1, 3, 4])).toBe('[1, 3, 4]');
+  });
+});
+
+describe('CacheExplorer widget', () => {
+  it('lists every hook with shape and statistics, grouped', () => {
+    const el = document.createElement('div');
+    render({ model: model(), el });
+    expect([...el.querySelectorAll('.lenslab-group > summary')].map((s) => s.textContent)).toEqual(['Embedding 1', 'Layer 0 4', 'Final 1']);
+    const rows = [...el.querySelectorAll('.lenslab-hook[data-name]')];
+    expect(rows).toHaveLength(6);
+    const resid = rows[1];
+    expect([...resid.children].map((c) => c.textContent)).toEqual(['hook_resid_pre', '1\u00d73\u00d74', '0.5', '1.25', '10']);
+    expect(resid.getAttribute('aria-selected')).toBe('true');
+    expect(el.querySelector('.lenslab-hook-title')!.textContent).toBe('blocks.0.hook_resid_pre');
+    expect(el.querySelector('.lenslab-meta')!.textContent).toBe('6 hooks');
+  });
+
+  it('clicking a hook asks Python for it', () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    el.querySelector<HTMLButtonElement>('[data-name="blocks.0.attn.hook_z"]')!.click();
+    expect(m.get('selected')).toBe('blocks.0.attn.hook_z');
+    expect(m.saved).toBe(1);
+    expect(el.querySelector('[data-name="blocks.0.attn.hook_z"]')!.getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('filters the tree as the user types', () => {
+    const el = document.createElement('div');
+    render({ model: model(), el });
+    const filter = el.querySelector<HTMLInputElement>('.lenslab-filter')!;
+    filter.value = 'mlp';
+    filter.dispatchEvent(new Event('input'));
+    expect([...el.querySelectorAll('.lenslab-hook[data-name]')].map((r) => r.getAttribute('data-name'))).toEqual(['blocks.0.hook_mlp_out']);
+  });
+
+  it('shows a slice heatmap with token labels and hover values', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    render({ model: model(), el });
+    expect([...el.querySelectorAll('.lenslab-slice .lenslab-row-label')].map((e) => e.textContent)).toEqual(['The', ' cat', ' sat']);
+    const canvas = el.querySelector<HTMLCanvasElement>('.lenslab-slice canvas.lenslab-heatmap-canvas')!;
+    const w = Number.parseFloat(canvas.style.width) / 4;
+    const h = Number.parseFloat(canvas.style.height) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 1.5 * w, 1.5 * h));
+    expect(el.querySelector('.lenslab-cache-detail .lenslab-readout')!.textContent).toBe('position 1 \u201c cat\u201d \u00b7 d_model 1: -2');
+  });
+
+  it('offers batch and position controls and sends changes to Python', () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    const pos = el.querySelector<HTMLSelectElement>('.lenslab-control-pos')!;
+    expect([...pos.options].map((o) => o.textContent)).toEqual(['all', '0 The', '1  cat', '2  sat']);
+    expect(el.querySelector('.lenslab-control-batch')).not.toBeNull();
+    expect(el.querySelector('.lenslab-control-head')).toBeNull();
+    pos.value = '2';
+    pos.dispatchEvent(new Event('change'));
+    expect(m.get('pos')).toBe(2);
+  });
+
+  it('draws a line plot for a single position', async () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    m.update({ view: 'line', data: f32View([1, 2, 3, 2]), shape: [4], pos: 1, col_labels: [], revision: 2 });
+    await flush();
+    const line = el.querySelector('.lenslab-line')!;
+    expect(line.getAttribute('points')!.split(' ')).toHaveLength(4);
+  });
+
+  it('opens attention patterns in the attention view with L{layer}H{head} names', async () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    const pattern = [1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5, 1, 0, 0, 1, 0, 0, 1, 0, 0];
+    m.update({ selected: 'blocks.0.attn.hook_pattern', view: 'pattern', data: f32View(pattern), shape: [2, 3, 3], controls: { batch: 2, head: 0, pos: 0 }, revision: 2 });
+    await flush();
+    expect([...el.querySelectorAll('.lenslab-thumb')].map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0', 'L0H1']);
+    const strip = el.querySelectorAll<HTMLElement>('.lenslab-token');
+    strip[2].dispatchEvent(new MouseEvent('mouseenter'));
+    expect(el.querySelector('.lenslab-attention-view .lenslab-readout')!.textContent).toContain('attends to \u201c sat\u201d (2) 0.5');
+    expect(el.querySelector('[data-name="blocks.0.attn.hook_pattern"]')!.getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('shows the kernel message for an empty slice', async () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    m.update({ view: 'empty', data: null, shape: [0], message: 'x is a scalar: 1.0', revision: 2 });
+    await flush();
+    expect(el.querySelector('.lenslab-slice')!.textContent).toBe('x is a scalar: 1.0');
+  });
+});

@@ -1,0 +1,299 @@
+// The activation-cache explorer: a filterable tree of hook points (grouped by layer and
+// component, with shape, dtype and summary statistics) beside a view of the selected slice.
+import { AttentionView } from '../attention/view';
+import { Colorbar } from '../shared/colorbar';
+import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
+import { displayToken, h, quoteToken } from '../shared/dom';
+import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
+import { Heatmap } from '../shared/heatmap';
+import { LinePlot } from '../shared/lineplot';
+import { type Tensor, finiteRange, maxAbs } from '../shared/tensor';
+import { Tooltip } from '../shared/tooltip';
+import type { HookInfo, SliceControls, SliceView } from '../shared/types';
+
+export interface HookComponent {
+  name: string;
+  hooks: HookInfo[];
+}
+
+export interface HookGroup {
+  name: string;
+  components: HookComponent[];
+  count: number;
+}
+
+/** Groups hooks by `group` then `component`, keeping first-seen order; `filter` matches names. */
+export function groupHooks(hooks: readonly HookInfo[], filter = ''): HookGroup[] {
+  const needle = filter.trim().toLowerCase();
+  const groups: HookGroup[] = [];
+  const byName = new Map<string, HookGroup>();
+  for (const hook of hooks) {
+    if (needle && !hook.name.toLowerCase().includes(needle)) continue;
+    let group = byName.get(hook.group);
+    if (!group) {
+      group = { name: hook.group, components: [], count: 0 };
+      byName.set(hook.group, group);
+      groups.push(group);
+    }
+    let comp = group.components.find((c) => c.name === hook.component);
+    if (!comp) {
+      comp = { name: hook.component, hooks: [] };
+      group.components.push(comp);
+    }
+    comp.hooks.push(hook);
+    group.count++;
+  }
+  return groups;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** The hook name without its "blocks.N." prefix (the tree already shows the layer). */
+export function shortName(hook: HookInfo): string {
+  const m = /^blocks\.\d+\.(.*)$/.exec(hook.name);
+  return m ? m[1] : hook.name;
+}
+
+export interface SliceInput {
+  view: SliceView;
+  tensor: Tensor;
+  tokens: readonly string[];
+  rowAxis: string;
+  colAxis: string;
+  rowLabels: readonly string[];
+  colLabels: readonly string[];
+  layer: number;
+  message: string;
+  title: string;
+}
+
+export interface CacheViewCallbacks {
+  onSelect(name: string): void;
+  onControl(name: keyof SliceControls, value: number): void;
+}
+
+export class CacheView {
+  readonly el: HTMLDivElement;
+  hooks: HookInfo[] = [];
+  selected = '';
+  slice: SliceInput | null = null;
+  heatmap: Heatmap;
+  colorbar = new Colorbar('activation scale');
+  line = new LinePlot();
+  attention: AttentionView;
+  scale: ColorScale = divergingScale(1);
+  tooltip: Tooltip;
+  private readonly cb: CacheViewCallbacks;
+  private readonly filter: HTMLInputElement;
+  private readonly tree: HTMLDivElement;
+  private readonly detailTitle: HTMLDivElement;
+  private readonly stats: HTMLDivElement;
+  private readonly controls: HTMLDivElement;
+  private readonly host: HTMLDivElement;
+  private readonly readout: HTMLDivElement;
+  private readonly heatBox: HTMLDivElement;
+
+  constructor(cb: CacheViewCallbacks) {
+    this.cb = cb;
+    this.filter = h('input', { class: 'lenslab-filter', type: 'search', placeholder: 'Filter hooks\u2026', 'aria-label': 'Filter hooks' });
+    this.filter.addEventListener('input', () => this.drawTree());
+    this.tree = h('div', { class: 'lenslab-tree', role: 'tree', 'aria-label': 'Hook points' });
+    this.detailTitle = h('div', { class: 'lenslab-detail-title' });
+    this.stats = h('div', { class: 'lenslab-stats' });
+    this.controls = h('div', { class: 'lenslab-controls' });
+    this.heatmap = new Heatmap({ maxWidth: 560, maxHeight: 360, maxCell: 26, square: false, label: 'activation slice' });
+    this.heatBox = h('div', { class: 'lenslab-main' }, this.heatmap.el, this.colorbar.el);
+    this.attention = new AttentionView({ maxPlot: 400 });
+    this.host = h('div', { class: 'lenslab-slice' });
+    this.readout = h('div', { class: 'lenslab-readout', 'aria-live': 'polite' });
+    this.el = h(
+      'div',
+      { class: 'lenslab-cache-body' },
+      h('div', { class: 'lenslab-cache-side' }, this.filter, this.tree),
+      h('div', { class: 'lenslab-cache-detail' }, this.detailTitle, this.stats, this.controls, this.host, this.readout),
+    );
+    this.tooltip = new Tooltip(this.el);
+
+    this.heatmap.onHover = (cell, ev) => {
+      const s = this.slice;
+      if (!cell || !s) {
+        this.tooltip.hide();
+        return;
+      }
+      const v = this.heatmap.value(cell.row, cell.col);
+      const rowText = `${s.rowAxis} ${cell.row}${s.rowLabels[cell.row] !== undefined ? ' ' + quoteToken(s.rowLabels[cell.row]) : ''}`;
+      const colText = `${s.colAxis} ${cell.col}${s.colLabels[cell.col] !== undefined ? ' ' + quoteToken(s.colLabels[cell.col]) : ''}`;
+      this.readout.textContent = `${rowText} \u00b7 ${colText}: ${formatValue(v, 4)}`;
+      if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: rowText }, { value: colText }, { label: 'value', value: formatValue(v, 4), strong: true }]);
+    };
+    this.line.onHover = (i, ev) => {
+      const s = this.slice;
+      if (i === null || !s) {
+        this.tooltip.hide();
+        return;
+      }
+      const v = this.line.values[i];
+      const label = s.colLabels[i] !== undefined ? ` ${quoteToken(s.colLabels[i])}` : '';
+      this.readout.textContent = `${s.colAxis} ${i}${label}: ${formatValue(v, 4)}`;
+      if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: `${s.colAxis} ${i}${label}` }, { label: 'value', value: formatValue(v, 4), strong: true }]);
+    };
+  }
+
+  setHooks(hooks: HookInfo[], selected: string): void {
+    this.hooks = hooks;
+    this.selected = selected;
+    this.drawTree();
+  }
+
+  private drawTree(): void {
+    const groups = groupHooks(this.hooks, this.filter.value);
+    if (groups.length === 0) {
+      this.tree.replaceChildren(h('div', { class: 'lenslab-muted lenslab-pad', text: this.hooks.length ? 'No hook matches the filter.' : 'The cache is empty.' }));
+      return;
+    }
+    const header = h(
+      'div',
+      { class: 'lenslab-hook lenslab-hook-header', 'aria-hidden': 'true' },
+      h('span', { text: 'hook' }),
+      h('span', { text: 'shape' }),
+      h('span', { text: 'mean' }),
+      h('span', { text: 'std' }),
+      h('span', { text: 'norm' }),
+    );
+    this.tree.replaceChildren(
+      header,
+      ...groups.map((g) => {
+        const details = h('details', { class: 'lenslab-group', open: true }, h('summary', {}, h('span', { text: g.name }), h('span', { class: 'lenslab-muted', text: ` ${g.count}` })));
+        for (const comp of g.components) {
+          if (g.components.length > 1 || comp.name !== g.name) details.append(h('div', { class: 'lenslab-component', text: comp.name }));
+          for (const hook of comp.hooks) details.append(this.hookRow(hook));
+        }
+        return details;
+      }),
+    );
+  }
+
+  private hookRow(hook: HookInfo): HTMLElement {
+    const isSel = hook.name === this.selected;
+    const row = h(
+      'button',
+      {
+        class: isSel ? 'lenslab-hook lenslab-selected' : 'lenslab-hook',
+        type: 'button',
+        role: 'treeitem',
+        'aria-selected': String(isSel),
+        'data-name': hook.name,
+        title: `${hook.name}  ${formatShape(hook.shape)} ${hook.dtype}${hook.nonfinite ? `  (${hook.nonfinite} non-finite)` : ''}`,
+      },
+      h('span', { class: 'lenslab-hook-name', text: shortName(hook) }),
+      h('span', { class: 'lenslab-num', text: hook.shape.join('\u00d7') }),
+      h('span', { class: 'lenslab-num', text: formatValue(hook.mean, 3) }),
+      h('span', { class: 'lenslab-num', text: formatValue(hook.std, 3) }),
+      h('span', { class: 'lenslab-num', text: formatValue(hook.norm, 3) }),
+    );
+    row.addEventListener('click', () => {
+      if (hook.name === this.selected) return;
+      this.selected = hook.name;
+      this.tree.querySelectorAll('.lenslab-hook.lenslab-selected').forEach((el) => {
+        el.classList.remove('lenslab-selected');
+        el.setAttribute('aria-selected', 'false');
+      });
+      row.classList.add('lenslab-selected');
+      row.setAttribute('aria-selected', 'true');
+      this.cb.onSelect(hook.name);
+    });
+    return row;
+  }
+
+  setControls(controls: SliceControls, values: SliceControls, tokens: readonly string[]): void {
+    const make = (key: keyof SliceControls, label: string, size: number, current: number, all?: string): HTMLElement => {
+      const select = h('select', { class: `lenslab-select lenslab-control-${key}`, 'aria-label': label });
+      if (all) select.append(h('option', { value: '-1', text: all }));
+      for (let i = 0; i < size; i++) {
+        const text = key === 'pos' && tokens[i] !== undefined ? `${i} ${displayToken(tokens[i], 16)}` : String(i);
+        select.append(h('option', { value: String(i), text }));
+      }
+      select.value = String(current);
+      select.addEventListener('change', () => this.cb.onControl(key, Number(select.value)));
+      return h('label', { class: 'lenslab-control' }, h('span', { text: label }), select);
+    };
+    const parts: HTMLElement[] = [];
+    if (controls.batch > 1) parts.push(make('batch', 'batch', controls.batch, values.batch));
+    if (controls.head > 0) parts.push(make('head', 'head', controls.head, values.head));
+    if (controls.pos > 0) parts.push(make('pos', 'position', controls.pos, values.pos, 'all'));
+    this.controls.replaceChildren(...parts);
+    this.controls.hidden = parts.length === 0;
+  }
+
+  setDetail(hook: HookInfo | undefined): void {
+    if (!hook) {
+      this.detailTitle.replaceChildren(h('span', { class: 'lenslab-muted', text: 'Select a hook point on the left.' }));
+      this.stats.replaceChildren();
+      return;
+    }
+    this.detailTitle.replaceChildren(
+      h('span', { class: 'lenslab-hook-title', text: hook.name }),
+      h('span', { class: 'lenslab-muted', text: ` ${formatShape(hook.shape)} ${hook.dtype}` }),
+    );
+    const stat = (label: string, v: number | null): HTMLElement =>
+      h('span', { class: 'lenslab-stat' }, h('span', { class: 'lenslab-muted', text: `${label} ` }), h('span', { class: 'lenslab-num', text: formatValue(v, 4) }));
+    const parts = [stat('mean', hook.mean), stat('std', hook.std), stat('norm', hook.norm)];
+    if (hook.nonfinite) parts.push(h('span', { class: 'lenslab-stat lenslab-warn', text: `${hook.nonfinite} non-finite (masked)` }));
+    this.stats.replaceChildren(...parts);
+  }
+
+  setSlice(s: SliceInput): void {
+    this.slice = s;
+    this.tooltip.hide();
+    this.readout.textContent = '';
+    if (s.view === 'pattern') {
+      const H = s.tensor.shape[0] ?? 0;
+      const names = Array.from({ length: H }, (_, i) => (s.layer >= 0 ? `L${s.layer}H${i}` : `H${i}`));
+      const keep = this.attention.input?.selected ?? 0;
+      this.attention.update({ pattern: s.tensor, tokens: s.tokens, headNames: names, selected: keep < H ? keep : 0, vmax: 1, title: s.title });
+      this.host.replaceChildren(this.attention.el);
+    } else if (s.view === 'heatmap') {
+      this.scale = divergingScale(maxAbs(s.tensor.data, 1));
+      const [R, C] = s.tensor.shape;
+      this.heatmap.setData({
+        values: s.tensor.data,
+        rows: R,
+        cols: C,
+        scale: this.scale,
+        rowLabels: s.rowLabels.length === R ? s.rowLabels : undefined,
+        colLabels: s.colLabels.length === C ? s.colLabels : undefined,
+        rowAxis: s.rowAxis,
+        colAxis: s.colAxis,
+      });
+      this.colorbar.update(this.scale, Math.max(120, this.heatmap.layout.gridH), finiteRange(s.tensor.data).nonFinite > 0);
+      this.host.replaceChildren(this.heatBox);
+      this.readout.textContent = 'Hover a cell to read its value.';
+    } else if (s.view === 'line') {
+      this.line.setData(s.tensor.data, 560, 220, s.colLabels, s.colAxis);
+      this.host.replaceChildren(this.line.el);
+      this.readout.textContent = 'Hover the plot to read values.';
+    } else {
+      this.host.replaceChildren(h('div', { class: 'lenslab-muted lenslab-pad', text: s.message || 'Nothing to show.' }));
+    }
+  }
+
+  figure(): Figure {
+    const s = this.slice;
+    const items: FigureItem[] = [{ type: 'text', x: 12, y: 22, text: s?.title ?? 'Activation cache', size: 14, bold: true }];
+    if (!s || s.view === 'empty') return { width: 400, height: 40, background: '#ffffff', items };
+    if (s.view === 'pattern') {
+      const fig = this.attention.figure();
+      return { ...fig, items: [...items, ...translateItems(fig.items.slice(1), 0, 0)] };
+    }
+    if (s.view === 'line') {
+      items.push(...translateItems(this.line.figureItems(), 12, 36));
+      return { width: 12 + 560 + 12, height: 36 + 220 + 12, background: '#ffffff', items };
+    }
+    const L = this.heatmap.layout;
+    items.push(...translateItems(this.heatmap.figureItems(), 12, 36));
+    items.push(...translateItems(this.colorbar.figureItems(), 12 + L.width + 16, 36));
+    return { width: 12 + L.width + 16 + 70, height: 36 + Math.max(L.height, this.colorbar.figureHeight()) + 12, background: '#ffffff', items };
+  }
+}

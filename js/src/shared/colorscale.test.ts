@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DIVERGING_STOPS,
+  LUT_SIZE,
+  NAN_COLOR,
+  SEQUENTIAL_STOPS,
+  buildLut,
+  colorOf,
+  divergingScale,
+  formatValue,
+  lutIndex,
+  niceTicks,
+  paintValues,
+  rgbOf,
+  sequentialScale,
+  textColorOn,
+} from './colorscale';
+
+const css = (rgb: readonly number[]): string => `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+
+describe('diverging scale', () => {
+  const scale = divergingScale(2);
+
+  it('is centred exactly on zero (the middle stop)', () => {
+    expect(lutIndex(scale, 0)).toBe((LUT_SIZE - 1) / 2);
+    expect(colorOf(scale, 0)).toBe(css(DIVERGING_STOPS[(DIVERGING_STOPS.length - 1) / 2]));
+  });
+
+  it('maps the ends of the symmetric range to the end stops and clamps beyond', () => {
+    expect(colorOf(scale, -2)).toBe(css(DIVERGING_STOPS[0]));
+    expect(colorOf(scale, 2)).toBe(css(DIVERGING_STOPS[DIVERGING_STOPS.length - 1]));
+    expect(colorOf(scale, 50)).toBe(colorOf(scale, 2));
+    expect(colorOf(scale, -50)).toBe(colorOf(scale, -2));
+  });
+
+  it('is mirror-symmetric: red for negative, blue for positive', () => {
+    for (const v of [0.1, 0.5, 1, 1.7]) {
+      expect(lutIndex(scale, -v) + lutIndex(scale, v)).toBe(LUT_SIZE - 1);
+      const [rn, , bn] = rgbOf(scale, -v);
+      const [rp, , bp] = rgbOf(scale, v);
+      expect(rn).toBeGreaterThan(bn);
+      expect(bp).toBeGreaterThan(rp);
+    }
+  });
+
+  it('gets darker away from zero', () => {
+    const lum = (v: number): number => rgbOf(scale, v).reduce((a, b) => a + b, 0);
+    expect(lum(0.5)).toBeLessThan(lum(0.1));
+    expect(lum(-1.5)).toBeLessThan(lum(-0.5));
+  });
+
+  it('falls back to a unit range for a zero or invalid vmax', () => {
+    expect(divergingScale(0).max).toBe(1);
+    expect(divergingScale(NaN).min).toBe(-1);
+  });
+});
+
+describe('sequential scale', () => {
+  it('runs from white at the minimum to the darkest stop at the maximum', () => {
+    const scale = sequentialScale(0, 1);
+    expect(colorOf(scale, 0)).toBe('rgb(255, 255, 255)');
+    expect(colorOf(scale, 1)).toBe(css(SEQUENTIAL_STOPS[SEQUENTIAL_STOPS.length - 1]));
+  });
+
+  it('survives an empty range', () => {
+    const scale = sequentialScale(3, 3);
+    expect(scale.max).toBeGreaterThan(scale.min);
+  });
+});
+
+describe('lookup tables and painting', () => {
+  it('builds opaque entries that pass through every stop', () => {
+    const lut = buildLut(SEQUENTIAL_STOPS, 6);
+    for (let i = 0; i < 6; i++) {
+      expect(Array.from(lut.slice(i * 4, i * 4 + 4))).toEqual([...SEQUENTIAL_STOPS[i], 255]);
+    }
+  });
+
+  it('paints NaN and infinities in the marked colour', () => {
+    const scale = divergingScale(1);
+    const out = new Uint8ClampedArray(16);
+    paintValues(out, [NaN, Infinity, -Infinity, 0], scale);
+    for (let i = 0; i < 3; i++) expect(Array.from(out.slice(i * 4, i * 4 + 3))).toEqual([...NAN_COLOR]);
+    expect(Array.from(out.slice(12, 15))).toEqual([...rgbOf(scale, 0)]);
+    expect(lutIndex(scale, NaN)).toBe(-1);
+  });
+
+  it('paints a sub-range with an offset', () => {
+    const scale = sequentialScale(0, 1);
+    const out = new Uint8ClampedArray(4);
+    paintValues(out, [0, 1], scale, 1, 1);
+    expect(Array.from(out.slice(0, 3))).toEqual([...SEQUENTIAL_STOPS[SEQUENTIAL_STOPS.length - 1]]);
+  });
+
+  it('chooses readable text on light and dark cells', () => {
+    expect(textColorOn([255, 255, 255])).toBe('#111');
+    expect(textColorOn([8, 48, 107])).toBe('#fff');
+  });
+});
+
+describe('ticks and number formatting', () => {
+  it('gives round, evenly spaced ticks inside the range', () => {
+    const ticks = niceTicks(-0.37, 0.37, 5);
+    expect(ticks).toContain(0);
+    expect(ticks[0]).toBeGreaterThanOrEqual(-0.37);
+    expect(ticks[ticks.length - 1]).toBeLessThanOrEqual(0.37);
+    const steps = ticks.slice(1).map((t, i) => +(t - ticks[i]).toFixed(9));
+    expect(new Set(steps).size).toBe(1);
+    expect(niceTicks(0, 1, 6)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(2, 2)).toEqual([2]);
+    expect(niceTicks(NaN, 1)).toEqual([]);
+  });
+
+  it('formats values compactly', () => {
+    expect(formatValue(0)).toBe('0');
+    expect(formatValue(0.123456)).toBe('0.1235');
+    expect(formatValue(-2.5)).toBe('-2.5');
+    expect(formatValue(1234567)).toBe('1.23e+6');
+    expect(formatValue(0.0000123)).toBe('1.23e-5');
+    expect(formatValue(NaN)).toBe('NaN');
+    expect(formatValue(-Infinity)).toBe('-inf');
+    expect(formatValue(null)).toBe('–');
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, it, vi } from 'vitest';
+import { divergingScale, rgbOf } from './colorscale';
+import { Heatmap, cellAt, heatmapLayout, labelStep, visibleLabels } from './heatmap';
+import { mouse } from './test_utils';
+
+describe('heatmapLayout', () => {
+  it('caps small grids at the largest cell size with whole-pixel cells', () => {
+    const L = heatmapLayout(2, 8, { maxWidth: 600, maxHeight: 400, maxCell: 28 });
+    expect(L.cellW).toBe(28);
+    expect(L.cellH).toBe(28);
+    expect(L.gridW).toBe(224);
+    expect(L.rowStep).toBe(1);
+  });
+
+  it('shrinks big grids to fit and thins the labels so they never overlap', () => {
+    const tokens = Array.from({ length: 512 }, (_, i) => `tok${i}`);
+    const L = heatmapLayout(512, 512, { maxWidth: 640, maxHeight: 480, rowLabels: tokens, colLabels: tokens });
+    expect(L.gridW).toBeLessThanOrEqual(640 - L.rowLabelW);
+    expect(L.gridH).toBeLessThanOrEqual(480);
+    expect(L.cellW).toBe(L.cellH);
+    expect(L.rowStep * L.cellH).toBeGreaterThanOrEqual(L.labelPx);
+    expect(L.colVertical).toBe(true);
+    expect(L.colStep * L.cellW).toBeGreaterThanOrEqual(L.labelPx);
+  });
+
+  it('lets wide slices stretch when cells need not be square', () => {
+    const L = heatmapLayout(8, 768, { maxWidth: 560, maxHeight: 360, maxCell: 26, square: false });
+    expect(L.cellH).toBe(26);
+    expect(L.cellW).toBeLessThan(1);
+    expect(L.gridW).toBeCloseTo(560, 5);
+  });
+
+  it('lays short column labels out horizontally and long ones vertically', () => {
+    const heads = heatmapLayout(3, 4, { maxWidth: 400, maxHeight: 400, colLabels: ['H0', 'H1', 'H2', 'H3'] });
+    expect(heads.colVertical).toBe(false);
+    const words = heatmapLayout(3, 4, { maxWidth: 400, maxHeight: 400, maxCell: 20, colLabels: ['tokenization', 'b', 'c', 'd'] });
+    expect(words.colVertical).toBe(true);
+  });
+
+  it('reserves room for axis titles', () => {
+    const L = heatmapLayout(3, 3, { maxWidth: 400, maxHeight: 400, rowAxis: 'layer', colAxis: 'head' });
+    expect(L.axisW).toBeGreaterThan(0);
+    expect(L.colAxisH).toBeGreaterThan(0);
+    expect(L.height).toBe(L.gridH + L.colLabelH + L.colAxisH);
+  });
+});
+
+describe('hit testing and label thinning', () => {
+  const L = heatmapLayout(4, 5, { maxWidth: 1000, maxHeight: 1000, maxCell: 10 });
+
+  it('maps points to cells and rejects points outside', () => {
+    expect(cellAt(L, 0, 0)).toEqual({ row: 0, col: 0 });
+    expect(cellAt(L, 49.9, 39.9)).toEqual({ row: 3, col: 4 });
+    expect(cellAt(L, 25, 12)).toEqual({ row: 1, col: 2 });
+    expect(cellAt(L, 50, 10)).toBeNull();
+    expect(cellAt(L, -1, 10)).toBeNull();
+  });
+
+  it('computes label steps', () => {
+    expect(labelStep(20, 13)).toBe(1);
+    expect(labelStep(1, 13)).toBe(13);
+    expect(labelStep(0, 13)).toBe(1);
+    expect(visibleLabels(10, 3)).toEqual([0, 3, 6, 9]);
+    expect(visibleLabels(11, 3)).toEqual([0, 3, 6, 9]);
+    expect(visibleLabels(13, 3)).toEqual([0, 3, 6, 9, 12]);
+  });
+});
+
+describe('Heatmap component', () => {
+  const values = new Float32Array([-1, 0, 1, 0.5, -0.5, NaN]);
+  const scale = divergingScale(1);
+
+  function make(): Heatmap {
+    const hm = new Heatmap({ maxWidth: 400, maxHeight: 400, maxCell: 20 });
+    hm.setData({ values, rows: 2, cols: 3, scale, rowLabels: ['L0', 'L1'], colLabels: ['a', 'b', 'c'], rowAxis: 'layer', colAxis: 'position' });
+    document.body.append(hm.el);
+    return hm;
+  }
+
+  it('paints one pixel per cell with the scale', () => {
+    const hm = make();
+    expect(hm.rgba.length).toBe(6 * 4);
+    expect(Array.from(hm.rgba.slice(0, 3))).toEqual([...rgbOf(scale, -1)]);
+    expect(Array.from(hm.rgba.slice(8, 11))).toEqual([...rgbOf(scale, 1)]);
+    expect(Array.from(hm.rgba.slice(20, 23))).toEqual([...rgbOf(scale, NaN)]);
+  });
+
+  it('draws every label of a small grid and the axis titles', () => {
+    const hm = make();
+    const rows = [...hm.el.querySelectorAll('.lenslab-row-label')].map((e) => e.textContent);
+    const cols = [...hm.el.querySelectorAll('.lenslab-col-label')].map((e) => e.textContent);
+    expect(rows).toEqual(['L0', 'L1']);
+    expect(cols).toEqual(['a', 'b', 'c']);
+    expect(hm.el.querySelector('.lenslab-row-axis')!.textContent).toBe('layer');
+    expect(hm.el.querySelector('.lenslab-col-axis')!.textContent).toBe('position');
+  });
+
+  it('reports hovered and clicked cells', () => {
+    const hm = make();
+    const onHover = vi.fn();
+    const onClick = vi.fn();
+    hm.onHover = onHover;
+    hm.onClick = onClick;
+    const { cellW, cellH } = hm.layout;
+    hm.canvas.dispatchEvent(mouse('mousemove', 2.5 * cellW, 1.5 * cellH));
+    expect(onHover).toHaveBeenLastCalledWith({ row: 1, col: 2 }, expect.anything());
+    expect(hm.value(1, 2)).toBeNaN();
+    hm.canvas.dispatchEvent(mouse('click', 0.5 * cellW, 0.5 * cellH));
+    expect(onClick).toHaveBeenCalledWith({ row: 0, col: 0 }, expect.anything());
+    hm.canvas.dispatchEvent(mouse('mouseleave'));
+    expect(onHover).toHaveBeenLastCalledWith(null);
+  });
+
+  it('marks a selected cell and a highlighted row', () => {
+    const hm = make();
+    hm.setSelectedCell({ row: 1, col: 1 });
+    const mark = hm.el.querySelector('.lenslab-mark-selected') as HTMLElement;
+    expect(mark.hidden).toBe(false);
+    expect(mark.style.left).toBe(`${hm.layout.cellW}px`);
+    hm.setSelectedCell(null);
+    expect(mark.hidden).toBe(true);
+    hm.setHighlightRow(0);
+    expect((hm.el.querySelector('.lenslab-mark-row') as HTMLElement).style.width).toBe(`${3 * hm.layout.cellW}px`);
+  });
+
+  it('describes itself as figure items for export', () => {
+    const hm = make();
+    const items = hm.figureItems();
+    expect(items.find((i) => i.type === 'heatmap')).toMatchObject({ rows: 2, cols: 3 });
+    expect(items.filter((i) => i.type === 'text').map((i) => (i.type === 'text' ? i.text : ''))).toEqual(['L0', 'L1', 'a', 'b', 'c', 'layer', 'position']);
+  });
+});

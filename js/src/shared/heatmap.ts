@@ -1,0 +1,333 @@
+// A labelled heatmap: one canvas pixel per cell (scaled up with crisp edges), axis
+// labels thinned so they never overlap, hover and click reported as (row, col).
+import { type ColorScale, paintValues } from './colorscale';
+import { displayToken, h } from './dom';
+import type { FigureItem } from './export_image';
+
+export interface Cell {
+  row: number;
+  col: number;
+}
+
+export interface LayoutOptions {
+  /** Width available for row labels plus the grid. */
+  maxWidth: number;
+  /** Height available for the grid itself. */
+  maxHeight: number;
+  /** Largest cell edge in CSS pixels. */
+  maxCell?: number;
+  /** Line height of a label. */
+  labelPx?: number;
+  /** Average glyph width used to size label gutters. */
+  charPx?: number;
+  rowLabels?: readonly string[];
+  colLabels?: readonly string[];
+  rowAxis?: string;
+  colAxis?: string;
+  /** Square cells (attention, patching); false lets wide slices such as [pos, d_model] stretch. */
+  square?: boolean;
+}
+
+export interface HeatmapLayout {
+  rows: number;
+  cols: number;
+  /** Cell width and height in CSS pixels (integers when >= 3, so cells stay crisp). */
+  cellW: number;
+  cellH: number;
+  gridX: number;
+  gridY: number;
+  gridW: number;
+  gridH: number;
+  axisW: number;
+  rowLabelW: number;
+  colLabelH: number;
+  colAxisH: number;
+  width: number;
+  height: number;
+  /** Show every rowStep-th row label (and likewise for columns). */
+  rowStep: number;
+  colStep: number;
+  colVertical: boolean;
+  labelPx: number;
+  labelChars: number;
+}
+
+export const LABEL_CHARS = 16;
+
+/** How many cells one label needs so neighbouring labels do not overlap. */
+export function labelStep(cellPx: number, labelPx: number): number {
+  if (!(cellPx > 0)) return 1;
+  return cellPx >= labelPx ? 1 : Math.ceil(labelPx / cellPx);
+}
+
+function longest(labels: readonly string[] | undefined, cap: number): number {
+  let n = 0;
+  for (const l of labels ?? []) n = Math.max(n, displayToken(l, cap).length);
+  return n;
+}
+
+export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): HeatmapLayout {
+  const labelPx = o.labelPx ?? 13;
+  const charPx = o.charPx ?? 6.6;
+  const maxCell = o.maxCell ?? 28;
+  const rowChars = longest(o.rowLabels, LABEL_CHARS);
+  const colChars = longest(o.colLabels, LABEL_CHARS);
+  const axisW = o.rowAxis ? labelPx + 6 : 0;
+  const rowLabelW = rowChars > 0 ? Math.ceil(rowChars * charPx) + 8 : 0;
+  const availW = Math.max(20, o.maxWidth - axisW - rowLabelW);
+  const fitW = Math.min(maxCell, availW / Math.max(1, cols));
+  const fitH = Math.min(maxCell, o.maxHeight / Math.max(1, rows));
+  const crisp = (c: number): number => (c >= 3 ? Math.floor(c) : c);
+  const square = o.square ?? true;
+  const cellW = crisp(square ? Math.min(fitW, fitH) : fitW);
+  const cellH = crisp(square ? Math.min(fitW, fitH) : fitH);
+  const gridW = cellW * cols;
+  const gridH = cellH * rows;
+  const colTextW = Math.ceil(colChars * charPx) + 6;
+  const colVertical = colChars > 0 && colTextW > cellW;
+  const colLabelH = colChars === 0 ? 0 : colVertical ? colTextW : labelPx + 6;
+  const colAxisH = o.colAxis ? labelPx + 6 : 0;
+  const gridX = axisW + rowLabelW;
+  return {
+    rows,
+    cols,
+    cellW,
+    cellH,
+    gridX,
+    gridY: 0,
+    gridW,
+    gridH,
+    axisW,
+    rowLabelW,
+    colLabelH,
+    colAxisH,
+    width: gridX + gridW,
+    height: gridH + colLabelH + colAxisH,
+    rowStep: labelStep(cellH, labelPx),
+    colStep: colVertical ? labelStep(cellW, labelPx) : labelStep(cellW, colTextW),
+    colVertical,
+    labelPx,
+    labelChars: LABEL_CHARS,
+  };
+}
+
+/** The cell under a point given relative to the grid's top-left corner, or null outside. */
+export function cellAt(layout: HeatmapLayout, x: number, y: number): Cell | null {
+  if (x < 0 || y < 0 || x >= layout.gridW || y >= layout.gridH) return null;
+  const col = Math.min(layout.cols - 1, Math.floor((x / layout.gridW) * layout.cols));
+  const row = Math.min(layout.rows - 1, Math.floor((y / layout.gridH) * layout.rows));
+  return { row, col };
+}
+
+/** Indices of the labels to draw: every `step`-th, always including the last one if it fits. */
+export function visibleLabels(count: number, step: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < count; i += step) out.push(i);
+  const last = count - 1;
+  if (last > 0 && out[out.length - 1] !== last && last - out[out.length - 1] >= step) out.push(last);
+  return out;
+}
+
+export interface HeatmapData {
+  values: Float32Array;
+  rows: number;
+  cols: number;
+  scale: ColorScale;
+  rowLabels?: readonly string[];
+  colLabels?: readonly string[];
+  rowAxis?: string;
+  colAxis?: string;
+}
+
+export interface HeatmapOptions {
+  maxWidth: number;
+  maxHeight: number;
+  maxCell?: number;
+  square?: boolean;
+  /** Accessible name of the grid. */
+  label?: string;
+}
+
+export class Heatmap {
+  readonly el: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  layout: HeatmapLayout;
+  /** The painted pixels (one per cell), also used by exports and tests. */
+  rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
+  data: HeatmapData | null = null;
+  onHover: (cell: Cell | null, ev?: MouseEvent) => void = () => undefined;
+  onClick: (cell: Cell, ev?: MouseEvent) => void = () => undefined;
+
+  private readonly opts: HeatmapOptions;
+  private readonly grid: HTMLDivElement;
+  private readonly rowLabelBox: HTMLDivElement;
+  private readonly colLabelBox: HTMLDivElement;
+  private readonly rowAxisEl: HTMLDivElement;
+  private readonly colAxisEl: HTMLDivElement;
+  private readonly rowMark: HTMLDivElement;
+  private readonly hoverMark: HTMLDivElement;
+  private readonly selectMark: HTMLDivElement;
+
+  constructor(opts: HeatmapOptions) {
+    this.opts = opts;
+    this.canvas = h('canvas', { class: 'lenslab-heatmap-canvas', role: 'img', 'aria-label': opts.label ?? 'heatmap' });
+    this.rowMark = h('div', { class: 'lenslab-mark lenslab-mark-row' });
+    this.hoverMark = h('div', { class: 'lenslab-mark lenslab-mark-hover' });
+    this.selectMark = h('div', { class: 'lenslab-mark lenslab-mark-selected' });
+    for (const m of [this.rowMark, this.hoverMark, this.selectMark]) m.hidden = true;
+    this.grid = h('div', { class: 'lenslab-heatmap-grid' }, this.canvas, this.rowMark, this.hoverMark, this.selectMark);
+    this.rowLabelBox = h('div', { class: 'lenslab-labels lenslab-row-labels' });
+    this.colLabelBox = h('div', { class: 'lenslab-labels lenslab-col-labels' });
+    this.rowAxisEl = h('div', { class: 'lenslab-axis-title lenslab-row-axis' });
+    this.colAxisEl = h('div', { class: 'lenslab-axis-title lenslab-col-axis' });
+    this.el = h('div', { class: 'lenslab-heatmap' }, this.rowAxisEl, this.rowLabelBox, this.grid, this.colLabelBox, this.colAxisEl);
+    this.layout = heatmapLayout(0, 0, opts);
+
+    this.canvas.addEventListener('mousemove', (ev) => {
+      const cell = this.eventCell(ev);
+      this.setHoverCell(cell);
+      this.onHover(cell, ev);
+    });
+    this.canvas.addEventListener('mouseleave', () => {
+      this.setHoverCell(null);
+      this.onHover(null);
+    });
+    this.canvas.addEventListener('click', (ev) => {
+      const cell = this.eventCell(ev);
+      if (cell) this.onClick(cell, ev);
+    });
+  }
+
+  private eventCell(ev: MouseEvent): Cell | null {
+    const box = this.canvas.getBoundingClientRect();
+    const sx = box.width > 0 ? this.layout.gridW / box.width : 1;
+    const sy = box.height > 0 ? this.layout.gridH / box.height : 1;
+    return cellAt(this.layout, (ev.clientX - box.left) * sx, (ev.clientY - box.top) * sy);
+  }
+
+  value(row: number, col: number): number {
+    if (!this.data) return NaN;
+    return this.data.values[row * this.data.cols + col];
+  }
+
+  /** Resizes the available area (e.g. after the container changed); repaints. */
+  resize(maxWidth: number, maxHeight: number): void {
+    this.opts.maxWidth = maxWidth;
+    this.opts.maxHeight = maxHeight;
+    if (this.data) this.setData(this.data);
+  }
+
+  setData(data: HeatmapData): void {
+    this.data = data;
+    const { rows, cols } = data;
+    const L = heatmapLayout(rows, cols, { ...this.opts, ...data });
+    this.layout = L;
+    this.el.style.width = `${L.width}px`;
+    this.el.style.height = `${L.height}px`;
+    Object.assign(this.grid.style, { left: `${L.gridX}px`, top: `${L.gridY}px`, width: `${L.gridW}px`, height: `${L.gridH}px` });
+    Object.assign(this.canvas.style, { width: `${L.gridW}px`, height: `${L.gridH}px` });
+
+    this.rgba = new Uint8ClampedArray(rows * cols * 4);
+    paintValues(this.rgba, data.values, data.scale, 0, rows * cols);
+    this.canvas.width = Math.max(1, cols);
+    this.canvas.height = Math.max(1, rows);
+    const ctx = rows * cols > 0 ? this.canvas.getContext('2d') : null;
+    if (ctx && typeof ImageData !== 'undefined') ctx.putImageData(new ImageData(this.rgba, cols, rows), 0, 0);
+
+    this.drawLabels(data);
+    this.setHoverCell(null);
+  }
+
+  private drawLabels(data: HeatmapData): void {
+    const L = this.layout;
+    Object.assign(this.rowLabelBox.style, { left: `${L.axisW}px`, top: '0px', width: `${L.rowLabelW}px`, height: `${L.gridH}px` });
+    Object.assign(this.colLabelBox.style, { left: `${L.gridX}px`, top: `${L.gridH}px`, width: `${L.gridW}px`, height: `${L.colLabelH}px` });
+    this.rowLabelBox.replaceChildren(
+      ...(data.rowLabels ? visibleLabels(data.rows, L.rowStep) : []).map((r) => {
+        const label = h('div', { class: 'lenslab-label lenslab-row-label', text: displayToken(data.rowLabels![r], L.labelChars), title: data.rowLabels![r] });
+        Object.assign(label.style, { top: `${(r + 0.5) * L.cellH - L.labelPx / 2}px`, height: `${L.labelPx}px`, lineHeight: `${L.labelPx}px` });
+        return label;
+      }),
+    );
+    this.colLabelBox.classList.toggle('lenslab-vertical', L.colVertical);
+    this.colLabelBox.replaceChildren(
+      ...(data.colLabels ? visibleLabels(data.cols, L.colStep) : []).map((c) => {
+        const label = h('div', { class: 'lenslab-label lenslab-col-label', text: displayToken(data.colLabels![c], L.labelChars), title: data.colLabels![c] });
+        const centre = (c + 0.5) * L.cellW;
+        if (L.colVertical) {
+          Object.assign(label.style, { left: `${centre - L.labelPx / 2}px`, width: `${L.labelPx}px`, height: `${L.colLabelH - 3}px` });
+        } else {
+          const w = Math.max(L.cellW * L.colStep, 8);
+          Object.assign(label.style, { left: `${centre - w / 2}px`, width: `${w}px`, height: `${L.labelPx}px` });
+        }
+        return label;
+      }),
+    );
+    this.rowAxisEl.textContent = data.rowAxis ?? '';
+    this.rowAxisEl.hidden = !data.rowAxis;
+    Object.assign(this.rowAxisEl.style, { left: '0px', top: '0px', width: `${L.axisW}px`, height: `${L.gridH}px` });
+    this.colAxisEl.textContent = data.colAxis ?? '';
+    this.colAxisEl.hidden = !data.colAxis;
+    Object.assign(this.colAxisEl.style, { left: `${L.gridX}px`, top: `${L.gridH + L.colLabelH}px`, width: `${L.gridW}px`, height: `${L.colAxisH}px` });
+  }
+
+  private placeMark(mark: HTMLDivElement, row: number, col: number, rowsSpan: number, colsSpan: number): void {
+    const { cellW, cellH } = this.layout;
+    Object.assign(mark.style, { left: `${col * cellW}px`, top: `${row * cellH}px`, width: `${colsSpan * cellW}px`, height: `${rowsSpan * cellH}px` });
+    mark.hidden = false;
+  }
+
+  setHoverCell(cell: Cell | null): void {
+    if (!cell || Math.min(this.layout.cellW, this.layout.cellH) < 4) {
+      this.hoverMark.hidden = true;
+      return;
+    }
+    this.placeMark(this.hoverMark, cell.row, cell.col, 1, 1);
+  }
+
+  setHighlightRow(row: number | null): void {
+    if (row === null || row < 0 || row >= this.layout.rows) {
+      this.rowMark.hidden = true;
+      return;
+    }
+    this.placeMark(this.rowMark, row, 0, 1, this.layout.cols);
+  }
+
+  setSelectedCell(cell: Cell | null): void {
+    if (!cell || cell.row >= this.layout.rows || cell.col >= this.layout.cols) {
+      this.selectMark.hidden = true;
+      return;
+    }
+    this.placeMark(this.selectMark, cell.row, cell.col, 1, 1);
+  }
+
+  /** The heatmap and its labels as figure items, with the component's top-left at (0, 0). */
+  figureItems(): FigureItem[] {
+    const d = this.data;
+    const L = this.layout;
+    if (!d) return [];
+    const items: FigureItem[] = [
+      { type: 'heatmap', x: L.gridX, y: L.gridY, w: L.gridW, h: L.gridH, rows: d.rows, cols: d.cols, rgba: this.rgba },
+      { type: 'rect', x: L.gridX, y: L.gridY, w: L.gridW, h: L.gridH, stroke: '#bbb', strokeWidth: 0.5 },
+    ];
+    if (d.rowLabels) {
+      for (const r of visibleLabels(d.rows, L.rowStep)) {
+        items.push({ type: 'text', x: L.gridX - 4, y: (r + 0.5) * L.cellH, text: displayToken(d.rowLabels[r], L.labelChars), anchor: 'end', baseline: 'middle', size: 10 });
+      }
+    }
+    if (d.colLabels) {
+      for (const c of visibleLabels(d.cols, L.colStep)) {
+        const x = L.gridX + (c + 0.5) * L.cellW;
+        const text = displayToken(d.colLabels[c], L.labelChars);
+        items.push(
+          L.colVertical
+            ? { type: 'text', x, y: L.gridH + 4, text, rotate: 90, baseline: 'middle', size: 10 }
+            : { type: 'text', x, y: L.gridH + L.labelPx, text, anchor: 'middle', size: 10 },
+        );
+      }
+    }
+    if (d.rowAxis) items.push({ type: 'text', x: L.axisW / 2, y: L.gridH / 2, text: d.rowAxis, rotate: -90, anchor: 'middle', baseline: 'middle', size: 11, fill: '#555' });
+    if (d.colAxis) items.push({ type: 'text', x: L.gridX + L.gridW / 2, y: L.gridH + L.colLabelH + L.colAxisH - 4, text: d.colAxis, anchor: 'middle', size: 11, fill: '#555' });
+    return items;
+  }
+}

@@ -1,0 +1,7 @@
+"""The LensLab anywidgets. Front ends: ``js/src/<widget>/`` built into ``lenslab/static/``."""
+
+from lenslab.widgets.attention import AttentionPatterns
+from lenslab.widgets.cache_explorer import CacheExplorer
+from lenslab.widgets.patching_grid import PatchingGrid
+
+__all__ = ["AttentionPatterns", "CacheExplorer", "PatchingGrid"]

@@ -1,0 +1,154 @@
+"""AttentionPatterns: per-head thumbnails plus a large, hoverable view of one head."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import traitlets
+
+from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
+from lenslab.widgets._tensor_payload import Precision, check_finite, encode, shape_text, to_numpy
+
+PATTERN_HOOK = "blocks.{layer}.attn.hook_pattern"
+
+
+def is_cache_like(obj: Any) -> bool:
+    """An ActivationCache or a plain dict of hook name -> tensor (not an array itself)."""
+    return hasattr(obj, "keys") and hasattr(obj, "__getitem__") and not hasattr(obj, "shape")
+
+
+def _n_layers(cache: Any) -> Optional[int]:
+    cfg = getattr(getattr(cache, "model", None), "cfg", None)
+    if cfg is not None and hasattr(cfg, "n_layers"):
+        return int(cfg.n_layers)
+    layers = [k for k in cache.keys() if k.endswith(".attn.hook_pattern")]
+    return len(layers) or None
+
+
+def pattern_from_cache(cache: Any, layer: Optional[int]) -> tuple[Any, int]:
+    """The cached ``hook_pattern`` of `layer` (negative counts from the end) and the layer index."""
+    if layer is None:
+        raise TypeError("AttentionPatterns with a cache needs layer=<int> (which layer's pattern to show)")
+    if not isinstance(layer, (int, np.integer)):
+        raise TypeError(f"layer must be an int, got {type(layer).__name__}")
+    layer = int(layer)
+    if layer < 0:
+        n = _n_layers(cache)
+        if n is None:
+            raise ValueError(f"layer={layer} counts from the end, but the cache has no attention patterns")
+        layer += n
+    name = PATTERN_HOOK.format(layer=layer)
+    if name not in cache.keys():
+        cached = sorted(k for k in cache.keys() if k.endswith(".attn.hook_pattern"))
+        hint = f"cached patterns: {', '.join(cached)}" if cached else "no hook_pattern was cached (check names_filter)"
+        raise KeyError(f"{name} is not in the cache; {hint}")
+    return cache[name], layer
+
+
+class AttentionPatterns(LensWidget):
+    """Attention patterns of several heads: a thumbnail per head and a large view of one.
+
+    Hovering a destination token (in the token strip or a row of the large view) shades the
+    tokens it attends to and shows the weights.
+
+    Args:
+        tokens: token strings (one per position), a prompt string or token ids (with a model
+            from ``model=`` or ``cache.model``); None labels positions by index.
+        pattern: ``[heads, dest, src]`` or ``[batch, heads, dest, src]`` (pick one with
+            ``batch``). May also be an ActivationCache, as in ``AttentionPatterns(tokens, cache, layer=0)``.
+        cache: an ActivationCache to take ``blocks.{layer}.attn.hook_pattern`` from.
+        layer: the layer (names heads ``L{layer}H{head}``; required with a cache).
+        batch: which prompt of a batched pattern to show.
+        head_names: custom head names (one per head).
+        selected_head: the head shown large at first (synced both ways).
+        vmax: top of the colour scale (weights are in [0, 1]).
+        precision: payload dtype ("auto": float16 from 1M values on).
+        allow_nan: show NaN/inf as grey cells instead of raising.
+    """
+
+    _esm = bundle("attention.js")
+
+    tokens = traitlets.List(traitlets.Unicode(), help="one label per position").tag(sync=True)
+    head_names = traitlets.List(traitlets.Unicode(), help="one name per head").tag(sync=True)
+    selected_head = traitlets.Int(0, help="head shown in the large view").tag(sync=True)
+    vmax = traitlets.Float(1.0, help="top of the colour scale").tag(sync=True)
+
+    def __init__(
+        self,
+        tokens: Any = None,
+        pattern: Any = None,
+        *,
+        cache: Any = None,
+        layer: Optional[int] = None,
+        batch: int = 0,
+        model: Any = None,
+        head_names: Optional[Sequence[str]] = None,
+        selected_head: int = 0,
+        title: Optional[str] = None,
+        vmax: float = 1.0,
+        precision: Precision = "auto",
+        allow_nan: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if pattern is not None and is_cache_like(pattern):
+            if cache is not None:
+                raise TypeError("pass the cache once: either as the second argument or as cache=")
+            cache, pattern = pattern, None
+        if (pattern is None) == (cache is None):
+            raise TypeError("AttentionPatterns needs either pattern=[heads, dest, src] or cache= with layer=")
+        if cache is not None:
+            pattern, layer = pattern_from_cache(cache, layer)
+            model = model if model is not None else getattr(cache, "model", None)
+        arr = self._pick_batch(to_numpy(pattern, "pattern"), batch)
+        n_heads, n_dest, n_src = arr.shape
+        if n_dest != n_src:
+            raise ValueError(f"pattern must be square in its last two dimensions [heads, dest, src]; got {shape_text(arr.shape)}")
+        labels = self._labels(tokens, model, batch, n_dest)
+        names = self._head_names(head_names, layer, n_heads)
+        if not 0 <= selected_head < max(n_heads, 1):
+            raise ValueError(f"selected_head={selected_head} is out of range for {n_heads} heads")
+        if not vmax > 0:
+            raise ValueError(f"vmax must be positive, got {vmax}")
+        check_finite(arr, "pattern", allow_nan)
+        if title is None:
+            title = f"Layer {layer} attention" if layer is not None else "Attention patterns"
+        super().__init__(
+            **encode(arr, precision).traits(),
+            tokens=labels,
+            head_names=names,
+            selected_head=int(selected_head),
+            vmax=float(vmax),
+            title=title,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _pick_batch(arr: np.ndarray, batch: int) -> np.ndarray:
+        if arr.ndim == 4:
+            if not -arr.shape[0] <= batch < arr.shape[0]:
+                raise ValueError(f"batch={batch} is out of range for a pattern of shape {shape_text(arr.shape)}")
+            return arr[batch]
+        if arr.ndim != 3:
+            raise ValueError(f"pattern must be [heads, dest, src] (or [batch, heads, dest, src]); got rank {arr.ndim} shape {shape_text(arr.shape)}")
+        return arr
+
+    @staticmethod
+    def _labels(tokens: Any, model: Any, batch: int, n_pos: int) -> list[str]:
+        if tokens is None:
+            return [str(i) for i in range(n_pos)]
+        rows = batched_str_tokens(tokens, model)
+        row = rows[batch] if len(rows) > 1 else rows[0]
+        if len(row) != n_pos:
+            raise ValueError(f"tokens has {len(row)} entries but the pattern has {n_pos} positions")
+        return row
+
+    @staticmethod
+    def _head_names(head_names: Optional[Sequence[str]], layer: Optional[int], n_heads: int) -> list[str]:
+        if head_names is not None:
+            names = [str(n) for n in head_names]
+            if len(names) != n_heads:
+                raise ValueError(f"head_names has {len(names)} entries but the pattern has {n_heads} heads")
+            return names
+        prefix = f"L{layer}" if layer is not None else ""
+        return [f"{prefix}H{h}" for h in range(n_heads)]

@@ -1,0 +1,282 @@
+"""PatchingGrid: heatmaps of activation-patching results, with click-to-select.
+
+Every ``transformer_lens.patching`` output has a known layout (its *kind*); the grid turns it
+into panels x rows x cols, labels each axis (layers ``L3``, heads ``H2``, positions by their
+string tokens) and maps a clicked cell back to its index in the original tensor.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import traitlets
+
+from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
+from lenslab.widgets._tensor_payload import Precision, check_finite, encode, shape_text, to_numpy
+
+HEAD_COMPONENTS = ("output", "query", "key", "value", "pattern")
+BLOCK_COMPONENTS = ("resid_pre", "attn_out", "mlp_out")
+
+#: Axis roles: how each dimension is labelled and titled.
+AXIS_TITLES = {"layer": "layer", "head": "head", "pos": "position", "dest": "dest", "src": "src", "component": "component"}
+
+
+@dataclass(frozen=True)
+class GridKind:
+    """The layout of one patching output: a role per tensor axis and how axes become the grid."""
+
+    dims: tuple[str, ...]
+    panels: tuple[int, ...]
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    description: str
+    components: tuple[str, ...] = ()
+
+
+GRID_KINDS: dict[str, GridKind] = {
+    "layer_pos": GridKind(("layer", "pos"), (), (0,), (1,), "by layer and position"),
+    "layer_head": GridKind(("layer", "head"), (), (0,), (1,), "heads, all positions"),
+    "layer_head_pos": GridKind(("layer", "head", "pos"), (), (0, 1), (2,), "heads by destination position"),
+    "head_by_pos": GridKind(("layer", "pos", "head"), (), (0, 2), (1,), "heads by position"),
+    "block_every": GridKind(("component", "layer", "pos"), (0,), (1,), (2,), "every block component", BLOCK_COMPONENTS),
+    "head_all_pos_every": GridKind(("component", "layer", "head"), (0,), (1,), (2,), "every head component, all positions", HEAD_COMPONENTS),
+    "head_by_pos_every": GridKind(("component", "layer", "pos", "head"), (0,), (1, 3), (2,), "every head component, by position", HEAD_COMPONENTS),
+    "pattern_dest_src": GridKind(("layer", "head", "dest", "src"), (0, 1), (2,), (3,), "head patterns by destination and source"),
+}
+
+#: Upstream function names (and their short forms) -> grid kind. Written out, never prefix-matched.
+KIND_ALIASES: dict[str, str] = {
+    "get_act_patch_resid_pre": "layer_pos",
+    "get_act_patch_resid_mid": "layer_pos",
+    "get_act_patch_attn_out": "layer_pos",
+    "get_act_patch_mlp_out": "layer_pos",
+    "resid_pre": "layer_pos",
+    "resid_mid": "layer_pos",
+    "attn_out": "layer_pos",
+    "mlp_out": "layer_pos",
+    "get_act_patch_block_every": "block_every",
+    "get_act_patch_attn_head_out_all_pos": "layer_head",
+    "get_act_patch_attn_head_q_all_pos": "layer_head",
+    "get_act_patch_attn_head_k_all_pos": "layer_head",
+    "get_act_patch_attn_head_v_all_pos": "layer_head",
+    "get_act_patch_attn_head_pattern_all_pos": "layer_head",
+    "head_all_pos": "layer_head",
+    "get_act_patch_attn_head_out_by_pos": "head_by_pos",
+    "get_act_patch_attn_head_q_by_pos": "head_by_pos",
+    "get_act_patch_attn_head_k_by_pos": "head_by_pos",
+    "get_act_patch_attn_head_v_by_pos": "head_by_pos",
+    "get_act_patch_attn_head_pattern_by_pos": "layer_head_pos",
+    "get_act_patch_attn_head_all_pos_every": "head_all_pos_every",
+    "get_act_patch_attn_head_by_pos_every": "head_by_pos_every",
+    "get_act_patch_attn_head_pattern_dest_src_pos": "pattern_dest_src",
+}
+
+#: Kinds tried, in order, when none is given: the first consistent with the known sizes wins.
+_CANDIDATES_BY_RANK = {
+    2: ("layer_pos", "layer_head"),
+    3: ("head_all_pos_every", "block_every", "head_by_pos", "layer_head_pos"),
+    4: ("head_by_pos_every", "pattern_dest_src"),
+}
+
+
+def resolve_kind(kind: Union[str, Callable[..., Any]]) -> str:
+    """A grid kind from a kind name, an upstream function name, or the function itself."""
+    name = getattr(kind, "__name__", kind)
+    if not isinstance(name, str):
+        raise TypeError(f"kind must be a string or a patching function, got {type(kind).__name__}")
+    if name in GRID_KINDS:
+        return name
+    if name in KIND_ALIASES:
+        return KIND_ALIASES[name]
+    known = sorted(GRID_KINDS) + sorted(KIND_ALIASES)
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known kinds: {', '.join(sorted(GRID_KINDS))}"
+    raise ValueError(f"unknown patching kind {name!r}{hint}")
+
+
+def _expected_sizes(kind: GridKind, n_layers: Optional[int], n_heads: Optional[int], n_pos: Optional[int]) -> list[Optional[int]]:
+    sizes = {"layer": n_layers, "head": n_heads, "pos": n_pos, "dest": n_pos, "src": n_pos, "component": len(kind.components) or None}
+    return [sizes[d] for d in kind.dims]
+
+
+def _consistent(kind: GridKind, shape: Sequence[int], **hints: Optional[int]) -> bool:
+    return all(want is None or want == got for want, got in zip(_expected_sizes(kind, **hints), shape))
+
+
+def infer_kind(shape: Sequence[int], n_layers: Optional[int] = None, n_heads: Optional[int] = None, n_pos: Optional[int] = None) -> str:
+    """Guesses the kind of a patching output from its rank and the sizes we know."""
+    candidates = _CANDIDATES_BY_RANK.get(len(shape))
+    if candidates is None:
+        raise ValueError(f"patching results must have rank 2, 3 or 4; got shape {shape_text(shape)}")
+    for name in candidates:
+        if _consistent(GRID_KINDS[name], shape, n_layers=n_layers, n_heads=n_heads, n_pos=n_pos):
+            return name
+    raise ValueError(
+        f"cannot tell which patching output has shape {shape_text(shape)} "
+        f"(model: n_layers={n_layers}, n_heads={n_heads}; tokens: {n_pos}); pass kind=, e.g. kind='{candidates[0]}'"
+    )
+
+
+def _axis_labels(role: str, size: int, tokens: Optional[list[str]], components: tuple[str, ...]) -> list[str]:
+    if role == "layer":
+        return [f"L{i}" for i in range(size)]
+    if role == "head":
+        return [f"H{i}" for i in range(size)]
+    if role == "component":
+        return list(components) if len(components) == size else [str(i) for i in range(size)]
+    return list(tokens) if tokens is not None and len(tokens) == size else [str(i) for i in range(size)]
+
+
+def _combined(axes: tuple[int, ...], per_axis: list[list[str]]) -> list[str]:
+    """Labels for a flattened group of axes: L0H3 for (layer, head), plain for one axis."""
+    labels = [""]
+    for a in axes:
+        labels = [prefix + part for prefix in labels for part in per_axis[a]]
+    return labels if axes else [""]
+
+
+class PatchingGrid(LensWidget):
+    """Heatmap(s) of patching results on a diverging colour scale centred on zero.
+
+    Clicking a cell sets ``selected`` (observe it with ``grid.observe(fn, "selected")``):
+    a dict with ``panel``, ``row``, ``col``, their labels, the ``value``, the ``index`` into
+    the original tensor and each named coordinate (``layer``, ``head``, ``pos``, ``component``).
+
+    Args:
+        results: a ``transformer_lens.patching`` output (torch tensor or array).
+        kind: its layout: a grid kind (``"layer_pos"``, ``"head_all_pos_every"``, ... see
+            ``GRID_KINDS``), an upstream function name or the function itself. Inferred from
+            the shape (and ``model`` / ``tokens`` sizes) when omitted.
+        model: the HookedTransformer (gives n_layers / n_heads and decodes token ids).
+        tokens: the prompt's tokens for position labels (strings, ids or a prompt).
+        labels: explicit labels, a mapping with any of ``"panels"``, ``"rows"``, ``"cols"``.
+        vmax: half-width of the colour range (default: the largest |value|).
+        allow_nan: show NaN/inf as grey cells instead of raising.
+    """
+
+    _esm = bundle("patching_grid.js")
+
+    panel_titles = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    row_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    col_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    row_axis = traitlets.Unicode("").tag(sync=True)
+    col_axis = traitlets.Unicode("").tag(sync=True)
+    vmax = traitlets.Float(0.0, help="half-width of the colour range; 0 means max |value|").tag(sync=True)
+    kind = traitlets.Unicode("", help="the grid kind (layout) of the results").tag(sync=True)
+    selected = traitlets.Dict(allow_none=True, default_value=None, help="the clicked cell").tag(sync=True)
+
+    def __init__(
+        self,
+        results: Any,
+        kind: Union[str, Callable[..., Any], None] = None,
+        *,
+        model: Any = None,
+        tokens: Any = None,
+        labels: Optional[Mapping[str, Sequence[str]]] = None,
+        title: Optional[str] = None,
+        vmax: float = 0.0,
+        precision: Precision = "auto",
+        allow_nan: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        arr = to_numpy(results, "results")
+        cfg = getattr(model, "cfg", None)
+        token_rows = batched_str_tokens(tokens, model) if tokens is not None else None
+        str_tokens = token_rows[0] if token_rows else None
+        n_pos = len(str_tokens) if str_tokens is not None else None
+        name = resolve_kind(kind) if kind is not None else infer_kind(
+            arr.shape, n_layers=getattr(cfg, "n_layers", None), n_heads=getattr(cfg, "n_heads", None), n_pos=n_pos
+        )
+        spec = GRID_KINDS[name]
+        if arr.ndim != len(spec.dims):
+            raise ValueError(f"kind {name!r} expects {len(spec.dims)} dims {list(spec.dims)}; got shape {shape_text(arr.shape)}")
+        for role, size, want in zip(spec.dims, arr.shape, _expected_sizes(spec, None, None, n_pos)):
+            if want is not None and want != size and role != "component":
+                raise ValueError(f"tokens has {want} entries but the results' {role} axis has {size}")
+        if spec.components and arr.shape[0] != len(spec.components):
+            raise ValueError(f"kind {name!r} expects {len(spec.components)} components {list(spec.components)} on axis 0; got shape {shape_text(arr.shape)}")
+        check_finite(arr, "results", allow_nan)
+        if vmax < 0:
+            raise ValueError(f"vmax must be >= 0 (0 means automatic), got {vmax}")
+
+        self._spec = spec
+        self._source_shape = tuple(int(d) for d in arr.shape)
+        self._source = arr
+        per_axis = [_axis_labels(role, size, str_tokens, spec.components) for role, size in zip(spec.dims, arr.shape)]
+        self._axis_labels = per_axis
+        grid = arr.transpose(spec.panels + spec.rows + spec.cols).reshape(
+            int(np.prod([arr.shape[a] for a in spec.panels], dtype=np.int64)),
+            int(np.prod([arr.shape[a] for a in spec.rows], dtype=np.int64)),
+            int(np.prod([arr.shape[a] for a in spec.cols], dtype=np.int64)),
+        )
+        traits = {
+            "panel_titles": _combined(spec.panels, per_axis),
+            "row_labels": _combined(spec.rows, per_axis),
+            "col_labels": _combined(spec.cols, per_axis),
+        }
+        for key, trait in (("panels", "panel_titles"), ("rows", "row_labels"), ("cols", "col_labels")):
+            if labels and key in labels:
+                given = [str(x) for x in labels[key]]
+                if len(given) != len(traits[trait]):
+                    raise ValueError(f"labels[{key!r}] has {len(given)} entries but the grid has {len(traits[trait])} {key}")
+                traits[trait] = given
+        if labels:
+            unknown = set(labels) - {"panels", "rows", "cols"}
+            if unknown:
+                raise ValueError(f"labels accepts the keys 'panels', 'rows', 'cols'; got {sorted(unknown)}")
+        super().__init__(
+            **encode(grid, precision).traits(),
+            **traits,
+            row_axis="\u00b7".join(AXIS_TITLES[spec.dims[a]] for a in spec.rows),
+            col_axis="\u00b7".join(AXIS_TITLES[spec.dims[a]] for a in spec.cols),
+            vmax=float(vmax),
+            kind=name,
+            title=title if title is not None else f"Activation patching: {spec.description}",
+            **kwargs,
+        )
+
+    def cell_info(self, panel: int, row: int, col: int) -> dict[str, Any]:
+        """Everything about one grid cell: labels, value, and its index in the original results."""
+        n_panels, n_rows, n_cols = self.shape
+        for what, i, n in (("panel", panel, n_panels), ("row", row, n_rows), ("col", col, n_cols)):
+            if not 0 <= i < n:
+                raise ValueError(f"{what}={i} is out of range for a grid of {n} {what}s")
+        spec = self._spec
+        index = [0] * len(self._source_shape)
+        for axes, flat in ((spec.panels, panel), (spec.rows, row), (spec.cols, col)):
+            sizes = [self._source_shape[a] for a in axes]
+            for a, i in zip(axes, np.unravel_index(flat, sizes) if axes else ()):
+                index[a] = int(i)
+        info: dict[str, Any] = {
+            "panel": int(panel),
+            "row": int(row),
+            "col": int(col),
+            "panel_label": self.panel_titles[panel],
+            "row_label": self.row_labels[row],
+            "col_label": self.col_labels[col],
+            "value": float(self._source[tuple(index)]),
+            "index": index,
+        }
+        for role, i in zip(spec.dims, index):
+            info[role] = spec.components[i] if role == "component" and spec.components else i
+        return info
+
+    def select(self, panel: int, row: int, col: int) -> None:
+        """Selects a cell from Python (as a click would)."""
+        self.selected = {"panel": panel, "row": row, "col": col}
+
+    @traitlets.validate("selected")
+    def _fill_selection(self, proposal: dict[str, Any]) -> Optional[dict[str, Any]]:
+        # The front end sends {panel, row, col}; fill in labels, value and source index.
+        value = proposal["value"]
+        if value is None:
+            return None
+        try:
+            return self.cell_info(int(value["panel"]), int(value["row"]), int(value["col"]))
+        except (KeyError, TypeError) as exc:
+            raise traitlets.TraitError(f"selected must be a dict with integer panel, row and col; got {value!r}") from exc
+        except ValueError as exc:
+            raise traitlets.TraitError(str(exc)) from exc
