@@ -96,7 +96,7 @@ LAYER_TYPE_ALIASES = {"a": "attn", "m": "mlp", "b": "", "block": "", "blocks": "
 _ATTN_NAMES = ("k", "v", "q", "z", "rot_k", "rot_q", "result", "pattern", "attn_scores")
 _MLP_NAMES = ("pre", "post", "mid", "pre_linear")
 _LN_NAMES = ("scale", "normalized")
-_COMPACT_RE = re.compile(r"^([a-z_]+?)(\d+)([a-z]*)$")
+_COMPACT_RE = re.compile(r"^([a-z_]+?)(\d+)([a-z]\w*)?$")
 
 
 def get_act_name(name: str, layer: Optional[Union[int, str]] = None, layer_type: Optional[str] = None) -> str:

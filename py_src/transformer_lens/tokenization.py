@@ -158,4 +158,6 @@ class TokenizationMixin:
         if isinstance(tokens, int):
             return self.W_U[:, tokens]  # type: ignore[attr-defined]
         tokens = torch.as_tensor(tokens)
-        return self.W_U[:, tokens].movedim(0, -1)  # type: ignore[attr-defined]
+        if tokens.numel() == 1 and tokens.ndim <= 1:
+            return self.W_U[:, int(tokens.item())]  # type: ignore[attr-defined]
+        return self.W_U[:, tokens].movedim(0, -1)  # type: ignore[attr-defined]  # type: ignore[attr-defined]

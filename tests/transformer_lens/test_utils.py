@@ -47,7 +47,7 @@ def test_reexports_are_the_core_functions():
         (("attn", 3), "blocks.3.attn.hook_pattern"),
         (("scale", 0, "ln1"), "blocks.0.ln1.hook_scale"),
         (("blocks.0.hook_resid_pre",), "blocks.0.hook_resid_pre"),
-        pytest.param(("scale4ln1",), "blocks.4.ln1.hook_scale", marks=pytest.mark.xfail(reason="hook_names compact form drops a digit-bearing layer type")),
+        (("scale4ln1",), "blocks.4.ln1.hook_scale"),
     ],
 )
 def test_get_act_name_upstream_examples(args, expected):
