@@ -28,6 +28,10 @@ for name in ("transformer_lens", "lenslab"):
         sys.exit(1)
 PYEOF
 }
+# pip warns once per package that this machine's extra local index lacks it; that is noise.
+quiet_pip() {
+    "$PY" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && installed_here; then
     exit 0
 fi
@@ -36,9 +40,11 @@ fi
 # pick torch (for `torch>=2.1` below) would fetch a newer CUDA build of several GB.
 if ! "$PY" -c 'import torch, sys; sys.exit(not torch.__version__.startswith("2.13.0"))' 2>/dev/null; then
     echo "setup: installing torch==2.13.0"
-    "$PY" -m pip install -q torch==2.13.0
+    quiet_pip install -q torch==2.13.0
 fi
 echo "setup: installing lenslab (editable) with the jupyter and test extras"
-"$PY" -m pip install -q -e ".[jupyter,test]"
+quiet_pip install -q -e ".[jupyter,test]"
+# Browser e2e tests will need Debian's chromium here (apt-get install -y chromium; never
+# `playwright install`), guarded so it runs once.
 echo "$want" > "$stamp"
 echo "setup: done"
