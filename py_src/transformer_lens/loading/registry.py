@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional
 
-from transformer_lens.loading.families import gpt2
+from transformer_lens.loading.families import gemma, gpt2, gptj, llama, mistral, neo, neox, opt, qwen2
 
 # The explicit, greppable list of supported families.
-FAMILIES: tuple[ModuleType, ...] = (gpt2,)
+FAMILIES: tuple[ModuleType, ...] = (gpt2, neox, neo, gptj, opt, llama, mistral, qwen2, gemma)
 
 ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
 

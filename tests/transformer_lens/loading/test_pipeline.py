@@ -16,6 +16,9 @@ def test_alias_maps_to_the_official_name(gpt2_hub):
     assert model.cfg.original_architecture == "GPT2LMHeadModel"
     assert registry.get_official_model_name("GPT2-Small") == "gpt2"
     assert {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"} <= set(registry.OFFICIAL_MODEL_NAMES)
+    assert registry.get_official_model_name("pythia-70m") == "EleutherAI/pythia-70m"
+    assert registry.get_official_model_name("pythia-160m-deduped") == "EleutherAI/pythia-160m-deduped"
+    assert registry.get_official_model_name("opt-125m") == "facebook/opt-125m"
 
 
 def test_hf_config_overrides_map_onto_our_config(gpt2_checkpoint_dir, gpt2_hf_model):
@@ -57,14 +60,16 @@ def test_bert_checkpoint_points_to_hooked_encoder(tmp_path):
         HookedTransformer.from_pretrained(str(tmp_path))
 
 
-def test_unsupported_architecture_lists_supported_ones(tmp_path):
-    from transformers import OPTConfig, OPTForCausalLM
+def test_unsupported_architecture_lists_supported_ones(gpt2_checkpoint_dir, tmp_path):
+    import json
 
-    OPTForCausalLM(OPTConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, ffn_dim=32, word_embed_proj_dim=16)).save_pretrained(tmp_path)
-    if "OPTForCausalLM" in {a for f in registry.FAMILIES for a in f.HF_ARCHITECTURES}:
-        pytest.skip("OPT is supported now")
-    with pytest.raises(ValueError, match="OPTForCausalLM is not supported; supported: .*GPT2LMHeadModel"):
-        HookedTransformer.from_pretrained(str(tmp_path))
+    shutil.copytree(gpt2_checkpoint_dir, tmp_path / "ckpt")
+    config_path = tmp_path / "ckpt" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["architectures"] = ["FalconForCausalLM"]
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="FalconForCausalLM is not supported; supported: .*GPT2LMHeadModel.*LlamaForCausalLM"):
+        HookedTransformer.from_pretrained(str(tmp_path / "ckpt"))
 
 
 def test_truncated_weights_file_is_named(gpt2_checkpoint_dir, tmp_path):

@@ -1,0 +1,133 @@
+"""BERT family (HookedEncoder): config mapping and weight conversion.
+
+Handles ``BertForMaskedLM`` and ``BertForPreTraining`` checkpoints (MLM head converted) and plain
+``BertModel`` ones (encoder only). Pooler and next-sentence weights are not used.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import einops
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+
+HF_ARCHITECTURES = ("BertForMaskedLM", "BertForPreTraining", "BertModel")
+# Architectures whose checkpoints carry no MLM head: HookedEncoder builds no mlm_head/unembed.
+ENCODER_ONLY_ARCHITECTURES = ("BertModel",)
+
+# Official name -> aliases (the official name is also the Hugging Face repo id), as upstream.
+OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
+    "google-bert/bert-base-cased": ("bert-base-cased",),
+    "google-bert/bert-base-uncased": ("bert-base-uncased",),
+    "google-bert/bert-large-cased": ("bert-large-cased",),
+    "google-bert/bert-large-uncased": ("bert-large-uncased",),
+}
+
+# BertConfig attributes that change the forward pass, with the only value we implement.
+_REQUIRED_HF_VALUES = {"position_embedding_type": "absolute", "is_decoder": False, "add_cross_attention": False}
+
+
+def official_name(name: str) -> str | None:
+    """The official repo id for a BERT name or alias (case-insensitive), else None."""
+    for official, aliases in OFFICIAL_NAMES.items():
+        if name.lower() in (official.lower(), *(alias.lower() for alias in aliases)):
+            return official
+    return None
+
+
+def config_from_hf(hf_config: Any) -> dict[str, Any]:
+    for key, expected in _REQUIRED_HF_VALUES.items():
+        value = getattr(hf_config, key, expected)
+        if value != expected:
+            raise ValueError(f"BERT checkpoints with {key}={value!r} are not supported (only {expected!r})")
+    return dict(
+        d_model=hf_config.hidden_size,
+        d_head=hf_config.hidden_size // hf_config.num_attention_heads,
+        n_heads=hf_config.num_attention_heads,
+        d_mlp=hf_config.intermediate_size,
+        n_layers=hf_config.num_hidden_layers,
+        n_ctx=hf_config.max_position_embeddings,
+        eps=hf_config.layer_norm_eps,
+        d_vocab=hf_config.vocab_size,
+        act_fn=hf_config.hidden_act,
+        attention_dir="bidirectional",
+        normalization_type="LN",
+        positional_embedding_type="standard",
+        tie_word_embeddings=bool(getattr(hf_config, "tie_word_embeddings", True)),
+        extra={"type_vocab_size": hf_config.type_vocab_size},
+    )
+
+
+def _normalise_keys(hf_tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop the ``bert.`` prefix and map TF-era LayerNorm names (gamma/beta) to weight/bias."""
+    out = {}
+    for key, value in hf_tensors.items():
+        key = key.removeprefix("bert.")
+        if key.endswith(".gamma"):
+            key = key.removesuffix(".gamma") + ".weight"
+        elif key.endswith(".beta"):
+            key = key.removesuffix(".beta") + ".bias"
+        out[key] = value
+    return out
+
+
+def has_mlm_head(hf_tensors: Mapping[str, torch.Tensor]) -> bool:
+    return any(key.startswith("cls.predictions.") for key in hf_tensors)
+
+
+def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+    """HF BERT tensors (``nn.Linear`` layout: ``x @ W.T``) -> TransformerLens names and layouts."""
+    hf = _normalise_keys(hf_tensors)
+
+    def get(key: str) -> torch.Tensor:
+        if key not in hf:
+            raise ValueError(f"BERT checkpoint is missing tensor {key!r}")
+        return hf[key]
+
+    to_heads = "(head d_head) d_model -> head d_model d_head"
+    bias_heads = "(head d_head) -> head d_head"
+    sd: dict[str, torch.Tensor] = {
+        "embed.embed.W_E": get("embeddings.word_embeddings.weight"),
+        "embed.pos_embed.W_pos": get("embeddings.position_embeddings.weight"),
+        "embed.token_type_embed.W_token_type": get("embeddings.token_type_embeddings.weight"),
+        "embed.ln.w": get("embeddings.LayerNorm.weight"),
+        "embed.ln.b": get("embeddings.LayerNorm.bias"),
+    }
+    for layer in range(cfg.n_layers):
+        src, dst = f"encoder.layer.{layer}.", f"blocks.{layer}."
+        for proj, name in (("query", "W_Q"), ("key", "_W_K"), ("value", "_W_V")):
+            sd[dst + f"attn.{name}"] = einops.rearrange(
+                get(src + f"attention.self.{proj}.weight"), to_heads, head=cfg.n_heads
+            )
+        for proj, name in (("query", "b_Q"), ("key", "_b_K"), ("value", "_b_V")):
+            sd[dst + f"attn.{name}"] = einops.rearrange(
+                get(src + f"attention.self.{proj}.bias"), bias_heads, head=cfg.n_heads
+            )
+        sd[dst + "attn.W_O"] = einops.rearrange(
+            get(src + "attention.output.dense.weight"), "d_model (head d_head) -> head d_head d_model", head=cfg.n_heads
+        )
+        sd[dst + "attn.b_O"] = get(src + "attention.output.dense.bias")
+        sd[dst + "ln1.w"] = get(src + "attention.output.LayerNorm.weight")
+        sd[dst + "ln1.b"] = get(src + "attention.output.LayerNorm.bias")
+        sd[dst + "mlp.W_in"] = get(src + "intermediate.dense.weight").T
+        sd[dst + "mlp.b_in"] = get(src + "intermediate.dense.bias")
+        sd[dst + "mlp.W_out"] = get(src + "output.dense.weight").T
+        sd[dst + "mlp.b_out"] = get(src + "output.dense.bias")
+        sd[dst + "ln2.w"] = get(src + "output.LayerNorm.weight")
+        sd[dst + "ln2.b"] = get(src + "output.LayerNorm.bias")
+    if cfg.original_architecture in ENCODER_ONLY_ARCHITECTURES:
+        return sd
+    head = "cls.predictions."
+    sd["mlm_head.W"] = get(head + "transform.dense.weight").T
+    sd["mlm_head.b"] = get(head + "transform.dense.bias")
+    sd["mlm_head.ln.w"] = get(head + "transform.LayerNorm.weight")
+    sd["mlm_head.ln.b"] = get(head + "transform.LayerNorm.bias")
+    # The decoder is tied to the word embeddings, so safetensors files usually omit it.
+    tied = cfg.tie_word_embeddings or head + "decoder.weight" not in hf
+    sd["unembed.W_U"] = (sd["embed.embed.W_E"] if tied else hf[head + "decoder.weight"]).T
+    sd["unembed.b_U"] = hf.get(head + "bias", hf.get(head + "decoder.bias"))
+    if sd["unembed.b_U"] is None:
+        sd["unembed.b_U"] = torch.zeros(cfg.d_vocab_out, dtype=sd["unembed.W_U"].dtype)
+    return sd

@@ -1,0 +1,27 @@
+"""Gemma: LLaMA-style with GeGLU, embeddings scaled by sqrt(d_model) and RMSNorm weights stored as w - 1."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading.families import llama_like
+
+HF_ARCHITECTURES = ("GemmaForCausalLM",)
+
+OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
+    "google/gemma-2b": ("gemma-2b",),
+    "google/gemma-7b": ("gemma-7b",),
+    "google/gemma-2b-it": ("gemma-2b-it",),
+    "google/gemma-7b-it": ("gemma-7b-it",),
+}
+
+
+def config_from_hf(hf_config: Any) -> dict[str, Any]:
+    return {**llama_like.config_from_hf(hf_config), "embedding_multiplier": hf_config.hidden_size**0.5}
+
+
+def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+    return llama_like.convert_state_dict(hf_tensors, cfg, norm_offset=1.0)

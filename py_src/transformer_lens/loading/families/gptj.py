@@ -1,0 +1,54 @@
+"""GPT-J: parallel attention and MLP reading one LayerNorm, adjacent-pair rotary, biased unembed."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading.families._common import bias_to_heads, linear_from_heads, linear_to_heads, strip_prefixes
+
+HF_ARCHITECTURES = ("GPTJForCausalLM",)
+
+OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {"EleutherAI/gpt-j-6B": ("gpt-j-6B", "gpt-j", "gptj")}
+
+
+def config_from_hf(hf_config: Any) -> dict[str, Any]:
+    return dict(
+        d_model=hf_config.n_embd,
+        d_head=hf_config.n_embd // hf_config.n_head,
+        n_heads=hf_config.n_head,
+        d_mlp=hf_config.n_inner or 4 * hf_config.n_embd,
+        n_layers=hf_config.n_layer,
+        n_ctx=hf_config.n_positions,
+        eps=hf_config.layer_norm_epsilon,
+        d_vocab=hf_config.vocab_size,
+        act_fn=hf_config.activation_function,
+        normalization_type="LN",
+        positional_embedding_type="rotary",
+        rotary_dim=hf_config.rotary_dim or hf_config.n_embd // hf_config.n_head,
+        rotary_adjacent_pairs=True,
+        parallel_attn_mlp=True,
+    )
+
+
+def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+    hf = strip_prefixes(hf_tensors, "transformer.")
+    sd: dict[str, torch.Tensor] = {"embed.W_E": hf["wte.weight"]}
+    for layer in range(cfg.n_layers):
+        src, dst = f"h.{layer}.", f"blocks.{layer}."
+        # One LayerNorm feeds both branches; our parallel block reads ln1 and ln2, so both get it.
+        for ln in ("ln1", "ln2"):
+            sd[f"{dst}{ln}.w"], sd[f"{dst}{ln}.b"] = hf[src + "ln_1.weight"], hf[src + "ln_1.bias"]
+        for ours, theirs in (("W_Q", "q_proj"), ("_W_K", "k_proj"), ("_W_V", "v_proj")):
+            sd[dst + "attn." + ours] = linear_to_heads(hf[src + f"attn.{theirs}.weight"], cfg.n_heads)
+        for ours in ("b_Q", "_b_K", "_b_V"):
+            sd[dst + "attn." + ours] = bias_to_heads(None, cfg.n_heads, cfg.d_head, hf["wte.weight"])
+        sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "attn.out_proj.weight"], cfg.n_heads)
+        sd[dst + "attn.b_O"] = torch.zeros(cfg.d_model, dtype=hf["wte.weight"].dtype)
+        sd[dst + "mlp.W_in"], sd[dst + "mlp.b_in"] = hf[src + "mlp.fc_in.weight"].T, hf[src + "mlp.fc_in.bias"]
+        sd[dst + "mlp.W_out"], sd[dst + "mlp.b_out"] = hf[src + "mlp.fc_out.weight"].T, hf[src + "mlp.fc_out.bias"]
+    sd["ln_final.w"], sd["ln_final.b"] = hf["ln_f.weight"], hf["ln_f.bias"]
+    sd["unembed.W_U"], sd["unembed.b_U"] = hf["lm_head.weight"].T, hf["lm_head.bias"]
+    return sd

@@ -1,0 +1,25 @@
+"""Mistral: LLaMA-style with a sliding attention window."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading.families import llama_like
+
+HF_ARCHITECTURES = ("MistralForCausalLM",)
+
+OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
+    "mistralai/Mistral-7B-v0.1": ("mistral-7b", "Mistral-7B-v0.1"),
+    "mistralai/Mistral-7B-Instruct-v0.1": ("mistral-7b-instruct", "Mistral-7B-Instruct-v0.1"),
+}
+
+
+def config_from_hf(hf_config: Any) -> dict[str, Any]:
+    return {**llama_like.config_from_hf(hf_config), **llama_like.sliding_window_config(hf_config)}
+
+
+def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+    return llama_like.convert_state_dict(hf_tensors, cfg)
