@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens import weight_processing
+from transformer_lens import devices, weight_processing
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
 from transformer_lens.components.norms import make_norm
@@ -65,7 +65,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if cfg.init_weights:
             self.init_weights()
         if move_to_device:
-            self.to(cfg.device)
+            self.move_model_modules_to_device()
         self.setup()
 
     # ---- construction ----------------------------------------------------------------
@@ -302,11 +302,18 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
                 shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
                 raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
         blocks = range(self.cfg.n_layers)[start_at_layer:stop_at_layer]
+        multi_device = self.cfg.n_devices > 1
         for index in blocks:
             entry = past_kv_cache.entries[index] if past_kv_cache is not None else None
+            if multi_device:
+                block_device = devices.get_device_for_block_index(index, self.cfg)
+                residual = residual.to(block_device)
+                attention_mask = attention_mask.to(block_device) if attention_mask is not None else None
             residual = self.blocks[index](residual, past_kv_cache_entry=entry, attention_mask=attention_mask)
         if stop_at_layer is not None:
             return residual
+        if multi_device:
+            residual = residual.to(self.unembed.W_U.device)
         if self.ln_final is not None:
             residual = self.ln_final(residual)
         if return_type is None:
@@ -350,4 +357,18 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         return self.to("cpu")
 
     def move_model_modules_to_device(self) -> None:
-        self.to(self.cfg.device)
+        """Put each module on its device: all on ``cfg.device``, or blocks split over ``n_devices``."""
+        devices.check_device_count(self.cfg)
+        if self.cfg.n_devices <= 1:
+            self.to(self.cfg.device)
+            return
+        first = devices.get_device_for_block_index(0, self.cfg)
+        last = devices.get_device_for_block_index(self.cfg.n_layers - 1, self.cfg)
+        self.embed.to(first)
+        if hasattr(self, "pos_embed"):
+            self.pos_embed.to(first)
+        for index, block in enumerate(self.blocks):
+            block.to(devices.get_device_for_block_index(index, self.cfg))
+        if self.ln_final is not None:
+            self.ln_final.to(last)
+        self.unembed.to(last)

@@ -104,7 +104,7 @@ def load_pretrained(
         refactor_factored_attn_matrices=refactor_factored_attn_matrices,
     )
     if move_to_device:
-        model.to(cfg.device)
+        model.move_model_modules_to_device()
     model.eval()
     return model
 
