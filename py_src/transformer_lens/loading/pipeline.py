@@ -63,9 +63,9 @@ def load_pretrained(
     trust_remote_code: bool,
     overrides: dict[str, Any],
 ) -> Any:
-    if checkpoint_index is not None or checkpoint_value is not None:
-        raise ValueError("Training checkpoints (checkpoint_index/checkpoint_value) are not supported yet")
     official = registry.get_official_model_name(model_name)
+    if checkpoint_index is not None or checkpoint_value is not None:
+        revision = registry.checkpoint_revision(official or model_name, checkpoint_index, checkpoint_value)
     torch_dtype = _as_dtype(dtype)
     embedded = _embedded_module()
     family = None

@@ -55,3 +55,11 @@ def family_for_architecture(architecture: str) -> ModuleType:
         )
     supported = sorted(arch for family in FAMILIES for arch in family.HF_ARCHITECTURES)
     raise ValueError(f"Architecture {architecture} is not supported; supported: {', '.join(supported)}")
+
+
+def checkpoint_revision(model_name: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int]) -> str:
+    """Hub revision of a training checkpoint, for families that publish them (Pythia)."""
+    for family in FAMILIES:
+        if model_name in getattr(family, "CHECKPOINTED_MODELS", ()):
+            return family.checkpoint_revision(checkpoint_index, checkpoint_value)
+    raise ValueError(f"{model_name} has no published training checkpoints (checkpoint_index/checkpoint_value)")

@@ -128,3 +128,12 @@ def test_config_validation_gives_one_line_reasons():
         HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5)
     cfg = HookedTransformerConfig(n_layers=2, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="relu")
     assert cfg.n_heads == 4 and cfg.d_mlp == 32 and cfg.attn_scale == 2 ** 0.5 and cfg.d_vocab_out == 5
+
+
+def test_pythia_checkpoints_map_to_hub_revisions():
+    assert registry.checkpoint_revision("EleutherAI/pythia-70m", 3, None) == "step4"
+    assert registry.checkpoint_revision("EleutherAI/pythia-160m-deduped", None, 143000) == "step143000"
+    with pytest.raises(ValueError, match="not a Pythia checkpoint step"):
+        registry.checkpoint_revision("EleutherAI/pythia-70m", None, 1234)
+    with pytest.raises(ValueError, match="gpt2 has no published training checkpoints"):
+        HookedTransformer.from_pretrained("gpt2", checkpoint_index=1)
