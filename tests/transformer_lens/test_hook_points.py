@@ -196,3 +196,16 @@ def test_split_qkv_and_attn_result_hooks_do_not_change_outputs(tokens):
     assert cache["blocks.0.hook_q_input"].shape == (2, 7, 4, 16)
     result = cache["blocks.0.attn.hook_result"]
     torch.testing.assert_close(result.sum(2) + split.blocks[0].attn.b_O, cache["blocks.0.hook_attn_out"], atol=1e-5, rtol=1e-5)
+
+
+def test_editing_the_layer_norm_scale_takes_effect(model, tokens):
+    _, cache = model.run_with_cache(tokens, names_filter=["blocks.0.ln1.hook_scale", "blocks.0.ln1.hook_normalized", "blocks.0.hook_resid_pre"])
+    resid = cache["blocks.0.hook_resid_pre"]
+    centered = resid - resid.mean(-1, keepdim=True)
+    torch.testing.assert_close(cache["blocks.0.ln1.hook_scale"], centered.pow(2).mean(-1, keepdim=True).add(1e-5).sqrt())
+    for edit in (lambda s, hook: s * 2, lambda s, hook: s.mul_(2)):
+        with model.hooks(fwd_hooks=[("blocks.0.ln1.hook_scale", edit)]):
+            _, edited = model.run_with_cache(tokens, names_filter="blocks.0.ln1.hook_normalized")
+        ln = model.blocks[0].ln1
+        expected = centered / (2 * cache["blocks.0.ln1.hook_scale"]) * ln.w + ln.b
+        torch.testing.assert_close(edited["blocks.0.ln1.hook_normalized"], expected, atol=1e-5, rtol=1e-5)

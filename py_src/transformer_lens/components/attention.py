@@ -174,15 +174,19 @@ class Attention(nn.Module):
                 mask = mask | ~mask.any(dim=-1, keepdim=True)
             z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
             return z.transpose(1, 2)
-        scores = torch.matmul(qh, kh.transpose(-1, -2)) / self.attn_scale
+        # In-place steps on fresh tensors: autograd needs none of their old values, and fewer
+        # temporaries keep run_with_cache's memory close to what the cache itself holds.
+        scores = torch.matmul(qh, kh.transpose(-1, -2)).div_(self.attn_scale)
         if self.cfg.attn_scores_soft_cap > 0:
             cap = self.cfg.attn_scores_soft_cap
             scores = cap * torch.tanh(scores / cap)
         if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores.masked_fill_(~mask, float("-inf"))
         scores = self.hook_attn_scores(scores)
         pattern = torch.softmax(scores, dim=-1)
-        pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
+        if mask is not None and not bool(mask.any(dim=-1).all()):
+            # Rows with no visible key (left padding) are NaN after softmax; upstream makes them 0.
+            pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
         pattern = self.hook_pattern(pattern.to(v.dtype))
         return torch.matmul(pattern, vh).transpose(1, 2)
 

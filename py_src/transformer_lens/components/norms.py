@@ -35,11 +35,27 @@ class _Norm(nn.Module):
         in_dtype = x.dtype
         if in_dtype not in (torch.float32, torch.float64):
             x = x.float()
-        if self.hook_scale.fwd_hooks or self.hook_scale.bwd_hooks:
+        if self.hook_scale.bwd_hooks:
             out = self._explicit(x)
+        elif self.hook_scale.fwd_hooks:
+            out = self._fused_with_scale_hook(x)
         else:
             out = self._fused(x)
         return self.hook_normalized(out).to(in_dtype)
+
+    def _fused_with_scale_hook(self, x: torch.Tensor) -> torch.Tensor:
+        """Show the scale to its hooks; keep the fused kernel unless a hook replaced the scale."""
+        if self.centered:
+            var, mean = torch.var_mean(x, dim=-1, keepdim=True, correction=0)
+        else:
+            var, mean = x.pow(2).mean(-1, keepdim=True), None
+        scale = (var + self.eps).sqrt()
+        version = scale._version
+        seen = self.hook_scale(scale)
+        if seen is scale and scale._version == version:  # neither replaced nor edited in place
+            return self._fused(x)
+        centered = x - mean if mean is not None else x
+        return self._affine(centered / seen)
 
     def _affine(self, x: torch.Tensor) -> torch.Tensor:
         if not self.learned:
