@@ -198,6 +198,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
 
     def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
         """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
+        state_dict = weight_processing.normalize_kv_names(state_dict, self.cfg)
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -13,6 +13,25 @@ from transformer_lens.config import HookedTransformerConfig
 StateDict = dict[str, torch.Tensor]
 
 
+_KV_NAMES = ("W_K", "b_K", "W_V", "b_V")
+
+
+def normalize_kv_names(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
+    """Store K/V under the names the model's attention uses: ``_W_K`` with GQA, ``W_K`` otherwise.
+
+    Checkpoints and converters may use either spelling; both hold one tensor per KV head.
+    """
+    grouped = cfg.n_key_value_heads is not None and cfg.n_key_value_heads != cfg.n_heads
+    sd = {}
+    for key, value in state_dict.items():
+        prefix, _, leaf = key.rpartition(".")
+        bare = leaf.lstrip("_")
+        if prefix.endswith(".attn") and bare in _KV_NAMES:
+            key = f"{prefix}.{'_' if grouped else ''}{bare}"
+        sd[key] = value
+    return sd
+
+
 def _kv_names(state_dict: StateDict, layer: int, letter: str) -> tuple[str, str]:
     """Key/value weights are stored as ``_W_K`` (one per KV group) in our modules."""
     prefix = f"blocks.{layer}.attn."
@@ -160,7 +179,7 @@ def process_state_dict(
     refactor_factored_attn_matrices: bool = False,
 ) -> StateDict:
     """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise."""
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
     if fold_ln and cfg.normalization_type in ("LN", "RMS"):
         sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)

@@ -1,6 +1,6 @@
 """Building blocks shared by every architecture."""
 
-from transformer_lens.components.attention import Attention
+from transformer_lens.components.attention import Attention, GroupedQueryAttention
 from transformer_lens.components.block import TransformerBlock
 from transformer_lens.components.embed import Embed, PosEmbed, Unembed
 from transformer_lens.components.mlp import MLP
@@ -9,6 +9,7 @@ from transformer_lens.components.norms import LayerNorm, LayerNormPre, RMSNorm, 
 __all__ = [
     "Attention",
     "Embed",
+    "GroupedQueryAttention",
     "LayerNorm",
     "LayerNormPre",
     "MLP",

@@ -26,10 +26,7 @@ class Attention(nn.Module):
         n_heads, n_kv = cfg.n_heads, cfg.n_key_value_heads or cfg.n_heads
         self.W_Q = nn.Parameter(torch.empty(n_heads, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
         self.b_Q = nn.Parameter(torch.zeros(n_heads, cfg.d_head, dtype=cfg.dtype))
-        self._W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self._b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
-        self._W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self._b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        self._init_key_value(n_kv)
         self.W_O = nn.Parameter(torch.empty(n_heads, cfg.d_head, cfg.d_model, dtype=cfg.dtype))
         self.b_O = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
         self.repeat_kv = n_heads // n_kv
@@ -52,22 +49,16 @@ class Attention(nn.Module):
             self.hook_rot_k = HookPoint()  # [batch, pos, head_index, d_head]
         self._fused_cache: Optional[tuple] = None
 
-    # Grouped-query models store one K/V per group; the public weights are per query head.
-    @property
-    def W_K(self) -> torch.Tensor:
-        return self._W_K if self.repeat_kv == 1 else self._W_K.repeat_interleave(self.repeat_kv, dim=0)
+    def _init_key_value(self, n_kv: int) -> None:
+        cfg = self.cfg
+        self.W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self.b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        self.W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self.b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
 
-    @property
-    def W_V(self) -> torch.Tensor:
-        return self._W_V if self.repeat_kv == 1 else self._W_V.repeat_interleave(self.repeat_kv, dim=0)
-
-    @property
-    def b_K(self) -> torch.Tensor:
-        return self._b_K if self.repeat_kv == 1 else self._b_K.repeat_interleave(self.repeat_kv, dim=0)
-
-    @property
-    def b_V(self) -> torch.Tensor:
-        return self._b_V if self.repeat_kv == 1 else self._b_V.repeat_interleave(self.repeat_kv, dim=0)
+    def stored_key_value(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """K/V weights and biases as stored: one per key-value head (= per head without GQA)."""
+        return self.W_K, self.b_K, self.W_V, self.b_V
 
     def _fused_qkv(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``[d_model, (n_heads + 2 n_kv) d_head]`` weight and bias for one matmul.
@@ -75,7 +66,8 @@ class Attention(nn.Module):
         Cached between no-grad calls and rebuilt when any source tensor changes
         (identity or in-place version), so weight edits are always seen.
         """
-        sources = (self.W_Q, self._W_K, self._W_V, self.b_Q, self._b_K, self._b_V)
+        w_k, b_k, w_v, b_v = self.stored_key_value()
+        sources = (self.W_Q, w_k, w_v, self.b_Q, b_k, b_v)
         key = tuple((id(t), t._version) for t in sources)
         if self._fused_cache is not None and self._fused_cache[0] == key and not torch.is_grad_enabled():
             return self._fused_cache[1], self._fused_cache[2]
@@ -91,7 +83,8 @@ class Attention(nn.Module):
 
     def compute_qkv(self, query_input: torch.Tensor, key_input: torch.Tensor, value_input: torch.Tensor):
         batch, pos = query_input.shape[:2]
-        n_heads, n_kv, d_head = self.cfg.n_heads, self._W_K.shape[0], self.cfg.d_head
+        w_k, b_k, w_v, b_v = self.stored_key_value()
+        n_heads, n_kv, d_head = self.cfg.n_heads, w_k.shape[0], self.cfg.d_head
         if query_input.ndim == 3 and query_input is key_input and key_input is value_input:
             weight, bias = self._fused_qkv()
             qkv = torch.addmm(bias, query_input.reshape(-1, self.cfg.d_model), weight).view(batch, pos, -1)
@@ -106,8 +99,8 @@ class Attention(nn.Module):
         v_in = value_input if value_input.ndim == 3 else value_input[:, :, :: self.repeat_kv]
         return (
             project(query_input, self.W_Q, self.b_Q),
-            project(k_in, self._W_K, self._b_K),
-            project(v_in, self._W_V, self._b_V),
+            project(k_in, w_k, b_k),
+            project(v_in, w_v, b_v),
         )
 
     def forward(
@@ -197,3 +190,42 @@ class Attention(nn.Module):
         batch, pos = z.shape[:2]
         flat = torch.addmm(self.b_O, z.reshape(batch * pos, -1), self.W_O.reshape(-1, self.cfg.d_model))
         return flat.view(batch, pos, self.cfg.d_model)
+
+
+class GroupedQueryAttention(Attention):
+    """Attention with fewer key/value heads than query heads (``cfg.n_key_value_heads``).
+
+    K/V are stored once per group as ``_W_K``/``_W_V`` (upstream's names); ``W_K``/``W_V``
+    expose them per query head, so weight analysis code works unchanged.
+    """
+
+    def _init_key_value(self, n_kv: int) -> None:
+        cfg = self.cfg
+        self._W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self._b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        self._W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
+        self._b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+
+    def stored_key_value(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self._W_K, self._b_K, self._W_V, self._b_V
+
+    @property
+    def W_K(self) -> torch.Tensor:  # type: ignore[override]
+        return self._W_K.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def W_V(self) -> torch.Tensor:  # type: ignore[override]
+        return self._W_V.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def b_K(self) -> torch.Tensor:  # type: ignore[override]
+        return self._b_K.repeat_interleave(self.repeat_kv, dim=0)
+
+    @property
+    def b_V(self) -> torch.Tensor:  # type: ignore[override]
+        return self._b_V.repeat_interleave(self.repeat_kv, dim=0)
+
+
+def make_attention(cfg: HookedTransformerConfig, layer_idx: int) -> Attention:
+    grouped = cfg.n_key_value_heads is not None and cfg.n_key_value_heads != cfg.n_heads
+    return (GroupedQueryAttention if grouped else Attention)(cfg, layer_idx)

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from transformer_lens.components.attention import Attention
+from transformer_lens.components.attention import make_attention
 from transformer_lens.components.mlp import MLP
 from transformer_lens.components.norms import make_norm
 from transformer_lens.config import HookedTransformerConfig
@@ -21,7 +21,7 @@ class TransformerBlock(nn.Module):
         self.cfg = cfg
         self.layer_idx = block_index
         self.ln1 = make_norm(cfg)
-        self.attn = Attention(cfg, block_index)
+        self.attn = make_attention(cfg, block_index)
         if not cfg.attn_only:
             self.ln2 = make_norm(cfg)
             self.mlp = MLP(cfg)

@@ -51,11 +51,11 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         to_heads = "d_model (head d_head) -> head d_model d_head"
         bias_heads = "(head d_head) -> head d_head"
         sd[dst + "attn.W_Q"] = einops.rearrange(w_q, to_heads, head=cfg.n_heads)
-        sd[dst + "attn._W_K"] = einops.rearrange(w_k, to_heads, head=cfg.n_heads)
-        sd[dst + "attn._W_V"] = einops.rearrange(w_v, to_heads, head=cfg.n_heads)
+        sd[dst + "attn.W_K"] = einops.rearrange(w_k, to_heads, head=cfg.n_heads)
+        sd[dst + "attn.W_V"] = einops.rearrange(w_v, to_heads, head=cfg.n_heads)
         sd[dst + "attn.b_Q"] = einops.rearrange(b_q, bias_heads, head=cfg.n_heads)
-        sd[dst + "attn._b_K"] = einops.rearrange(b_k, bias_heads, head=cfg.n_heads)
-        sd[dst + "attn._b_V"] = einops.rearrange(b_v, bias_heads, head=cfg.n_heads)
+        sd[dst + "attn.b_K"] = einops.rearrange(b_k, bias_heads, head=cfg.n_heads)
+        sd[dst + "attn.b_V"] = einops.rearrange(b_v, bias_heads, head=cfg.n_heads)
         sd[dst + "attn.W_O"] = einops.rearrange(
             hf[src + "attn.c_proj.weight"], "(head d_head) d_model -> head d_head d_model", head=cfg.n_heads
         )

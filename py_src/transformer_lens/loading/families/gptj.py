@@ -41,9 +41,9 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         # One LayerNorm feeds both branches; our parallel block reads ln1 and ln2, so both get it.
         for ln in ("ln1", "ln2"):
             sd[f"{dst}{ln}.w"], sd[f"{dst}{ln}.b"] = hf[src + "ln_1.weight"], hf[src + "ln_1.bias"]
-        for ours, theirs in (("W_Q", "q_proj"), ("_W_K", "k_proj"), ("_W_V", "v_proj")):
+        for ours, theirs in (("W_Q", "q_proj"), ("W_K", "k_proj"), ("W_V", "v_proj")):
             sd[dst + "attn." + ours] = linear_to_heads(hf[src + f"attn.{theirs}.weight"], cfg.n_heads)
-        for ours in ("b_Q", "_b_K", "_b_V"):
+        for ours in ("b_Q", "b_K", "b_V"):
             sd[dst + "attn." + ours] = bias_to_heads(None, cfg.n_heads, cfg.d_head, hf["wte.weight"])
         sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "attn.out_proj.weight"], cfg.n_heads)
         sd[dst + "attn.b_O"] = torch.zeros(cfg.d_model, dtype=hf["wte.weight"].dtype)

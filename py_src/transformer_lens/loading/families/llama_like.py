@@ -72,8 +72,8 @@ def convert_state_dict(
         sd[dst + "ln2.w"] = hf[src + "post_attention_layernorm.weight"] + norm_offset
         for w_name, b_name, proj, heads in (
             ("W_Q", "b_Q", "q_proj", cfg.n_heads),
-            ("_W_K", "_b_K", "k_proj", n_kv),
-            ("_W_V", "_b_V", "v_proj", n_kv),
+            ("W_K", "b_K", "k_proj", n_kv),
+            ("W_V", "b_V", "v_proj", n_kv),
         ):
             sd[dst + "attn." + w_name] = linear_to_heads(hf[src + f"self_attn.{proj}.weight"], heads)
             sd[dst + "attn." + b_name] = bias_to_heads(hf.get(src + f"self_attn.{proj}.bias"), heads, cfg.d_head, embed)

@@ -46,9 +46,9 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         attn = src + "attn.attention."
         sd[dst + "ln1.w"], sd[dst + "ln1.b"] = hf[src + "ln_1.weight"], hf[src + "ln_1.bias"]
         sd[dst + "ln2.w"], sd[dst + "ln2.b"] = hf[src + "ln_2.weight"], hf[src + "ln_2.bias"]
-        for ours, theirs in (("W_Q", "q_proj"), ("_W_K", "k_proj"), ("_W_V", "v_proj")):
+        for ours, theirs in (("W_Q", "q_proj"), ("W_K", "k_proj"), ("W_V", "v_proj")):
             sd[dst + "attn." + ours] = linear_to_heads(hf[attn + theirs + ".weight"], cfg.n_heads)
-        for ours in ("b_Q", "_b_K", "_b_V"):
+        for ours in ("b_Q", "b_K", "b_V"):
             sd[dst + "attn." + ours] = bias_to_heads(None, cfg.n_heads, cfg.d_head, hf["wte.weight"])
         sd[dst + "attn.W_O"] = linear_from_heads(hf[attn + "out_proj.weight"], cfg.n_heads)
         sd[dst + "attn.b_O"] = hf[attn + "out_proj.bias"]

@@ -73,8 +73,8 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         qkv_bias = einops.rearrange(
             hf[src + "attention.query_key_value.bias"], "(head three d_head) -> three head d_head", head=cfg.n_heads, three=3
         )
-        sd[dst + "attn.W_Q"], sd[dst + "attn._W_K"], sd[dst + "attn._W_V"] = qkv
-        sd[dst + "attn.b_Q"], sd[dst + "attn._b_K"], sd[dst + "attn._b_V"] = qkv_bias
+        sd[dst + "attn.W_Q"], sd[dst + "attn.W_K"], sd[dst + "attn.W_V"] = qkv
+        sd[dst + "attn.b_Q"], sd[dst + "attn.b_K"], sd[dst + "attn.b_V"] = qkv_bias
         sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "attention.dense.weight"], cfg.n_heads)
         sd[dst + "attn.b_O"] = hf[src + "attention.dense.bias"]
         sd[dst + "mlp.W_in"], sd[dst + "mlp.b_in"] = hf[src + "mlp.dense_h_to_4h.weight"].T, hf[src + "mlp.dense_h_to_4h.bias"]

@@ -56,7 +56,7 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         src, dst = f"layers.{layer}.", f"blocks.{layer}."
         sd[dst + "ln1.w"], sd[dst + "ln1.b"] = hf[src + "self_attn_layer_norm.weight"], hf[src + "self_attn_layer_norm.bias"]
         sd[dst + "ln2.w"], sd[dst + "ln2.b"] = hf[src + "final_layer_norm.weight"], hf[src + "final_layer_norm.bias"]
-        for (w_name, b_name), proj in ((("W_Q", "b_Q"), "q_proj"), (("_W_K", "_b_K"), "k_proj"), (("_W_V", "_b_V"), "v_proj")):
+        for (w_name, b_name), proj in ((("W_Q", "b_Q"), "q_proj"), (("W_K", "b_K"), "k_proj"), (("W_V", "b_V"), "v_proj")):
             sd[dst + "attn." + w_name] = linear_to_heads(hf[src + f"self_attn.{proj}.weight"], cfg.n_heads)
             sd[dst + "attn." + b_name] = bias_to_heads(hf.get(src + f"self_attn.{proj}.bias"), cfg.n_heads, cfg.d_head, embed)
         sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "self_attn.out_proj.weight"], cfg.n_heads)
