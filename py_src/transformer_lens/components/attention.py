@@ -49,12 +49,14 @@ class Attention(nn.Module):
             self.hook_rot_k = HookPoint()  # [batch, pos, head_index, d_head]
         self._fused_cache: Optional[tuple] = None
 
+    _kv_prefix = ""  # GQA stores K/V per group under private names
+
     def _init_key_value(self, n_kv: int) -> None:
         cfg = self.cfg
-        self.W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self.b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
-        self.W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self.b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+        for name in ("W_K", "W_V"):
+            setattr(self, self._kv_prefix + name, nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype)))
+        for name in ("b_K", "b_V"):
+            setattr(self, self._kv_prefix + name, nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype)))
 
     def stored_key_value(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """K/V weights and biases as stored: one per key-value head (= per head without GQA)."""
@@ -199,12 +201,7 @@ class GroupedQueryAttention(Attention):
     expose them per query head, so weight analysis code works unchanged.
     """
 
-    def _init_key_value(self, n_kv: int) -> None:
-        cfg = self.cfg
-        self._W_K = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self._b_K = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
-        self._W_V = nn.Parameter(torch.empty(n_kv, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
-        self._b_V = nn.Parameter(torch.zeros(n_kv, cfg.d_head, dtype=cfg.dtype))
+    _kv_prefix = "_"
 
     def stored_key_value(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         return self._W_K, self._b_K, self._W_V, self._b_V
