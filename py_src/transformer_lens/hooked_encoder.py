@@ -1,0 +1,343 @@
+"""HookedEncoder: a BERT-style (bidirectional, post-LN) encoder with a hook point on every activation.
+
+API-compatible with upstream TransformerLens's ``HookedEncoder``: ``to_tokens`` returns
+``(tokens, token_type_ids, attention_mask)``; ``forward(input, return_type, token_type_ids,
+one_zero_attention_mask)`` returns MLM logits, ``"predictions"`` or None; ``encoder_output``
+gives the final residual stream. Attention, MLP and norms are the shared components
+(``components/bert.py`` wires them); ``loading/families/bert.py`` converts checkpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from transformer_lens.activation_cache import ActivationCache
+from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead
+from transformer_lens.components.embed import Unembed
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.loading.families import bert as bert_family
+from transformer_lens.weight_properties import WeightPropertiesMixin
+
+# Upstream configures encoders with HookedTransformerConfig too; the alias keeps the name importable.
+HookedEncoderConfig = HookedTransformerConfig
+
+EncoderReturnType = Optional[Literal["logits", "predictions"]]
+RETURN_TYPES = ("logits", "predictions", None)
+EncoderInput = Union[str, list, torch.Tensor]
+
+
+class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
+    """A hooked BERT encoder with its masked-language-modelling head.
+
+    Hook names: ``hook_full_embed`` (the encoder input), ``embed.hook_embed`` /
+    ``hook_pos_embed`` / ``hook_token_type_embed``, and per block the names of
+    HookedTransformer's blocks (``blocks.{i}.hook_resid_pre``, ``attn.hook_pattern``, ...) plus
+    ``blocks.{i}.hook_normalized_resid_post``, the block output. LayerNorms come after attention
+    (``ln1``) and after the MLP (``ln2``), so they cannot be folded; weights are loaded as-is.
+    A model loaded from a plain ``BertModel`` checkpoint has no ``mlm_head``/``unembed``.
+    """
+
+    def __init__(
+        self,
+        cfg: Union[HookedTransformerConfig, dict],
+        tokenizer: Any = None,
+        move_to_device: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if isinstance(cfg, str):
+            raise ValueError(
+                "HookedEncoder takes a config (dict or HookedTransformerConfig); "
+                "to load a pretrained model use HookedEncoder.from_pretrained()"
+            )
+        cfg = HookedTransformerConfig.unwrap(cfg)
+        if cfg.n_devices != 1:
+            raise ValueError("HookedEncoder does not support n_devices > 1")
+        self.cfg = cfg
+        if tokenizer is None and cfg.tokenizer_name is not None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer_name)
+        self.tokenizer = tokenizer
+        if cfg.d_vocab == -1:
+            if tokenizer is None:
+                raise ValueError("d_vocab must be set in the config or come from a tokenizer")
+            cfg.d_vocab = max(tokenizer.vocab.values()) + 1
+        if cfg.d_vocab_out == -1:
+            cfg.d_vocab_out = cfg.d_vocab
+        self.embed = BertEmbed(cfg)
+        self.hook_full_embed = HookPoint()  # [batch, pos, d_model]
+        self.blocks = nn.ModuleList([BertBlock(cfg, index) for index in range(cfg.n_layers)])
+        if self.has_mlm_head:
+            self.mlm_head = BertMLMHead(cfg)
+            self.unembed = Unembed(cfg)
+        if cfg.init_weights:
+            self.init_weights()
+        if move_to_device:
+            self.to(cfg.device)
+        self.setup()
+
+    @property
+    def has_mlm_head(self) -> bool:
+        """False for models loaded from a plain ``BertModel`` checkpoint (no logits then)."""
+        return self.cfg.original_architecture not in bert_family.ENCODER_ONLY_ARCHITECTURES
+
+    def init_weights(self) -> None:
+        """Weights ~ N(0, initializer_range), LayerNorm weights 1, biases 0."""
+        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                leaf = name.rsplit(".", 1)[-1]
+                if leaf.lstrip("_").startswith("W"):
+                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
+                elif leaf == "w":
+                    param.fill_(1.0)
+                else:
+                    param.zero_()
+
+    # ---- tokenization ----------------------------------------------------------------
+    def to_tokens(
+        self, input: Union[str, list[str]], move_to_device: bool = True, truncate: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Text -> ``(tokens, token_type_ids, attention_mask)``, each ``"batch pos"``.
+
+        The BERT tokenizer adds ``[CLS]`` and ``[SEP]`` and right-pads a batch; with ``truncate``
+        sequences are cut to ``n_ctx`` tokens.
+        """
+        if self.tokenizer is None:
+            raise ValueError("This model has no tokenizer: pass one to from_pretrained(tokenizer=...) or pass token ids")
+        encodings = self.tokenizer(
+            input,
+            return_tensors="pt",
+            padding=True,
+            truncation=truncate,
+            max_length=self.cfg.n_ctx if truncate else None,
+        )
+        tokens = encodings["input_ids"]
+        token_type_ids = encodings.get("token_type_ids")
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(tokens)
+        attention_mask = encodings["attention_mask"]
+        if move_to_device:
+            device = self.cfg.device
+            tokens, token_type_ids, attention_mask = tokens.to(device), token_type_ids.to(device), attention_mask.to(device)
+        return tokens, token_type_ids, attention_mask
+
+    def _check_tokens(self, tokens: Any) -> torch.Tensor:
+        if not isinstance(tokens, torch.Tensor):
+            raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
+        if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
+            raise TypeError(f"token ids must be an integer tensor, got dtype {tokens.dtype}")
+        tokens = tokens.unsqueeze(0) if tokens.ndim == 1 else tokens
+        if tokens.ndim != 2:
+            raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
+        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
+            raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
+        if tokens.shape[1] > self.cfg.n_ctx:
+            raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
+        return tokens.to(self.W_E.device)
+
+    # ---- forward ---------------------------------------------------------------------
+    def encoder_output(
+        self,
+        tokens: torch.Tensor,
+        token_type_ids: Optional[torch.Tensor] = None,
+        one_zero_attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Token ids ``"batch pos"`` -> the final residual stream ``"batch pos d_model"``."""
+        return self._run_blocks(self._embed(self._check_tokens(tokens), token_type_ids), one_zero_attention_mask)
+
+    def _embed(self, tokens: torch.Tensor, token_type_ids: Optional[torch.Tensor]) -> torch.Tensor:
+        if token_type_ids is not None:
+            token_type_ids = token_type_ids.to(tokens.device)
+            if token_type_ids.shape != tokens.shape:
+                raise ValueError(f"token_type_ids shape {tuple(token_type_ids.shape)} does not match tokens {tuple(tokens.shape)}")
+        return self.hook_full_embed(self.embed(tokens, token_type_ids))
+
+    def _run_blocks(
+        self,
+        residual: torch.Tensor,
+        one_zero_attention_mask: Optional[torch.Tensor],
+        start_at_layer: Optional[int] = None,
+        stop_at_layer: Optional[int] = None,
+    ) -> torch.Tensor:
+        mask = one_zero_attention_mask
+        if mask is not None:
+            mask = mask.to(residual.device)
+            if mask.shape != residual.shape[:2]:
+                raise ValueError(
+                    f"one_zero_attention_mask shape {tuple(mask.shape)} does not match [batch, pos] {tuple(residual.shape[:2])}"
+                )
+            if bool(mask.all()):
+                mask = None  # nothing masked: let attention take its fast unmasked path
+        for block in self.blocks[start_at_layer:stop_at_layer]:
+            residual = block(residual, attention_mask=mask)
+        return residual
+
+    def forward(
+        self,
+        input: EncoderInput,
+        return_type: EncoderReturnType = "logits",
+        token_type_ids: Optional[torch.Tensor] = None,
+        one_zero_attention_mask: Optional[torch.Tensor] = None,
+        *,
+        start_at_layer: Optional[int] = None,
+        stop_at_layer: Optional[int] = None,
+    ) -> Any:
+        """Run the encoder (and the MLM head).
+
+        ``input`` is text (tokenized with ``to_tokens``, whose token types and mask are used
+        unless given), token ids ``"batch pos"``, or with ``start_at_layer`` the residual stream
+        ``"batch pos d_model"`` entering that block. Returns logits ``"batch pos d_vocab"``,
+        ``"predictions"`` (the decoded top token at each ``[MASK]``: a string for one mask, else a
+        list of ``"Prediction i: token"``), None, or with ``stop_at_layer`` the residual stream
+        entering that block.
+        """
+        if return_type not in RETURN_TYPES:
+            raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
+        tokens = None
+        if start_at_layer is not None:
+            residual = input
+            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
+                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
+                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+        else:
+            if isinstance(input, (str, list)):
+                tokens, text_types, text_mask = self.to_tokens(input)
+                token_type_ids = text_types if token_type_ids is None else token_type_ids
+                one_zero_attention_mask = text_mask if one_zero_attention_mask is None else one_zero_attention_mask
+            tokens = self._check_tokens(input if tokens is None else tokens)
+            residual = self._embed(tokens, token_type_ids)
+        residual = self._run_blocks(residual, one_zero_attention_mask, start_at_layer, stop_at_layer)
+        if stop_at_layer is not None:
+            return residual
+        if return_type is None:
+            return None
+        logits = self.unembed(self.mlm_head(residual)) if self._require_mlm_head() else None
+        if return_type == "predictions":
+            return self._predictions(tokens, logits)
+        return logits
+
+    def _require_mlm_head(self) -> bool:
+        if not self.has_mlm_head:
+            raise ValueError(
+                f"{self.cfg.model_name} was loaded from a {self.cfg.original_architecture} checkpoint, which has no MLM "
+                "head, so there are no logits: use return_type=None (with run_with_cache or hooks) or "
+                "encoder_output() for the final residual stream"
+            )
+        return True
+
+    def _predictions(self, tokens: Optional[torch.Tensor], logits: torch.Tensor) -> Union[str, list[str]]:
+        if self.tokenizer is None or tokens is None:
+            raise ValueError("return_type='predictions' needs a tokenizer and token input")
+        predicted = logits[tokens == self.tokenizer.mask_token_id].argmax(dim=-1).tolist()
+        words = [self.tokenizer.decode([token_id]) for token_id in predicted]
+        if len(words) == 1:
+            return words[0]
+        return [f"Prediction {index}: {word}" for index, word in enumerate(words)]
+
+    def run_with_cache(
+        self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any
+    ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
+        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
+        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
+        if return_cache_object:
+            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
+        return out, cache_dict
+
+    # ---- loading ---------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name: str,
+        checkpoint_index: Optional[int] = None,
+        checkpoint_value: Optional[int] = None,
+        hf_model: Any = None,
+        device: Union[str, torch.device, None] = None,
+        tokenizer: Any = None,
+        move_to_device: bool = True,
+        dtype: Union[torch.dtype, str] = torch.float32,
+        **from_pretrained_kwargs: Any,
+    ) -> "HookedEncoder":
+        """Load a BERT checkpoint: official name or alias (``bert-base-uncased``), HF id in the cache, or local directory.
+
+        ``BertForMaskedLM`` and ``BertForPreTraining`` load with their MLM head; a plain
+        ``BertModel`` loads with a warning and no head. Keyword overrides are BertConfig keys or
+        HookedTransformerConfig fields. Weights are not processed (post-LN norms cannot be folded).
+        """
+        from transformer_lens.loading.encoder_loading import load_encoder
+
+        return load_encoder(
+            cls,
+            model_name,
+            checkpoint_index=checkpoint_index,
+            checkpoint_value=checkpoint_value,
+            hf_model=hf_model,
+            device=device,
+            tokenizer=tokenizer,
+            move_to_device=move_to_device,
+            dtype=dtype,
+            overrides=from_pretrained_kwargs,
+        )
+
+    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if missing or unexpected:
+            raise ValueError(f"Checkpoint does not match the model config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        for key, value in state_dict.items():
+            if own[key].shape != value.shape:
+                raise ValueError(
+                    f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}"
+                )
+        self.load_state_dict(state_dict, strict=True)
+
+    # ---- devices ---------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "HookedEncoder":  # type: ignore[override]
+        result = super().to(*args, **kwargs)
+        param = next(self.parameters())
+        self.cfg.device = param.device.type if param.device.index is None else str(param.device)
+        self.cfg.dtype = param.dtype
+        return result
+
+    def cuda(self, device: Any = None) -> "HookedEncoder":  # type: ignore[override]
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
+
+    def cpu(self) -> "HookedEncoder":  # type: ignore[override]
+        return self.to("cpu")
+
+    def mps(self) -> "HookedEncoder":
+        return self.to("mps")
+
+    # ---- weights (the stacked block weights come from WeightPropertiesMixin) ---------
+    @property
+    def W_E(self) -> torch.Tensor:
+        """Token embeddings ``[d_vocab, d_model]``."""
+        return self.embed.embed.W_E
+
+    @property
+    def W_pos(self) -> torch.Tensor:
+        """Positional embeddings ``[n_ctx, d_model]``."""
+        return self.embed.pos_embed.W_pos
+
+    @property
+    def W_token_type(self) -> torch.Tensor:
+        """Token-type embeddings ``[type_vocab_size, d_model]``."""
+        return self.embed.token_type_embed.W_token_type
+
+    @property
+    def W_U(self) -> torch.Tensor:
+        """Unembedding ``[d_model, d_vocab]`` (applied after the MLM head)."""
+        self._require_mlm_head()
+        return self.unembed.W_U
+
+    @property
+    def b_U(self) -> torch.Tensor:
+        self._require_mlm_head()
+        return self.unembed.b_U
