@@ -12,7 +12,7 @@ import torch
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading import hf_io
 from transformer_lens.loading.families import bert
-from transformer_lens.loading.pipeline import _as_dtype, _split_overrides
+from transformer_lens.loading.pipeline import as_dtype, split_overrides
 
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
 
@@ -35,13 +35,13 @@ def load_encoder(
     overrides = dict(overrides)
     if overrides.pop("load_in_8bit", False) or overrides.pop("load_in_4bit", False):
         raise ValueError("Quantization (load_in_8bit/load_in_4bit) is not supported by HookedEncoder")
-    dtype = _as_dtype(overrides.pop("torch_dtype", dtype))
+    dtype = as_dtype(overrides.pop("torch_dtype", dtype))
     model_name = os.fspath(model_name)  # a pathlib.Path to a checkpoint directory works too
     official = bert.official_name(model_name)
     checkpoint_dir = _find_checkpoint(model_name, official, required=hf_model is None)
     hf_config = hf_model.config if hf_model is not None else hf_io.load_hf_config(checkpoint_dir)
     architecture = _architecture(hf_config, hf_model)
-    tl_overrides = _split_overrides(hf_config, overrides)
+    tl_overrides = split_overrides(hf_config, overrides)
     cfg_dict = bert.config_from_hf(hf_config)
     cfg_dict.update(
         original_architecture=architecture,

@@ -81,9 +81,16 @@ def _weight_files(checkpoint_dir: Path, index_name: str, pattern: str) -> list[P
     return sorted(p for p in checkpoint_dir.glob(pattern) if not p.name.startswith("training_args"))
 
 
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "tokenizer.model", "spiece.model")
+
+
 def load_tokenizer(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any:
     """The checkpoint's tokenizer, or None if it ships none."""
     from transformers import AutoTokenizer
+
+    # transformers 5 builds an empty placeholder tokenizer for folders without any files.
+    if not any((Path(checkpoint_dir) / name).is_file() for name in _TOKENIZER_FILES):
+        return None
 
     try:
         return AutoTokenizer.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)

@@ -13,7 +13,7 @@ from transformer_lens.loading import hf_io, registry
 _TL_FIELDS = {f.name for f in dataclasses.fields(HookedTransformerConfig)}
 
 
-def _split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+def split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     """Apply HF-config overrides in place; return those that name our config fields instead."""
     tl_overrides = {}
     for key, value in overrides.items():
@@ -30,7 +30,7 @@ def _split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any
     return tl_overrides
 
 
-def _as_dtype(dtype: Union[torch.dtype, str]) -> torch.dtype:
+def as_dtype(dtype: Union[torch.dtype, str]) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
     value = getattr(torch, str(dtype).removeprefix("torch."), None)
@@ -63,21 +63,24 @@ def load_pretrained(
     trust_remote_code: bool,
     overrides: dict[str, Any],
 ) -> Any:
+    encoder_error = registry.encoder_name_error(model_name)
+    if encoder_error is not None:
+        raise encoder_error
     official = registry.get_official_model_name(model_name)
     if checkpoint_index is not None or checkpoint_value is not None:
         revision = registry.checkpoint_revision(official or model_name, checkpoint_index, checkpoint_value)
-    torch_dtype = _as_dtype(dtype)
+    torch_dtype = as_dtype(dtype)
     embedded = _embedded_module()
     family = None
     if embedded is not None and embedded.is_embedded(model_name):
         cfg_dict, tensors, embedded_tokenizer = embedded.load_embedded(model_name)
         tokenizer = tokenizer if tokenizer is not None else embedded_tokenizer
-        cfg_dict.update(_split_overrides(None, overrides))
+        cfg_dict.update(split_overrides(None, overrides))
     else:
         hf_config, tensors, hub_tokenizer = _load_hf(
             official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
         )
-        tl_overrides = _split_overrides(hf_config, overrides)
+        tl_overrides = split_overrides(hf_config, overrides)
         architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
         family = registry.family_for_architecture(architecture)
         cfg_dict = family.config_from_hf(hf_config)

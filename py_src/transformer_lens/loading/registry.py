@@ -45,6 +45,16 @@ def get_official_model_name(name: str) -> Optional[str]:
     return _alias_table().get(name.lower())
 
 
+def encoder_name_error(name: str) -> Optional[ValueError]:
+    """An error pointing to HookedEncoder when ``name`` is a known BERT checkpoint name."""
+    from transformer_lens.loading.families import bert
+
+    known = {alias.lower() for official, aliases in bert.OFFICIAL_NAMES.items() for alias in (official, *aliases)}
+    if name.lower() in known:
+        return ValueError(f"{name} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained")
+    return None
+
+
 def family_for_architecture(architecture: str) -> ModuleType:
     for family in FAMILIES:
         if architecture in family.HF_ARCHITECTURES:

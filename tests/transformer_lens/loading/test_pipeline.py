@@ -60,6 +60,19 @@ def test_bert_checkpoint_points_to_hooked_encoder(tmp_path):
         HookedTransformer.from_pretrained(str(tmp_path))
 
 
+def test_bert_names_point_to_hooked_encoder_even_when_not_cached():
+    with pytest.raises(ValueError, match="HookedEncoder"):
+        HookedTransformer.from_pretrained("bert-large-cased")
+
+
+def test_checkpoint_without_tokenizer_files_gets_none(make_gpt2_checkpoint):
+    directory, _ = make_gpt2_checkpoint(seed=3, n_layer=1, n_head=2, n_embd=16)
+    model = HookedTransformer.from_pretrained(str(directory), device="cpu")
+    assert model.tokenizer is None
+    with pytest.raises(ValueError, match="no tokenizer"):
+        model.to_tokens("text")
+
+
 def test_unsupported_architecture_lists_supported_ones(gpt2_checkpoint_dir, tmp_path):
     import json
 
