@@ -32,7 +32,36 @@ PYEOF
 quiet_pip() {
     "$PY" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 }
+# Widgets: js/ -> py_src/lenslab/static (esbuild; jlpm comes with jupyterlab). Cheap when nothing
+# changed, so it runs on every call, like the browser check after it.
+setup_widgets() {
+    local jlpm="$VENV/bin/jlpm" js_stamp="$ROOT/node_modules/.lenslab-jlpm-install" js_want
+    if ! command -v node >/dev/null || [ ! -x "$jlpm" ]; then
+        echo "setup: node or jlpm missing: widget bundles not built (the widgets will say so)"
+        return 0
+    fi
+    js_want="$(cat package.json yarn.lock .yarnrc.yml | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$js_stamp" ] || [ "$(cat "$js_stamp")" != "$js_want" ]; then
+        echo "setup: jlpm install"
+        "$jlpm" install > "$VENV/.jlpm-install.log" 2>&1 || { cat "$VENV/.jlpm-install.log"; return 1; }
+        echo "$js_want" > "$js_stamp"
+    fi
+    "$jlpm" build:widgets >/dev/null
+}
+# Browser e2e tests use Debian's chromium (never `playwright install`). CI runs as root on a fresh machine.
+setup_browser() {
+    [ -x /usr/bin/chromium ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: apt-get install chromium (browser tests)"
+        apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    else
+        echo "setup: /usr/bin/chromium missing: browser tests will skip (as root: apt-get update && apt-get install -y chromium)"
+    fi
+}
+
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && installed_here; then
+    setup_widgets
+    setup_browser
     exit 0
 fi
 
@@ -44,7 +73,7 @@ if ! "$PY" -c 'import torch, sys; sys.exit(not torch.__version__.startswith("2.1
 fi
 echo "setup: installing lenslab (editable) with the jupyter and test extras"
 quiet_pip install -q -e ".[jupyter,test]"
-# Browser e2e tests will need Debian's chromium here (apt-get install -y chromium; never
-# `playwright install`), guarded so it runs once.
+setup_widgets
+setup_browser
 echo "$want" > "$stamp"
 echo "setup: done"

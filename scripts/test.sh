@@ -11,5 +11,12 @@ python -m pytest -q tests "$@" || status=$?
 
 # JS tests (vitest for js/ and labext/) go here, e.g. `jlpm test || status=$?`,
 # so a Python failure does not hide their result.
+if command -v node >/dev/null; then
+    jlpm typecheck || status=$?
+    jlpm test || status=$?
+else
+    echo "test: node missing: skipping the TypeScript typecheck and vitest" >&2
+    status=1
+fi
 
 exit "$status"

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { sequentialScale, colorOf } from '../shared/colorscale';
 import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
 import type { AttentionModel } from '../shared/types';
-import { render } from './index';
+import widget from './index';
+
+const render = widget.render;
 import { attentionRow, describeDestination, headName, thumbSize, topAttended } from './view';
 
 // 2 heads x 3 tokens, causal: head 0 attends to the previous token, head 1 to the first.

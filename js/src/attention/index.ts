@@ -6,7 +6,7 @@ import type { AttentionModel } from '../shared/types';
 import { createShell, errorText, onTraits, recordPaint } from '../shared/widget';
 import { AttentionView, headName } from './view';
 
-export function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>): () => void {
+function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>): () => void {
   let view: AttentionView | null = null;
   const shell = createShell(
     'attention',

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
 import type { CacheModel, HookInfo } from '../shared/types';
-import { render } from './index';
-import { formatShape, groupHooks, shortName } from './view';
+import widget from './index';
+
+const render = widget.render;
+import { formatShape, groupHooks, shortName, treeLabel } from './view';
 
 function hook(name: string, group: string, component: string, shape: number[]): HookInfo {
   return { name, group, component, shape, dtype: 'float32', mean: 0.5, std: 1.25, norm: 10, nonfinite: 0 };
@@ -48,6 +50,8 @@ describe('hook tree logic', () => {
     expect(groups.map((g) => g.name)).toEqual(['Embedding', 'Layer 0', 'Final']);
     expect(groups[1].components.map((c) => c.name)).toEqual(['resid', 'attn', 'mlp']);
     expect(groups[1].components[1].hooks.map(shortName)).toEqual(['attn.hook_z', 'attn.hook_pattern']);
+    expect(groups[1].components[1].hooks.map(treeLabel)).toEqual(['attn.z', 'attn.pattern']);
+    expect(treeLabel(HOOKS[0])).toBe('embed');
     expect(groups[1].count).toBe(4);
   });
 
@@ -71,7 +75,7 @@ describe('CacheExplorer widget', () => {
     const rows = [...el.querySelectorAll('.lenslab-hook[data-name]')];
     expect(rows).toHaveLength(6);
     const resid = rows[1];
-    expect([...resid.children].map((c) => c.textContent)).toEqual(['hook_resid_pre', '1\u00d73\u00d74', '0.5', '1.25', '10']);
+    expect([...resid.children].map((c) => c.textContent)).toEqual(['resid_pre', '1\u00d73\u00d74', '0.5', '1.25', '10']);
     expect(resid.getAttribute('aria-selected')).toBe('true');
     expect(el.querySelector('.lenslab-hook-title')!.textContent).toBe('blocks.0.hook_resid_pre');
     expect(el.querySelector('.lenslab-meta')!.textContent).toBe('6 hooks');

@@ -8,7 +8,7 @@ import type { CacheModel } from '../shared/types';
 import { createShell, errorText, onTraits, recordPaint } from '../shared/widget';
 import { CacheView } from './view';
 
-export function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'el'>): () => void {
+function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'el'>): () => void {
   let view: CacheView | null = null;
   const shell = createShell('cache', () => view!.figure(), () => model.get('selected') || 'activation_cache');
   view = new CacheView({
@@ -73,6 +73,7 @@ export function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'e
   return () => {
     offTree();
     offSlice();
+    view!.dispose();
     model.off('change:selected', onSelected);
     shell.root.remove();
   };

@@ -3,7 +3,7 @@
 import { AttentionView } from '../attention/view';
 import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
-import { displayToken, h, quoteToken } from '../shared/dom';
+import { displayToken, h, tokenSuffix } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import { Heatmap } from '../shared/heatmap';
 import { LinePlot } from '../shared/lineplot';
@@ -56,6 +56,11 @@ export function shortName(hook: HookInfo): string {
   return m ? m[1] : hook.name;
 }
 
+/** What the tree shows: the short name without "hook_" ("attn.pattern", "resid_post"). */
+export function treeLabel(hook: HookInfo): string {
+  return shortName(hook).replace(/(^|\.)hook_/g, '$1');
+}
+
 export interface SliceInput {
   view: SliceView;
   tensor: Tensor;
@@ -94,6 +99,9 @@ export class CacheView {
   private readonly host: HTMLDivElement;
   private readonly readout: HTMLDivElement;
   private readonly heatBox: HTMLDivElement;
+  private readonly detail: HTMLDivElement;
+  private readonly resizer: ResizeObserver | null = null;
+  private lastWidth = 0;
 
   constructor(cb: CacheViewCallbacks) {
     this.cb = cb;
@@ -108,13 +116,19 @@ export class CacheView {
     this.attention = new AttentionView({ maxPlot: 400 });
     this.host = h('div', { class: 'lenslab-slice' });
     this.readout = h('div', { class: 'lenslab-readout', 'aria-live': 'polite' });
-    this.el = h(
-      'div',
-      { class: 'lenslab-cache-body' },
-      h('div', { class: 'lenslab-cache-side' }, this.filter, this.tree),
-      h('div', { class: 'lenslab-cache-detail' }, this.detailTitle, this.stats, this.controls, this.host, this.readout),
-    );
+    this.detail = h('div', { class: 'lenslab-cache-detail' }, this.detailTitle, this.stats, this.controls, this.host, this.readout);
+    this.el = h('div', { class: 'lenslab-cache-body' }, h('div', { class: 'lenslab-cache-side' }, this.filter, this.tree), this.detail);
     this.tooltip = new Tooltip(this.el);
+    // Heatmaps and line plots take the detail pane's width: redraw when it changes.
+    if (typeof ResizeObserver !== 'undefined') {
+      this.resizer = new ResizeObserver(() => {
+        const w = this.detail.clientWidth;
+        if (Math.abs(w - this.lastWidth) < 16) return;
+        this.lastWidth = w;
+        if (this.slice && (this.slice.view === 'heatmap' || this.slice.view === 'line')) this.setSlice(this.slice);
+      });
+      this.resizer.observe(this.detail);
+    }
 
     this.heatmap.onHover = (cell, ev) => {
       const s = this.slice;
@@ -123,8 +137,8 @@ export class CacheView {
         return;
       }
       const v = this.heatmap.value(cell.row, cell.col);
-      const rowText = `${s.rowAxis} ${cell.row}${s.rowLabels[cell.row] !== undefined ? ' ' + quoteToken(s.rowLabels[cell.row]) : ''}`;
-      const colText = `${s.colAxis} ${cell.col}${s.colLabels[cell.col] !== undefined ? ' ' + quoteToken(s.colLabels[cell.col]) : ''}`;
+      const rowText = `${s.rowAxis} ${cell.row}${tokenSuffix(s.rowLabels, cell.row)}`;
+      const colText = `${s.colAxis} ${cell.col}${tokenSuffix(s.colLabels, cell.col)}`;
       this.readout.textContent = `${rowText} \u00b7 ${colText}: ${formatValue(v, 4)}`;
       if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: rowText }, { value: colText }, { label: 'value', value: formatValue(v, 4), strong: true }]);
     };
@@ -135,7 +149,7 @@ export class CacheView {
         return;
       }
       const v = this.line.values[i];
-      const label = s.colLabels[i] !== undefined ? ` ${quoteToken(s.colLabels[i])}` : '';
+      const label = tokenSuffix(s.colLabels, i);
       this.readout.textContent = `${s.colAxis} ${i}${label}: ${formatValue(v, 4)}`;
       if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: `${s.colAxis} ${i}${label}` }, { label: 'value', value: formatValue(v, 4), strong: true }]);
     };
@@ -187,7 +201,7 @@ export class CacheView {
         'data-name': hook.name,
         title: `${hook.name}  ${formatShape(hook.shape)} ${hook.dtype}${hook.nonfinite ? `  (${hook.nonfinite} non-finite)` : ''}`,
       },
-      h('span', { class: 'lenslab-hook-name', text: shortName(hook) }),
+      h('span', { class: 'lenslab-hook-name', text: treeLabel(hook) }),
       h('span', { class: 'lenslab-num', text: hook.shape.join('\u00d7') }),
       h('span', { class: 'lenslab-num', text: formatValue(hook.mean, 3) }),
       h('span', { class: 'lenslab-num', text: formatValue(hook.std, 3) }),
@@ -212,7 +226,7 @@ export class CacheView {
       const select = h('select', { class: `lenslab-select lenslab-control-${key}`, 'aria-label': label });
       if (all) select.append(h('option', { value: '-1', text: all }));
       for (let i = 0; i < size; i++) {
-        const text = key === 'pos' && tokens[i] !== undefined ? `${i} ${displayToken(tokens[i], 16)}` : String(i);
+        const text = key === 'pos' && tokens[i] !== undefined && tokens[i] !== String(i) ? `${i} ${displayToken(tokens[i], 16)}` : String(i);
         select.append(h('option', { value: String(i), text }));
       }
       select.value = String(current);
@@ -244,6 +258,16 @@ export class CacheView {
     this.stats.replaceChildren(...parts);
   }
 
+  /** Width for plots: the detail pane's, or a default before it is laid out. */
+  plotWidth(): number {
+    const w = this.detail.clientWidth;
+    return w > 0 ? Math.max(240, w - 4) : 560;
+  }
+
+  dispose(): void {
+    this.resizer?.disconnect();
+  }
+
   setSlice(s: SliceInput): void {
     this.slice = s;
     this.tooltip.hide();
@@ -257,6 +281,7 @@ export class CacheView {
     } else if (s.view === 'heatmap') {
       this.scale = divergingScale(maxAbs(s.tensor.data, 1));
       const [R, C] = s.tensor.shape;
+      this.heatmap.setLimits(this.plotWidth() - 90, 360);
       this.heatmap.setData({
         values: s.tensor.data,
         rows: R,
@@ -271,7 +296,7 @@ export class CacheView {
       this.host.replaceChildren(this.heatBox);
       this.readout.textContent = 'Hover a cell to read its value.';
     } else if (s.view === 'line') {
-      this.line.setData(s.tensor.data, 560, 220, s.colLabels, s.colAxis);
+      this.line.setData(s.tensor.data, Math.min(760, this.plotWidth()), 220, s.colLabels, s.colAxis);
       this.host.replaceChildren(this.line.el);
       this.readout.textContent = 'Hover the plot to read values.';
     } else {
@@ -289,7 +314,7 @@ export class CacheView {
     }
     if (s.view === 'line') {
       items.push(...translateItems(this.line.figureItems(), 12, 36));
-      return { width: 12 + 560 + 12, height: 36 + 220 + 12, background: '#ffffff', items };
+      return { width: 12 + (this.line.geom?.width ?? 560) + 12, height: 36 + 220 + 12, background: '#ffffff', items };
     }
     const L = this.heatmap.layout;
     items.push(...translateItems(this.heatmap.figureItems(), 12, 36));

@@ -6,7 +6,7 @@ import type { PatchingModel } from '../shared/types';
 import { createShell, errorText, onTraits, recordPaint } from '../shared/widget';
 import { PatchingView } from './view';
 
-export function render({ model, el }: Pick<RenderProps<PatchingModel>, 'model' | 'el'>): () => void {
+function render({ model, el }: Pick<RenderProps<PatchingModel>, 'model' | 'el'>): () => void {
   let view: PatchingView | null = null;
   const shell = createShell('patching', () => view!.figure(), () => model.get('title') || 'patching');
   view = new PatchingView({
@@ -25,7 +25,8 @@ export function render({ model, el }: Pick<RenderProps<PatchingModel>, 'model' |
       const values = decodeTensor(model.get('data'), model.get('dtype'), model.get('shape'));
       const [P, R, C] = values.shape;
       shell.title.textContent = model.get('title') || 'Patching results';
-      shell.meta.textContent = `${P > 1 ? `${P} panels \u00b7 ` : ''}${R} ${model.get('row_axis') || 'rows'} \u00d7 ${C} ${model.get('col_axis') || 'cols'}`;
+      const axes = `${model.get('row_axis') || 'rows'} \u00d7 ${model.get('col_axis') || 'cols'}`;
+      shell.meta.textContent = `${P > 1 ? `${P} panels \u00b7 ` : ''}${R} \u00d7 ${C} (${axes})`;
       view!.update({
         values,
         panelTitles: model.get('panel_titles'),

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DIVERGING_STOPS, colorOf } from '../shared/colorscale';
 import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
 import type { PatchingModel } from '../shared/types';
-import { render } from './index';
+import widget from './index';
+
+const render = widget.render;
 import { LABELLED_PANELS_MAX, cellSummary, describeCell, panelLimits, patchingScale } from './view';
 
 const COMPONENTS = ['output', 'query', 'key', 'value', 'pattern'];
@@ -75,7 +77,7 @@ describe('PatchingGrid widget', () => {
     expect(el.querySelectorAll('.lenslab-colorbar')).toHaveLength(1);
     const ticks = [...el.querySelectorAll('.lenslab-colorbar-tick')].map((e) => e.textContent);
     expect(ticks).toEqual(['-4', '-2', '0', '2', '4']);
-    expect(el.querySelector('.lenslab-meta')!.textContent).toBe('5 panels \u00b7 2 layer \u00d7 3 head');
+    expect(el.querySelector('.lenslab-meta')!.textContent).toBe('5 panels \u00b7 2 \u00d7 3 (layer \u00d7 head)');
   });
 
   it('shows the value of the hovered cell', () => {

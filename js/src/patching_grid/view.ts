@@ -2,7 +2,7 @@
 // pattern), a shared diverging colour scale centred on zero, hover values and click-to-select.
 import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
-import { h, now, quoteToken } from '../shared/dom';
+import { h, now, tokenSuffix } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import { type Cell, Heatmap } from '../shared/heatmap';
 import { type Tensor, finiteRange, index0, maxAbs } from '../shared/tensor';
@@ -44,12 +44,12 @@ export function describeCell(input: PatchingInput, panel: number, cell: Cell): {
   const value = input.values.data[(panel * R + cell.row) * C + cell.col];
   const rowLabel = input.rowLabels[cell.row] ?? String(cell.row);
   const colLabel = input.colLabels[cell.col] ?? String(cell.col);
-  const show = (axis: string, label: string, i: number): string =>
-    axis === 'position' || axis === 'dest' || axis === 'src' ? `${axis} ${i} ${quoteToken(label)}` : `${axis ? axis + ' ' : ''}${label}`;
+  const show = (axis: string, labels: readonly string[], label: string, i: number): string =>
+    axis === 'position' || axis === 'dest' || axis === 'src' ? `${axis} ${i}${tokenSuffix(labels, i)}` : `${axis ? axis + ' ' : ''}${label}`;
   return {
     title: input.panelTitles[panel] ?? '',
-    row: show(input.rowAxis, rowLabel, cell.row),
-    col: show(input.colAxis, colLabel, cell.col),
+    row: show(input.rowAxis, input.rowLabels, rowLabel, cell.row),
+    col: show(input.colAxis, input.colLabels, colLabel, cell.col),
     value,
   };
 }

@@ -13,7 +13,7 @@ export interface ColorbarTick {
 }
 
 /** Tick positions on a bar of `height` pixels (max at the top). */
-export function colorbarTicks(scale: ColorScale, height: number, count = 5): ColorbarTick[] {
+export function colorbarTicks(scale: ColorScale, height: number, count = 6): ColorbarTick[] {
   return niceTicks(scale.min, scale.max, count).map((value) => ({
     value,
     y: ((scale.max - value) / (scale.max - scale.min)) * height,

@@ -28,6 +28,12 @@ export function displayToken(token: string, maxChars = 24): string {
   return s;
 }
 
+/** " 'tok'" after a position, or nothing when the label is just the position's index. */
+export function tokenSuffix(labels: readonly string[], i: number): string {
+  const label = labels[i];
+  return label === undefined || label === String(i) ? '' : ` ${quoteToken(label)}`;
+}
+
 /** Quoted form for readouts: ' cat' stays visibly space-led. */
 export function quoteToken(token: string): string {
   return `\u201c${displayToken(token, 40)}\u201d`;

@@ -210,11 +210,10 @@ export class Heatmap {
     return this.data.values[row * this.data.cols + col];
   }
 
-  /** Resizes the available area (e.g. after the container changed); repaints. */
-  resize(maxWidth: number, maxHeight: number): void {
+  /** Changes the available area; takes effect at the next setData. */
+  setLimits(maxWidth: number, maxHeight: number): void {
     this.opts.maxWidth = maxWidth;
     this.opts.maxHeight = maxHeight;
-    if (this.data) this.setData(this.data);
   }
 
   setData(data: HeatmapData): void {

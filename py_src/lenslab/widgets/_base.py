@@ -103,8 +103,8 @@ def batched_str_tokens(tokens: Any, model: Any = None, what: str = "tokens") -> 
     without a model the ids themselves become the labels).
     """
     if isinstance(tokens, str):
-        if model is None or not hasattr(model, "to_str_tokens"):
-            raise TypeError(f"{what} is a string: pass model= to split it into tokens, or pass a list of token strings")
+        if not _can_decode(model):
+            raise TypeError(f"{what} is a string: pass a model with a tokenizer (model=) to split it into tokens, or pass a list of token strings")
         return [[str(t) for t in model.to_str_tokens(tokens)]]
     if isinstance(tokens, (list, tuple)) and tokens and all(isinstance(t, str) for t in tokens):
         return [list(tokens)]
@@ -117,9 +117,14 @@ def batched_str_tokens(tokens: Any, model: Any = None, what: str = "tokens") -> 
     if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
         raise TypeError(f"{what} must be token strings, a prompt, or integer token ids shaped [pos] or [batch, pos]; got {ids.dtype} {shape_text(ids.shape)}")
     rows = ids.reshape(1, -1) if ids.ndim == 1 else ids
-    if model is not None and hasattr(model, "to_str_tokens"):
+    if _can_decode(model):
         return [[str(t) for t in model.to_str_tokens(_as_model_tokens(tokens, row, i))] for i, row in enumerate(rows)]
     return [[str(int(t)) for t in row] for row in rows]
+
+
+def _can_decode(model: Any) -> bool:
+    """Whether `model` can turn ids into strings (a HookedTransformer with a tokenizer)."""
+    return model is not None and hasattr(model, "to_str_tokens") and getattr(model, "tokenizer", True) is not None
 
 
 def _as_model_tokens(original: Any, row: np.ndarray, i: int) -> Any:

@@ -74,7 +74,7 @@ KIND_ALIASES: dict[str, str] = {
     "get_act_patch_attn_head_pattern_dest_src_pos": "pattern_dest_src",
 }
 
-#: Kinds tried, in order, when none is given: the first consistent with the known sizes wins.
+#: Kinds considered when none is given, most common first (ties go to the earlier one).
 _CANDIDATES_BY_RANK = {
     2: ("layer_pos", "layer_head"),
     3: ("head_all_pos_every", "block_every", "head_by_pos", "layer_head_pos"),
@@ -102,8 +102,15 @@ def _expected_sizes(kind: GridKind, n_layers: Optional[int], n_heads: Optional[i
     return [sizes[d] for d in kind.dims]
 
 
-def _consistent(kind: GridKind, shape: Sequence[int], **hints: Optional[int]) -> bool:
-    return all(want is None or want == got for want, got in zip(_expected_sizes(kind, **hints), shape))
+def _match_score(kind: GridKind, shape: Sequence[int], **hints: Optional[int]) -> int:
+    """How many axes a known size confirms; -1 when a known size contradicts the shape."""
+    score = 0
+    for want, got in zip(_expected_sizes(kind, **hints), shape):
+        if want is not None:
+            if want != got:
+                return -1
+            score += 1
+    return score
 
 
 def infer_kind(shape: Sequence[int], n_layers: Optional[int] = None, n_heads: Optional[int] = None, n_pos: Optional[int] = None) -> str:
@@ -111,9 +118,10 @@ def infer_kind(shape: Sequence[int], n_layers: Optional[int] = None, n_heads: Op
     candidates = _CANDIDATES_BY_RANK.get(len(shape))
     if candidates is None:
         raise ValueError(f"patching results must have rank 2, 3 or 4; got shape {shape_text(shape)}")
-    for name in candidates:
-        if _consistent(GRID_KINDS[name], shape, n_layers=n_layers, n_heads=n_heads, n_pos=n_pos):
-            return name
+    scores = [_match_score(GRID_KINDS[name], shape, n_layers=n_layers, n_heads=n_heads, n_pos=n_pos) for name in candidates]
+    best = max(scores)
+    if best >= 0:
+        return candidates[scores.index(best)]  # the most confirmed axes; earlier candidates win ties
     raise ValueError(
         f"cannot tell which patching output has shape {shape_text(shape)} "
         f"(model: n_layers={n_layers}, n_heads={n_heads}; tokens: {n_pos}); pass kind=, e.g. kind='{candidates[0]}'"
