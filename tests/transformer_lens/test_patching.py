@@ -1,0 +1,510 @@
+"""transformer_lens.patching: batched engine vs one forward per patch, oracles, errors, cancel, attribution."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import torch
+
+from transformer_lens import HookedTransformer, HookedTransformerConfig, patching
+
+TOL = 1e-5
+TOKEN_A, TOKEN_B = 3, 7
+
+
+@dataclass
+class Setup:
+    model: HookedTransformer
+    clean: torch.Tensor
+    corrupted: torch.Tensor
+    cache: Any
+
+    @property
+    def args(self):
+        return self.model, self.corrupted, self.cache
+
+
+def _make_setup(seed: int, batch: int, pos: int, process: bool = False, **cfg: Any) -> Setup:
+    config = HookedTransformerConfig(d_vocab=50, n_ctx=16, act_fn="gelu", seed=seed, initializer_range=0.3, **cfg)
+    model = HookedTransformer(config)
+    model.eval()
+    if process:
+        model.process_weights_()
+    generator = torch.Generator().manual_seed(seed)
+    clean = torch.randint(0, 50, (batch, pos), generator=generator)
+    corrupted = torch.randint(0, 50, (batch, pos), generator=generator)
+    corrupted[:, 0] = clean[:, 0]  # a shared first token, as with a BOS
+    with torch.no_grad():
+        _, cache = model.run_with_cache(clean)
+    return Setup(model, clean, corrupted, cache)
+
+
+@pytest.fixture(scope="module")
+def attn_only() -> Setup:
+    """Attention-only, LayerNorm, batch of 3 prompts."""
+    return _make_setup(0, batch=3, pos=5, n_layers=2, n_heads=4, d_model=16, d_head=4, attn_only=True, normalization_type="LN")
+
+
+@pytest.fixture(scope="module")
+def with_mlp() -> Setup:
+    """Attention + MLP blocks, LayerNorm folded by process_weights_, batch of 2."""
+    return _make_setup(1, batch=2, pos=7, n_layers=3, n_heads=3, d_model=24, d_head=8, d_mlp=48, normalization_type="LN", process=True)
+
+
+@pytest.fixture(scope="module", params=["attn_only", "with_mlp"])
+def setup(request: pytest.FixtureRequest) -> Setup:
+    return request.getfixturevalue(request.param)
+
+
+def logit_diff(logits: torch.Tensor) -> torch.Tensor:
+    return (logits[:, -1, TOKEN_A] - logits[:, -1, TOKEN_B]).mean()
+
+
+def log_prob(logits: torch.Tensor) -> torch.Tensor:
+    """Non-linear in the logits, and per batch element before the mean."""
+    return logits.log_softmax(-1)[:, -1, TOKEN_A].mean()
+
+
+def no_hooks(model: HookedTransformer) -> bool:
+    return all(not hp.fwd_hooks and not hp.bwd_hooks for hp in model.hook_points())
+
+
+SINGLE = {  # name -> (shape as a function of (n_layers, pos, n_heads), needs MLP)
+    "get_act_patch_resid_pre": (lambda L, P, H: (L, P), False),
+    "get_act_patch_resid_mid": (lambda L, P, H: (L, P), True),
+    "get_act_patch_attn_out": (lambda L, P, H: (L, P), False),
+    "get_act_patch_mlp_out": (lambda L, P, H: (L, P), True),
+    "get_act_patch_attn_head_out_all_pos": (lambda L, P, H: (L, H), False),
+    "get_act_patch_attn_head_q_all_pos": (lambda L, P, H: (L, H), False),
+    "get_act_patch_attn_head_k_all_pos": (lambda L, P, H: (L, H), False),
+    "get_act_patch_attn_head_v_all_pos": (lambda L, P, H: (L, H), False),
+    "get_act_patch_attn_head_pattern_all_pos": (lambda L, P, H: (L, H), False),
+    "get_act_patch_attn_head_out_by_pos": (lambda L, P, H: (L, P, H), False),
+    "get_act_patch_attn_head_q_by_pos": (lambda L, P, H: (L, P, H), False),
+    "get_act_patch_attn_head_k_by_pos": (lambda L, P, H: (L, P, H), False),
+    "get_act_patch_attn_head_v_by_pos": (lambda L, P, H: (L, P, H), False),
+    "get_act_patch_attn_head_pattern_by_pos": (lambda L, P, H: (L, H, P), False),
+    "get_act_patch_attn_head_pattern_dest_src_pos": (lambda L, P, H: (L, H, P, P), False),
+}
+EVERY = {
+    "get_act_patch_attn_head_all_pos_every": (lambda L, P, H: (5, L, H), False),
+    "get_act_patch_attn_head_by_pos_every": (lambda L, P, H: (5, L, P, H), False),
+    "get_act_patch_block_every": (lambda L, P, H: (3, L, P), True),
+}
+
+
+def _shape(setup: Setup, shape_fn) -> tuple[int, ...]:
+    cfg = setup.model.cfg
+    return shape_fn(cfg.n_layers, setup.corrupted.shape[1], cfg.n_heads)
+
+
+# ---- batched == sequential, for every function ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(SINGLE) + list(EVERY))
+def test_batched_matches_sequential(setup: Setup, name: str) -> None:
+    shape_fn, needs_mlp = {**SINGLE, **EVERY}[name]
+    if needs_mlp and setup.model.cfg.attn_only:
+        pytest.skip("no MLP in an attention-only model")
+    fn = getattr(patching, name)
+    with torch.no_grad():
+        reference = fn(*setup.args, log_prob, sequential=True, progress=False)
+        batched = fn(*setup.args, log_prob, progress=False)
+        # Small chunks: several chunks per sweep, each mixing start layers.
+        chunked = fn(*setup.args, log_prob, progress=False, batch_size=5)
+    assert reference.shape == batched.shape == chunked.shape == _shape(setup, shape_fn)
+    assert batched.dtype == torch.float32 and batched.device.type == "cpu"
+    assert (batched - reference).abs().max() < TOL
+    assert (chunked - reference).abs().max() < TOL
+    assert reference.std() > 1e-3, "the sweep should not be constant"
+    assert no_hooks(setup.model)
+
+
+def test_memory_budget_sets_chunks(with_mlp: Setup) -> None:
+    from transformer_lens import _patch_engine
+
+    cfg = with_mlp.model.cfg
+    batch, pos = with_mlp.corrupted.shape
+    assert _patch_engine.runs_per_chunk(cfg, batch, pos, 1e-3) == 1
+    assert _patch_engine.runs_per_chunk(cfg, batch, pos, 1024) > 100
+    tiny = patching.get_act_patch_resid_pre(*with_mlp.args, logit_diff, progress=False, max_batch_memory_mb=0.05)
+    full = patching.get_act_patch_resid_pre(*with_mlp.args, logit_diff, progress=False)
+    assert (tiny - full).abs().max() < TOL
+
+
+def test_grad_mode_and_no_param_grads(with_mlp: Setup) -> None:
+    """Called outside no_grad (as upstream allows), results match and no gradients accumulate."""
+    result = patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, progress=False)
+    reference = patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, progress=False, sequential=True)
+    assert (result - reference).abs().max() < TOL
+    assert all(p.grad is None for p in with_mlp.model.parameters())
+
+
+def test_grouped_query_attention_pads_key_value_heads() -> None:
+    setup = _make_setup(2, batch=2, pos=5, n_key_value_heads=2, n_layers=2, n_heads=4, d_model=16, d_head=4, d_mlp=32)
+    n_layers, pos = 2, 5
+    k = patching.get_act_patch_attn_head_k_all_pos(*setup.args, logit_diff, progress=False)
+    assert k.shape == (n_layers, 2)
+    v_seq = patching.get_act_patch_attn_head_v_by_pos(*setup.args, logit_diff, progress=False, sequential=True)
+    v = patching.get_act_patch_attn_head_v_by_pos(*setup.args, logit_diff, progress=False)
+    assert v.shape == (n_layers, pos, 2) and (v - v_seq).abs().max() < TOL
+    every = patching.get_act_patch_attn_head_all_pos_every(*setup.args, logit_diff, progress=False)
+    assert every.shape == (5, n_layers, 4)
+    assert (every[2, :, :2] - k).abs().max() < TOL and (every[2:4, :, 2:] == 0).all()
+
+
+# ---- oracles: a hand-written hook patch ---------------------------------------------------------
+
+
+def _oracle(setup: Setup, hook_name: str, edit, metric=logit_diff) -> float:
+    clean = setup.cache[hook_name]
+
+    def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
+        act = act.clone()
+        edit(act, clean)
+        return act
+
+    with torch.no_grad():
+        logits = setup.model.run_with_hooks(setup.corrupted, fwd_hooks=[(hook_name, hook)])
+    return metric(logits).item()
+
+
+def test_oracle_entries(with_mlp: Setup) -> None:
+    s = with_mlp
+    resid = patching.get_act_patch_resid_pre(*s.args, logit_diff, progress=False)
+    mlp = patching.get_act_patch_mlp_out(*s.args, logit_diff, progress=False)
+    heads = patching.get_act_patch_attn_head_all_pos_every(*s.args, logit_diff, progress=False)
+    by_pos = patching.get_act_patch_attn_head_by_pos_every(*s.args, logit_diff, progress=False)
+    dest_src = patching.get_act_patch_attn_head_pattern_dest_src_pos(*s.args, logit_diff, progress=False)
+
+    def set_(index):
+        def edit(act, clean):
+            act[index] = clean[index]
+
+        return edit
+
+    every = slice(None)
+    checks = [
+        (resid[1, 4], "blocks.1.hook_resid_pre", set_((every, 4))),
+        (resid[0, 6], "blocks.0.hook_resid_pre", set_((every, 6))),
+        (mlp[2, 3], "blocks.2.hook_mlp_out", set_((every, 3))),
+        (heads[0, 1, 2], "blocks.1.attn.hook_z", set_((every, every, 2))),
+        (heads[1, 2, 0], "blocks.2.attn.hook_q", set_((every, every, 0))),
+        (heads[2, 0, 1], "blocks.0.attn.hook_k", set_((every, every, 1))),
+        (heads[3, 1, 1], "blocks.1.attn.hook_v", set_((every, every, 1))),
+        (heads[4, 2, 2], "blocks.2.attn.hook_pattern", set_((every, 2))),
+        (by_pos[0, 1, 5, 2], "blocks.1.attn.hook_z", set_((every, 5, 2))),
+        (by_pos[4, 0, 6, 1], "blocks.0.attn.hook_pattern", set_((every, 1, 6))),
+        (dest_src[1, 0, 6, 3], "blocks.1.attn.hook_pattern", set_((every, 0, 6, 3))),
+    ]
+    for value, hook_name, edit in checks:
+        assert abs(value.item() - _oracle(s, hook_name, edit)) < TOL, hook_name
+    # Patching everything a run sees: the clean metric comes back.
+    clean_metric = logit_diff(s.model(s.clean)).item()
+    whole = _oracle(s, "blocks.0.hook_resid_pre", lambda act, clean: act.copy_(clean))
+    assert abs(whole - clean_metric) < TOL
+
+
+def test_custom_setter_returning_new_tensor(attn_only: Setup) -> None:
+    """generic_activation_patch with any setter, including one that returns a fresh tensor."""
+
+    def halfway(corrupted, index, clean):
+        return corrupted + 0.5 * (clean - corrupted)
+
+    kwargs = dict(patch_setter=halfway, activation_name="attn_out", index_axis_names=["layer"], progress=False)
+    batched = patching.generic_activation_patch(*attn_only.args, log_prob, **kwargs)
+    reference = patching.generic_activation_patch(*attn_only.args, log_prob, sequential=True, **kwargs)
+    assert batched.shape == (2,) and (batched - reference).abs().max() < TOL
+    oracle = _oracle(attn_only, "blocks.1.hook_attn_out", lambda act, clean: act.copy_(act + 0.5 * (clean - act)), log_prob)
+    assert abs(batched[1].item() - oracle) < TOL
+
+
+# ---- index frames ----------------------------------------------------------------------------
+
+
+def test_index_df(with_mlp: Setup) -> None:
+    pd = pytest.importorskip("pandas")
+    s = with_mlp
+    grid, frame = patching.get_act_patch_resid_pre(*s.args, logit_diff, progress=False, return_index_df=True)
+    assert list(frame.columns) == ["layer", "pos"] and len(frame) == 3 * 7
+    assert frame.iloc[1].tolist() == [0, 1] and frame.iloc[7].tolist() == [1, 0]  # last column fastest
+    rows = pd.DataFrame({"layer": [2, 0, 1, 2], "pos": [6, 0, 3, 6]})
+    flat, same = patching.generic_activation_patch(
+        *s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre", index_df=rows, return_index_df=True, progress=False
+    )
+    assert same is rows and flat.shape == (4,)
+    expected = torch.stack([grid[2, 6], grid[0, 0], grid[1, 3], grid[2, 6]])
+    assert (flat - expected).abs().max() < TOL
+    heads = patching.get_act_patch_attn_head_pattern_dest_src_pos(*s.args, logit_diff, progress=False)
+    picks = pd.DataFrame([[1, 2, 6, 0], [0, 0, 3, 3]], columns=["layer", "head_index", "dest_pos", "src_pos"])
+    flat = patching.get_act_patch_attn_head_pattern_dest_src_pos(*s.args, logit_diff, index_df=picks, progress=False)
+    assert (flat - torch.stack([heads[1, 2, 6, 0], heads[0, 0, 3, 3]])).abs().max() < TOL
+    assert patching.make_df_from_ranges([2, 3], ["layer", "head"]).values.tolist() == [
+        [0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ({"layer": [0, 3], "pos": [0, 0]}, "layer = 3 is out of range"),
+        ({"layer": [0, -1], "pos": [0, 0]}, "layer = -1 is out of range"),
+        ({"layer": [0, 1], "pos": [7, 0]}, "pos = 7 is out of range"),
+        ({"layer": [0, 1], "pos": [0, -2]}, "pos = -2 is out of range"),
+        ({"layer": [0, 1], "pos": [0.5, 0]}, "not an integer"),
+    ],
+)
+def test_index_df_out_of_range(with_mlp: Setup, rows, message: str) -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match=message), _forbid_forward(with_mlp.model):
+        patching.get_act_patch_resid_pre(*with_mlp.args, logit_diff, index_df=pd.DataFrame(rows), progress=False)
+
+
+def test_index_df_head_range(with_mlp: Setup) -> None:
+    pd = pytest.importorskip("pandas")
+    bad = pd.DataFrame({"layer": [0], "head": [3]})
+    with pytest.raises(ValueError, match=r"head = 3 is out of range, must be \[0, 3\)"), _forbid_forward(with_mlp.model):
+        patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, index_df=bad)
+
+
+# ---- bad input: clear errors before any forward ------------------------------------------------
+
+
+class _forbid_forward:
+    """Context manager failing the test if the model embeds anything (i.e. runs a forward)."""
+
+    def __init__(self, model: HookedTransformer, allowed: int = 0) -> None:
+        self.model, self.allowed, self.calls = model, allowed, 0
+
+    def _count(self, act: torch.Tensor, hook: Any) -> None:
+        self.calls += 1
+
+    def __enter__(self):
+        self.handle = self.model.hook_dict["blocks.0.hook_resid_pre"].add_hook(self._count)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.handle.remove()
+        assert self.calls <= self.allowed, f"{self.calls} forward passes ran before the error"
+
+
+def test_shape_mismatch_names_both_shapes(with_mlp: Setup) -> None:
+    shorter = with_mlp.corrupted[:, :6]
+    with pytest.raises(ValueError, match=r"\(2, 7\).*\(2, 6\)"), _forbid_forward(with_mlp.model):
+        patching.get_act_patch_resid_pre(with_mlp.model, shorter, with_mlp.cache, logit_diff)
+    with pytest.raises(ValueError, match=r"\(2, 7\).*\(1, 7\)"), _forbid_forward(with_mlp.model):
+        patching.get_act_patch_attn_head_all_pos_every(with_mlp.model, with_mlp.corrupted[:1], with_mlp.cache, logit_diff)
+
+
+def test_clean_batch_of_one_broadcasts(with_mlp: Setup) -> None:
+    """As upstream's setters broadcast, one clean prompt may patch a batch of corrupted ones."""
+    s = with_mlp
+    with torch.no_grad():
+        _, cache = s.model.run_with_cache(s.clean[:1])
+    batched = patching.get_act_patch_attn_out(s.model, s.corrupted, cache, logit_diff, progress=False)
+    reference = patching.get_act_patch_attn_out(s.model, s.corrupted, cache, logit_diff, progress=False, sequential=True)
+    assert (batched - reference).abs().max() < TOL
+
+
+def test_missing_cache_names_listed(with_mlp: Setup) -> None:
+    s = with_mlp
+    with torch.no_grad():
+        _, partial_cache = s.model.run_with_cache(s.clean, names_filter=lambda n: n.endswith("hook_z") and "blocks.2" not in n)
+    with pytest.raises(KeyError, match=r"blocks.0.attn.hook_q.*blocks.2.attn.hook_z"), _forbid_forward(s.model):
+        patching.get_act_patch_attn_head_all_pos_every(s.model, s.corrupted, partial_cache, logit_diff)
+
+
+@pytest.mark.parametrize(
+    "metric, error, message",
+    [
+        (lambda logits: 1.5, TypeError, "returned float 1.5"),
+        (lambda logits: None, TypeError, "returned NoneType None"),
+        (lambda logits: logits[:, -1, 0], ValueError, r"tensor of shape \(2,\)"),
+        (lambda logits: logits[:, -1, 0].mean().item(), TypeError, "returned float"),
+    ],
+)
+def test_bad_metric(with_mlp: Setup, metric, error, message: str) -> None:
+    # One unpatched corrupted forward is allowed (it validates the metric); no patched run.
+    for sequential in (False, True):
+        with pytest.raises(error, match=message), _forbid_forward(with_mlp.model, allowed=1):
+            patching.get_act_patch_resid_pre(*with_mlp.args, metric, sequential=sequential, progress=False)
+    assert no_hooks(with_mlp.model)
+
+
+def test_other_bad_arguments(with_mlp: Setup) -> None:
+    s = with_mlp
+    with pytest.raises(TypeError, match="token tensor"):
+        patching.get_act_patch_resid_pre(s.model, "The Eiffel Tower", s.cache, logit_diff)
+    with pytest.raises(TypeError, match="integer token ids"):
+        patching.get_act_patch_resid_pre(s.model, s.corrupted.float(), s.cache, logit_diff)
+    with pytest.raises(ValueError, match="index_axis_names or index_df"):
+        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre")
+    with pytest.raises(ValueError, match="unknown index axis 'neuron'"):
+        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre", ["layer", "neuron"])
+    with pytest.raises(KeyError, match="No hook point named 'blocks.0.hook_resid_pree'"):
+        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pree", ["layer", "pos"])
+    with pytest.raises(TypeError, match="callable"):
+        patching.get_act_patch_resid_pre(*s.args, "logit_diff")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bach_size'"):
+        patching.get_act_patch_resid_pre(*s.args, logit_diff, bach_size=4)
+    assert no_hooks(s.model)
+
+
+# ---- cancel and Ctrl-C -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_cancel_token_stops_between_chunks(with_mlp: Setup, sequential: bool) -> None:
+    token = patching.CancelToken()
+    calls = []
+
+    def metric(logits):
+        calls.append(1)
+        if len(calls) == 4:  # the validation call plus three runs
+            token.cancel()
+        return logit_diff(logits)
+
+    with pytest.raises(patching.PatchingCancelled, match="cancelled after 3 of 21") as info:
+        patching.get_act_patch_resid_pre(*with_mlp.args, metric, cancel=token, batch_size=3, sequential=sequential, progress=False)
+    assert no_hooks(with_mlp.model)
+    partial = info.value.partial_results
+    assert partial.shape == (21,) and torch.isnan(partial).sum() == 18
+    assert len(calls) == 4, "no run after the cancel"
+    assert token.cancelled and "cancelled=True" in repr(token)
+
+
+def test_cancel_from_another_thread(attn_only: Setup) -> None:
+    token = patching.CancelToken()
+    started = threading.Event()
+
+    def metric(logits):
+        started.set()
+        token._event.wait(timeout=5)  # block until the other thread has cancelled
+        return logit_diff(logits)
+
+    threading.Thread(target=lambda: started.wait(5) and token.cancel()).start()
+    with pytest.raises(patching.PatchingCancelled):
+        patching.get_act_patch_attn_head_out_by_pos(*attn_only.args, metric, cancel=token, batch_size=2, progress=False)
+    assert no_hooks(attn_only.model)
+
+
+@pytest.mark.parametrize("where", ["metric", "hook"])
+@pytest.mark.parametrize("sequential", [False, True])
+def test_keyboard_interrupt_leaves_no_hooks(with_mlp: Setup, where: str, sequential: bool) -> None:
+    calls = []
+
+    def metric(logits):
+        calls.append(1)
+        if where == "metric" and len(calls) == 5:
+            raise KeyboardInterrupt
+        return logit_diff(logits)
+
+    setter_calls = []
+
+    def setter(corrupted, index, clean):
+        setter_calls.append(1)
+        if len(setter_calls) == 4:
+            raise KeyboardInterrupt  # mid-forward, with the patching hooks attached
+        return patching.layer_pos_patch_setter(corrupted, index, clean)
+
+    patch_setter = setter if where == "hook" else patching.layer_pos_patch_setter
+    with pytest.raises(KeyboardInterrupt):
+        patching.generic_activation_patch(
+            *with_mlp.args, metric, patch_setter, "attn_out", ["layer", "pos"], sequential=sequential, batch_size=2, progress=False
+        )
+    assert no_hooks(with_mlp.model)
+
+
+def test_progress_bar(attn_only: Setup, capsys: pytest.CaptureFixture) -> None:
+    patching.get_act_patch_resid_pre(*attn_only.args, logit_diff)
+    assert "10/10" in capsys.readouterr().err
+    patching.get_act_patch_resid_pre(*attn_only.args, logit_diff, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# ---- attribution patching ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(SINGLE) + list(EVERY))
+def test_attribution_shapes(setup: Setup, name: str) -> None:
+    shape_fn, needs_mlp = {**SINGLE, **EVERY}[name]
+    if needs_mlp and setup.model.cfg.attn_only:
+        pytest.skip("no MLP in an attention-only model")
+    approx = getattr(patching, name)(*setup.args, logit_diff, approx=True)
+    assert approx.shape == _shape(setup, shape_fn) and torch.isfinite(approx).all()
+    assert no_hooks(setup.model)
+
+
+def test_attribution_exact_on_a_linear_path() -> None:
+    """No LayerNorm and a logit difference: whatever the last block adds to the residual stream
+    reaches the metric through linear maps only (its attention output and head outputs in an
+    attention-only model, its MLP output otherwise), so the first-order estimate is exact there."""
+    attn = _make_setup(3, batch=2, pos=6, n_layers=2, n_heads=2, d_model=16, d_head=8, attn_only=True, normalization_type=None)
+    mlp = _make_setup(4, batch=2, pos=6, n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, normalization_type=None)
+    cases = [
+        (attn, patching.get_act_patch_attn_out),
+        (attn, patching.get_act_patch_attn_head_out_by_pos),
+        (attn, patching.get_act_patch_attn_head_out_all_pos),
+        (mlp, patching.get_act_patch_mlp_out),
+    ]
+    for s, fn in cases:
+        exact = fn(*s.args, logit_diff, progress=False)
+        approx = fn(*s.args, logit_diff, approx=True)
+        assert (approx[-1] - exact[-1]).abs().max() < 1e-4, fn.__name__
+        assert exact[-1].std() > 1e-3
+        # Earlier layers go through attention softmaxes: only approximately equal.
+        assert not torch.allclose(approx[0], exact[0], atol=1e-4)
+
+
+def test_attribution_tracks_exact_for_small_perturbations(with_mlp: Setup) -> None:
+    """A clean run a small step (eps * noise on the embeddings) away from the corrupted one.
+
+    Criterion: at eps = 0.01 (about 3% of the embeddings' scale) the estimate correlates > 0.99
+    with exact patching over the resid_pre and head grids, worst error < 10% of the grid's
+    spread; and that relative error shrinks in proportion to eps (first-order accuracy). On this
+    random model, eps = 0.2 gives correlations of only about 0.7 to 0.85: for large clean/corrupted
+    gaps attribution patching is a screen, not a measurement.
+    """
+    s = with_mlp
+    noise = torch.randn(s.corrupted.shape + (s.model.cfg.d_model,), generator=torch.Generator().manual_seed(0))
+
+    def relative_error(fn, eps: float) -> tuple[float, float]:
+        with torch.no_grad(), s.model.hooks(fwd_hooks=[("hook_embed", lambda embed, hook: embed + eps * noise)]):
+            _, near_cache = s.model.run_with_cache(s.corrupted)
+        exact = fn(s.model, s.corrupted, near_cache, log_prob, progress=False).flatten()
+        approx = fn(s.model, s.corrupted, near_cache, log_prob, approx=True).flatten()
+        correlation = torch.corrcoef(torch.stack([exact, approx]))[0, 1].item()
+        return correlation, ((approx - exact).abs().max() / (exact.max() - exact.min())).item()
+
+    for fn in (patching.get_act_patch_resid_pre, patching.get_act_patch_attn_head_all_pos_every):
+        correlation, error = relative_error(fn, 0.01)
+        assert correlation > 0.99 and error < 0.1, fn.__name__
+        _, smaller_error = relative_error(fn, 0.002)
+        assert smaller_error < error / 2.5, fn.__name__
+
+
+def test_attribution_with_index_df_and_frozen_weights(with_mlp: Setup) -> None:
+    pd = pytest.importorskip("pandas")
+    s = with_mlp
+    grid = patching.get_act_patch_attn_head_pattern_by_pos(*s.args, logit_diff, approx=True)
+    for p in s.model.parameters():
+        p.requires_grad_(False)
+    try:
+        rows = pd.DataFrame({"layer": [2, 0], "head_index": [1, 2], "dest_pos": [6, 3]})
+        flat = patching.get_act_patch_attn_head_pattern_by_pos(*s.args, logit_diff, approx=True, index_df=rows)
+        # A custom setter goes through the generic (per-index) path.
+        generic = patching.generic_activation_patch(
+            *s.args, logit_diff, lambda c, i, k: patching.layer_head_pos_pattern_patch_setter(c, i, k), "pattern",
+            index_df=rows, approx=True,
+        )
+    finally:
+        for p in s.model.parameters():
+            p.requires_grad_(True)
+    expected = torch.stack([grid[2, 1, 6], grid[0, 2, 3]])
+    assert (flat - expected).abs().max() < TOL and (generic - expected).abs().max() < TOL
+    with pytest.raises(ValueError, match="gradient"):
+        patching.get_act_patch_resid_pre(*s.args, lambda logits: logit_diff(logits).detach(), approx=True)
+    assert no_hooks(s.model)
