@@ -34,10 +34,12 @@ except Exception as exc:  # the embedded model has not landed yet: random weight
 prompt = "When Mary and John went to the store, John gave a drink to"
 corrupt = "When Mary and John went to the store, Mary gave a drink to"
 clean_tokens, corrupt_tokens = model.to_tokens(prompt), model.to_tokens(corrupt)
-mary, john = model.to_single_token(" Mary"), model.to_single_token(" John")
-def metric(logits):
-    return logits[0, -1, mary] - logits[0, -1, john]
+if corrupt_tokens.shape != clean_tokens.shape:  # a small vocabulary may split the names differently
+    corrupt_tokens = clean_tokens.roll(1, dims=-1)
 logits, cache = model.run_with_cache(clean_tokens)
+answer = int(logits[0, -1].argmax())  # the clean run's prediction, whatever the tokenizer
+def metric(patched_logits):
+    return patched_logits[0, -1, answer] - patched_logits[0, -1].mean()
 print("MODEL", MODEL, "| tokens", clean_tokens.shape[1])
 '''
 
