@@ -48,6 +48,25 @@ setup_widgets() {
     fi
     "$jlpm" build:widgets >/dev/null
 }
+# The sidebar labextension (labext/ -> py_src/lenslab/labextension): rebuilt when its sources
+# changed, then copied into the venv, where an editable install put a copy once (pip's shared-data).
+setup_labextension() {
+    local jlpm="$VENV/bin/jlpm" out="$ROOT/py_src/lenslab/labextension" dest="$VENV/share/jupyter/labextensions/lenslab"
+    local lab_stamp="$VENV/.lenslab-labext" lab_want
+    if ! command -v node >/dev/null || [ ! -x "$jlpm" ] || [ ! -d "$ROOT/node_modules" ]; then
+        echo "setup: node or jlpm missing: the JupyterLab sidebar is not built"
+        return 0
+    fi
+    lab_want="$(find labext/src labext/style labext/tsconfig.json package.json -type f -not -name '*.test.ts' | sort | xargs cat | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$out/package.json" ] || [ ! -f "$lab_stamp" ] || [ "$(cat "$lab_stamp")" != "$lab_want" ]; then
+        echo "setup: building the JupyterLab sidebar (labext/)"
+        { "$jlpm" build:lib && "$jlpm" build:labextension:dev; } > "$VENV/.labext-build.log" 2>&1 || { cat "$VENV/.labext-build.log"; return 1; }
+        echo "$lab_want" > "$lab_stamp"
+    fi
+    if ! cmp -s "$out/package.json" "$dest/package.json"; then
+        rm -rf "$dest" && mkdir -p "$dest" && cp -R "$out/." "$dest/" && cp install.json "$dest/"
+    fi
+}
 # Browser e2e tests use Debian's chromium (never `playwright install`). CI runs as root on a fresh machine.
 setup_browser() {
     [ -x /usr/bin/chromium ] && return 0
@@ -61,6 +80,7 @@ setup_browser() {
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && installed_here; then
     setup_widgets
+    setup_labextension
     setup_browser
     exit 0
 fi
@@ -74,6 +94,7 @@ fi
 echo "setup: installing lenslab (editable) with the jupyter and test extras"
 quiet_pip install -q -e ".[jupyter,test]"
 setup_widgets
+setup_labextension
 setup_browser
 echo "$want" > "$stamp"
 echo "setup: done"

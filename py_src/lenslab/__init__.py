@@ -2,7 +2,8 @@
 
 ``import lenslab`` is cheap: the widget classes (anywidget, numpy) load on first use. Inside a
 Jupyter kernel the import also registers rich displays, so an ``ActivationCache`` or a
-patching result left as a cell's last expression shows its widget (see ``lenslab.display``).
+patching result left as a cell's last expression shows its widget (see ``lenslab.display``),
+and registers the comm target of the JupyterLab sidebar (see ``lenslab.comm``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from lenslab.comm.target import register_comm_target
 from lenslab.display import register_formatters, show, to_widget, unregister_formatters
 
 __version__ = "0.1.0"
@@ -42,7 +44,14 @@ def __getattr__(name: str) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext lenslab``: the same set-up as importing lenslab in a kernel."""
     register_formatters(ipython)
+    register_comm_target(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the JupyterLab sidebar extension lives (``jupyter labextension develop`` reads this)."""
+    return [{"src": "labextension", "dest": "lenslab"}]
 
 
 # A no-op outside a Jupyter kernel; idempotent, so re-importing or %load_ext is harmless.
 register_formatters()
+register_comm_target()

@@ -1,0 +1,68 @@
+"""Registers the sidebar's comm target with the running kernel (``import lenslab`` does it).
+
+The panel opens a comm to ``lenslab.sidebar``; each open comm gets a ``SidebarHandler``. All
+handlers share one ``JobRunner``, so a job keeps running (and reporting to every open panel)
+when the panel that started it goes away. Outside a Jupyter kernel nothing happens.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Optional
+
+from lenslab.comm.protocol import COMM_TARGET
+
+_lock = threading.Lock()
+_runner: Optional[Any] = None
+
+
+def runner() -> Any:
+    """The kernel's one ``JobRunner`` (created on first use)."""
+    global _runner
+    with _lock:
+        if _runner is None:
+            from lenslab.comm.jobs import JobRunner
+
+            _runner = JobRunner()
+        return _runner
+
+
+def _kernel_shell(ip: Any = None) -> Optional[Any]:
+    if ip is None:
+        ipython = sys.modules.get("IPython")
+        get = getattr(ipython, "get_ipython", None)
+        ip = get() if get is not None else None
+    if ip is None or getattr(ip, "kernel", None) is None:
+        return None
+    return ip
+
+
+def register_comm_target(ip: Any = None) -> bool:
+    """Registers the comm target (and the cell guard) with this kernel; idempotent.
+
+    Returns False, doing nothing, outside a Jupyter kernel.
+    """
+    shell = _kernel_shell(ip)
+    if shell is None:
+        return False
+    from comm import get_comm_manager
+
+    get_comm_manager().register_target(COMM_TARGET, _on_open)
+    guard = runner().hold_cell
+    if guard not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", guard)
+    return True
+
+
+def _on_open(comm: Any, open_msg: dict[str, Any]) -> None:
+    from lenslab.comm.handler import SidebarHandler
+
+    shell = _kernel_shell()
+    namespace = (lambda: shell.user_ns) if shell is not None else dict
+    handler = SidebarHandler(send=comm.send, namespace=namespace, runner=runner())
+    comm.on_msg(lambda msg: handler.handle(msg["content"]["data"]))
+    comm.on_close(lambda msg: handler.close())
+    first = open_msg.get("content", {}).get("data")
+    if first:  # the panel's first request rides on comm_open
+        handler.handle(first)
