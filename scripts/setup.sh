@@ -60,7 +60,9 @@ setup_labextension() {
     lab_want="$(find labext/src labext/style labext/tsconfig.json package.json -type f -not -name '*.test.ts' | sort | xargs cat | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$out/package.json" ] || [ ! -f "$lab_stamp" ] || [ "$(cat "$lab_stamp")" != "$lab_want" ]; then
         echo "setup: building the JupyterLab sidebar (labext/)"
-        { "$jlpm" build:lib && "$jlpm" build:labextension:dev; } > "$VENV/.labext-build.log" 2>&1 || { cat "$VENV/.labext-build.log"; return 1; }
+        # jupyter-builder lives in the venv, which need not be active here.
+        { PATH="$VENV/bin:$PATH" "$jlpm" build:lib && PATH="$VENV/bin:$PATH" "$jlpm" build:labextension:dev; } \
+            > "$VENV/.labext-build.log" 2>&1 || { cat "$VENV/.labext-build.log"; return 1; }
         echo "$lab_want" > "$lab_stamp"
     fi
     if ! cmp -s "$out/package.json" "$dest/package.json"; then

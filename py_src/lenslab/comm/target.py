@@ -11,8 +11,6 @@ import sys
 import threading
 from typing import Any, Optional
 
-from lenslab.comm.protocol import COMM_TARGET
-
 _lock = threading.Lock()
 _runner: Optional[Any] = None
 
@@ -47,6 +45,8 @@ def register_comm_target(ip: Any = None) -> bool:
     if shell is None:
         return False
     from comm import get_comm_manager
+
+    from lenslab.comm.protocol import COMM_TARGET
 
     get_comm_manager().register_target(COMM_TARGET, _on_open)
     guard = runner().hold_cell
