@@ -137,6 +137,7 @@ def main() -> None:
                 start = time.perf_counter()
                 result, peak = peak_rss_growth_mib(run)
                 times[name][mode].append(time.perf_counter() - start)
+                print(f"  {name} {mode}: {times[name][mode][-1]:.2f} s", flush=True)
                 results[name][mode] = result
                 peaks[name][mode] = max(peak, peaks[name].get(mode) or 0.0) if peak is not None else None
 

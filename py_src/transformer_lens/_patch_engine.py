@@ -26,8 +26,15 @@ import torch
 from tqdm.auto import tqdm
 
 from transformer_lens import hook_names
+from transformer_lens._patch_metric import metric_value, read_positions
+from transformer_lens.kv_cache import HookedTransformerKeyValueCache, KeyValueCacheEntry
 
 DEFAULT_MAX_BATCH_MEMORY_MB = 1024.0
+# A position whose clean and corrupted activations agree this closely (relative to the largest
+# entry) is the same position of the same prefix, computed by different kernels: the clean cache
+# (every hook on) takes the explicit attention path, a plain forward the fused one, so identical
+# prefixes still differ by float32 noise (about 1e-6).
+SAME_POSITION_RTOL = 1e-4
 _FROM_TOKENS = -1  # start position of runs whose hook sits before the first block
 _POS_DIMS = ("pos", "query_pos", "key_pos")
 
@@ -67,12 +74,25 @@ class PatchingCancelled(RuntimeError):
 
 
 @dataclass(frozen=True)
+class SetterTraits:
+    """What the engine may assume of a built-in setter: it copies the clean slice its index selects.
+
+    ``kept_dims``: the activation dimensions the index (after the layer) selects, in order.
+    ``query_pos_parts``: the index components that are (query) positions.
+    """
+
+    kept_dims: tuple[int, ...]
+    query_pos_parts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class PatchRun:
     """One patched run: ``setter(corrupted_act, index, clean_act)`` at ``hook_name``."""
 
     hook_name: str
     setter: PatchSetter
     index: tuple[int, ...]
+    traits: Optional[SetterTraits] = None  # None for a caller's own setter: assume nothing
 
     @property
     def start(self) -> int:
@@ -145,24 +165,6 @@ def _check_clean_shape(name: str, act: torch.Tensor, tokens: torch.Tensor) -> No
     )
 
 
-def metric_value(metric: Metric, logits: torch.Tensor) -> torch.Tensor:
-    """Call the metric and insist on a one-element tensor, as upstream's ``.item()`` does."""
-    value = metric(logits)
-    if not isinstance(value, torch.Tensor):
-        shown = repr(value)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise TypeError(
-            f"patching_metric must return a scalar tensor, but it returned {type(value).__name__} {shown} "
-            "(return a torch scalar, e.g. (logit_a - logit_b).mean())"
-        )
-    if value.numel() != 1:
-        raise ValueError(
-            f"patching_metric must return a scalar tensor, but it returned a tensor of shape {tuple(value.shape)} "
-            "(reduce over the batch, e.g. with .mean())"
-        )
-    return value.detach().reshape(()).to(torch.float32)
-
-
 # ---- exact patching -----------------------------------------------------------------------
 
 
@@ -173,7 +175,6 @@ def patch(
     metric: Metric,
     runs: Sequence[PatchRun],
     options: EngineOptions,
-    attribution_reducers: Optional[Mapping[PatchSetter, tuple[int, ...]]] = None,
 ) -> torch.Tensor:
     """The metric after each run, ``[len(runs)]`` float32 on the model's device."""
     if not callable(metric):
@@ -181,35 +182,97 @@ def patch(
     names = sorted({run.hook_name for run in runs})
     clean = clean_activations(model, clean_cache, names, tokens)
     if options.approx:
-        return _attribution(model, tokens, clean, metric, runs, attribution_reducers or {})
-    starts = sorted({run.start for run in runs} - {_FROM_TOKENS})
+        return _attribution(model, tokens, clean, metric, runs)
     with torch.no_grad():
-        resid_cache, corrupted_logits = _corrupted_run(model, tokens, starts)
-        metric_value(metric, corrupted_logits)  # a bad metric fails here, before any patched run
-        del corrupted_logits
+        share = not options.sequential and _can_share_prefix(model, runs)
+        corrupted = _corrupted_run(model, tokens, runs, clean, share)
+        corrupted.metric = metric_value(metric, corrupted.logits)  # a bad metric fails before any patched run
         values: list[Optional[torch.Tensor]] = [None] * len(runs)
         bar = tqdm(total=len(runs), disable=not options.progress, desc="activation patching", unit="run")
         try:
             if options.sequential:
                 _sequential(model, tokens, clean, metric, runs, values, bar, options.cancel)
             else:
-                _batched(model, tokens, clean, metric, runs, values, bar, options, resid_cache)
+                _batched(model, tokens, clean, metric, runs, values, bar, options, corrupted)
         finally:
             bar.close()
     return _collect(values, tokens.device)
 
 
-def _corrupted_run(model: Any, tokens: torch.Tensor, starts: Sequence[int]) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
-    """Corrupted logits and the residual stream entering each block a run starts at."""
-    cache: dict[int, torch.Tensor] = {}
+@dataclass
+class _Corrupted:
+    """What the patched runs reuse from the unpatched corrupted run."""
 
-    def save(resid: torch.Tensor, hook: Any) -> None:
-        cache[hook_names.layer_of(hook.name)] = resid.detach()
+    logits: torch.Tensor
+    resid_pre: dict[int, torch.Tensor]  # by the layers runs start at
+    keys: dict[int, torch.Tensor]  # by layer, as the attention's KV cache stores them
+    values: dict[int, torch.Tensor]
+    final_resid: Optional[torch.Tensor] = None  # leaving the last block
+    shared: int = 0  # leading positions every patched run leaves as they are
+    metric: Optional[torch.Tensor] = None
 
-    hooks = [(hook_names.get_act_name("resid_pre", layer), save) for layer in starts]
+
+def _can_share_prefix(model: Any, runs: Sequence[PatchRun]) -> bool:
+    """Leading positions can be shared when the setters only copy clean slices, attention is
+    causal, and no hook of the caller's sees the shortened activations."""
+    return (
+        model.cfg.attention_dir == "causal"
+        and all(run.traits is not None and run.start != _FROM_TOKENS for run in runs)
+        and all(_query_pos_dim(run.hook_name) is not None for run in runs)
+        and not _user_hooks(model)
+    )
+
+
+def _query_pos_dim(name: str) -> Optional[int]:
+    spec = hook_names.spec_for(name)
+    if spec is None:
+        return None
+    return next((i for i, dim in enumerate(spec.shape) if dim in ("pos", "query_pos")), None)
+
+
+def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, torch.Tensor], share: bool) -> _Corrupted:
+    """Run the corrupted input once, keeping each start layer's resid_pre and, when sharing, the
+    keys and values and the first position where any patched activation differs from the clean one."""
+    starts = sorted({run.start for run in runs} - {_FROM_TOKENS})
+    corrupted = _Corrupted(logits=torch.empty(0), resid_pre={}, keys={}, values={})
+    first_difference = [tokens.shape[1]]
+
+    def save_resid(resid: torch.Tensor, hook: Any) -> None:
+        corrupted.resid_pre[hook_names.layer_of(hook.name)] = resid
+
+    def save_kv(store: dict[int, torch.Tensor]):
+        def save(act: torch.Tensor, hook: Any) -> None:
+            store[hook_names.layer_of(hook.name)] = act
+
+        return save
+
+    def save_final(resid: torch.Tensor, hook: Any) -> None:
+        corrupted.final_resid = resid
+
+    def compare(act: torch.Tensor, hook: Any) -> None:
+        pos_dim = _query_pos_dim(hook.name)
+
+        def per_position_max(x: torch.Tensor) -> torch.Tensor:
+            return x.movedim(pos_dim, 0).reshape(x.shape[pos_dim], -1).amax(dim=1)
+
+        gap = per_position_max((act - clean[hook.name]).abs())
+        same = gap <= SAME_POSITION_RTOL * per_position_max(act.abs())  # False for NaN
+        where = (~same).nonzero()
+        if len(where):
+            first_difference.append(int(where[0, 0]))
+
+    hooks = [(hook_names.get_act_name("resid_pre", layer), save_resid) for layer in starts]
+    if share:
+        key_name = "rot_k" if model.cfg.positional_embedding_type == "rotary" else "k"
+        for layer in range(starts[0], model.cfg.n_layers):
+            hooks.append((hook_names.get_act_name(key_name, layer), save_kv(corrupted.keys)))
+            hooks.append((hook_names.get_act_name("v", layer), save_kv(corrupted.values)))
+        hooks.extend((name, compare) for name in clean)
+        hooks.append((hook_names.get_act_name("resid_post", model.cfg.n_layers - 1), save_final))
     with model.hooks(fwd_hooks=hooks):
-        logits = model(tokens)
-    return cache, logits
+        corrupted.logits = model(tokens)
+    corrupted.shared = min(first_difference) if share else 0
+    return corrupted
 
 
 def _check_cancel(cancel: Any, values: Sequence[Optional[torch.Tensor]], device: torch.device) -> None:
@@ -240,36 +303,107 @@ def _sequential(model, tokens, clean, metric, runs, values, bar, cancel) -> None
         bar.update(1)
 
 
-def runs_per_chunk(cfg: Any, batch: int, pos: int, max_batch_memory_mb: float) -> int:
+def runs_per_chunk(
+    cfg: Any, batch: int, pos: int, max_batch_memory_mb: float, block_pos: Optional[int] = None, logit_pos: Optional[int] = None
+) -> int:
     """How many patched runs fit one forward pass within the memory budget.
 
-    Per row of the stacked batch at the widest point: the logits, the MLP hidden
-    activations, a handful of residual-sized tensors and, for a pattern patch, the explicit
-    attention scores and pattern of every head.
+    Per run, at the widest points: for each position the blocks compute (``block_pos``), the MLP
+    hidden activations, a handful of residual-sized tensors and, for a pattern patch, every head's
+    explicit scores and pattern; for each position unembedded (``logit_pos``), the logits.
     """
-    floats_per_row = cfg.d_vocab + 2 * (cfg.d_mlp or 0) + 6 * cfg.d_model + 3 * cfg.n_heads * pos
-    bytes_per_run = batch * pos * floats_per_row * torch.finfo(cfg.dtype).bits // 8
+    block_pos = pos if block_pos is None else block_pos
+    logit_pos = pos if logit_pos is None else logit_pos
+    block_floats = block_pos * (2 * (cfg.d_mlp or 0) + 6 * cfg.d_model + 3 * cfg.n_heads * pos)
+    floats = block_floats + pos * cfg.d_model + logit_pos * cfg.d_vocab
+    bytes_per_run = batch * floats * torch.finfo(cfg.dtype).bits // 8
     return max(1, int(max_batch_memory_mb * 2**20 // bytes_per_run))
 
 
-def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOptions, resid_cache) -> None:
+def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOptions, corrupted: _Corrupted) -> None:
     batch, pos = tokens.shape
-    per_chunk = options.batch_size or runs_per_chunk(model.cfg, batch, pos, options.max_batch_memory_mb)
+    shared = corrupted.shared
+    todo = []
+    for i, run in enumerate(runs):
+        if run.traits is not None and any(run.index[part] < shared for part in run.traits.query_pos_parts):
+            values[i] = corrupted.metric  # it copies a clean slice equal to the corrupted one
+        else:
+            todo.append(i)
+    bar.update(len(runs) - len(todo))
+    own_hooks_only = not _user_hooks(model)
+    positions = read_positions(metric, pos) if own_hooks_only and todo else None
+    per_chunk = options.batch_size or runs_per_chunk(
+        model.cfg, batch, pos, options.max_batch_memory_mb, pos - shared, len(positions or range(pos))
+    )
     if per_chunk < 1:
         raise ValueError(f"batch_size must be a positive number of runs, got {per_chunk}")
-    order = sorted(range(len(runs)), key=lambda i: runs[i].start)
-    for first in range(0, len(order), per_chunk):
+    clean = {name: _drop_positions(name, act, shared) for name, act in clean.items()}
+    todo.sort(key=lambda i: runs[i].start)
+    for first in range(0, len(todo), per_chunk):
         _check_cancel(options.cancel, values, tokens.device)
-        chunk = order[first : first + per_chunk]
-        logits = _run_chunk(model, tokens, clean, [runs[i] for i in chunk], resid_cache)
+        chunk = todo[first : first + per_chunk]
+        final = _run_chunk(model, tokens, clean, [runs[i] for i in chunk], corrupted)
+        if positions is not None and first == 0 and not _same_metric(model, metric, final[:batch], positions):
+            positions = None  # the proof of which positions the metric reads did not hold up
+        logits = model(final if positions is None else final[:, positions], start_at_layer=model.cfg.n_layers)
+        del final
         for k, i in enumerate(chunk):
-            values[i] = metric_value(metric, logits[k * batch : (k + 1) * batch])
+            values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
+        del logits
         bar.update(len(chunk))
 
 
-def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], resid_cache) -> torch.Tensor:
-    """Logits ``[len(chunk) * batch, pos, d_vocab]`` of the chunk's runs (sorted by start)."""
+def _user_hooks(model: Any) -> bool:
+    return any(hp.fwd_hooks or hp.bwd_hooks for hp in model.hook_points())
+
+
+def _metric_input(logits: torch.Tensor, positions: Optional[list[int]], pos: int) -> torch.Tensor:
+    """``[batch, pos, d_vocab]`` logits whose ``positions`` are right (all of them if None).
+
+    The others are never read by the metric (``read_positions`` proved it): with one position,
+    every position is a zero-copy view of it; otherwise they are left uninitialised.
+    """
+    if positions is None:
+        return logits
+    if len(positions) == 1:
+        return logits.expand(logits.shape[0], pos, logits.shape[-1])
+    full = logits.new_empty(logits.shape[0], pos, logits.shape[-1])
+    full[:, positions] = logits
+    return full
+
+
+def _same_metric(model: Any, metric: Metric, final: torch.Tensor, positions: list[int]) -> bool:
+    """A run-time check of the read-positions proof on one run: full and partial logits agree."""
+    full = metric_value(metric, model(final, start_at_layer=model.cfg.n_layers))
+    partial_logits = model(final[:, positions], start_at_layer=model.cfg.n_layers)
+    partial = metric_value(metric, _metric_input(partial_logits, positions, final.shape[1]))
+    return bool(torch.isclose(full, partial, rtol=1e-4, atol=1e-5))
+
+
+def _drop_positions(name: str, act: torch.Tensor, shared: int) -> torch.Tensor:
+    """The activation without its first ``shared`` (query) positions."""
+    if not shared:
+        return act
+    return act.narrow(_query_pos_dim(name), shared, act.shape[_query_pos_dim(name)] - shared)
+
+
+def _shifted(run: PatchRun, shared: int) -> list[int]:
+    index = list(run.index)
+    if shared and run.traits is not None:
+        for part in run.traits.query_pos_parts:
+            index[part] -= shared
+    return index
+
+
+def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corrupted) -> torch.Tensor:
+    """The residual stream leaving the last block, ``[len(chunk) * batch, pos, d_model]``, of the
+    chunk's runs (sorted by start).
+
+    With shared leading positions the blocks run on the other positions only, reading the shared
+    ones' keys and values from a KV cache; the corrupted run's final residual fills them back in.
+    """
     batch = tokens.shape[0]
+    shared = corrupted.shared
     segments: dict[int, list[PatchRun]] = defaultdict(list)
     for run in chunk:
         segments[run.start].append(run)
@@ -279,30 +413,49 @@ def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], resid_cache) -> 
         for run in segments[start]:
             by_hook[run.hook_name].append((row, run))
             row += batch
-    hooks = [(name, _stacked_hook(entries, clean[name], batch)) for name, entries in by_hook.items()]
+    hooks = [(name, _stacked_hook(entries, clean[name], batch, shared)) for name, entries in by_hook.items()]
     starts = sorted(segments)
+    n_layers = model.cfg.n_layers
     with model.hooks(fwd_hooks=hooks):
         stream: Optional[torch.Tensor] = None
         for j, start in enumerate(starts):
-            stop = starts[j + 1] if j + 1 < len(starts) else None
+            stop = starts[j + 1] if j + 1 < len(starts) else n_layers
             n_new = len(segments[start])
             if start == _FROM_TOKENS:
                 stream = model(tokens.repeat(n_new, 1), stop_at_layer=stop)
                 continue
-            new = resid_cache[start].repeat(n_new, 1, 1)
+            new = corrupted.resid_pre[start][:, shared:].repeat(n_new, 1, 1)
             stream = new if stream is None else torch.cat([stream, new])
-            stream = model(stream, start_at_layer=start, stop_at_layer=stop)
+            cache = _prefix_cache(model, corrupted, stream.shape[0] // batch, start, stop) if shared else None
+            stream = model(stream, start_at_layer=start, stop_at_layer=stop, past_kv_cache=cache)
     assert stream is not None
+    if shared:
+        assert corrupted.final_resid is not None
+        prefix = corrupted.final_resid[:, :shared].repeat(stream.shape[0] // batch, 1, 1)
+        stream = torch.cat([prefix, stream], dim=1)
     return stream
 
 
-def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tensor, batch: int):
+def _prefix_cache(model, corrupted: _Corrupted, copies: int, start: int, stop: Optional[int]):
+    """A frozen KV cache holding the shared positions' keys and values for ``copies`` runs."""
+    shared = corrupted.shared
+    entries: list[Any] = [None] * model.cfg.n_layers
+    for layer in range(model.cfg.n_layers)[start:stop]:
+        keys = corrupted.keys[layer][:, :shared].repeat(copies, 1, 1, 1)
+        values = corrupted.values[layer][:, :shared].repeat(copies, 1, 1, 1)
+        entries[layer] = KeyValueCacheEntry(keys, values, frozen=True)
+    rows = copies * corrupted.logits.shape[0]
+    mask = torch.ones(rows, shared, dtype=torch.long, device=corrupted.logits.device)
+    return HookedTransformerKeyValueCache(entries, mask, frozen=True)
+
+
+def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tensor, batch: int, shared: int):
     """A hook that applies each run's setter to that run's rows of the stacked activation."""
 
     def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
         for row, run in entries:
             rows = act[row : row + batch]
-            out = run.setter(rows, list(run.index), clean_act)
+            out = run.setter(rows, _shifted(run, shared), clean_act)
             if out is not None and out is not rows:
                 rows.copy_(out)
         return act
@@ -313,7 +466,7 @@ def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tens
 # ---- attribution patching -----------------------------------------------------------------
 
 
-def _attribution(model, tokens, clean, metric, runs, reducers) -> torch.Tensor:
+def _attribution(model, tokens, clean, metric, runs) -> torch.Tensor:
     """First-order estimate of each patched run's metric.
 
     metric(patched) ~= metric(corrupted) + sum((patched_act - corrupted_act) * d metric / d act),
@@ -344,15 +497,15 @@ def _attribution(model, tokens, clean, metric, runs, reducers) -> torch.Tensor:
     corrupted = {n: acts[n].detach() for n in names}
     estimates = torch.empty(len(runs), dtype=torch.float32, device=tokens.device)
     generic: list[int] = []
-    groups: dict[tuple[str, Any], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, SetterTraits], list[int]] = defaultdict(list)
     for i, run in enumerate(runs):
-        if run.setter in reducers:
-            groups[(run.hook_name, run.setter)].append(i)
+        if run.traits is not None:
+            groups[(run.hook_name, run.traits)].append(i)
         else:
             generic.append(i)
     with torch.no_grad():
-        for (name, setter), members in groups.items():
-            keep_dims = reducers[setter]
+        for (name, traits), members in groups.items():
+            keep_dims = traits.kept_dims
             contribution = (clean[name] - corrupted[name]) * grad_of[name]
             summed = contribution.sum(dim=[d for d in range(contribution.ndim) if d not in keep_dims])
             index = torch.tensor([runs[i].index[1:] for i in members], dtype=torch.long, device=summed.device)

@@ -40,6 +40,7 @@ from transformer_lens._patch_engine import (
     EngineOptions,
     PatchingCancelled,
     PatchRun,
+    SetterTraits,
     patch,
     prepare_tokens,
 )
@@ -149,15 +150,16 @@ def layer_head_dest_src_pos_pattern_patch_setter(corrupted_activation, index, cl
     return corrupted_activation
 
 
-# For attribution patching: the activation dimensions each setter's index (after the layer)
-# selects, so the first-order term of every patch comes from one summed tensor.
-_ATTRIBUTION_REDUCERS: dict[Callable, tuple[int, ...]] = {
-    layer_pos_patch_setter: (1,),
-    layer_pos_head_vector_patch_setter: (1, 2),
-    layer_head_vector_patch_setter: (2,),
-    layer_head_pattern_patch_setter: (1,),
-    layer_head_pos_pattern_patch_setter: (1, 2),
-    layer_head_dest_src_pos_pattern_patch_setter: (1, 2, 3),
+# What the engine may assume of the built-in setters (they copy the clean slice their index
+# selects): the activation dims that slice spans, for attribution patching, and which index
+# components are query positions, for sharing the leading positions no patch changes.
+_SETTER_TRAITS: dict[Callable, SetterTraits] = {
+    layer_pos_patch_setter: SetterTraits(kept_dims=(1,), query_pos_parts=(1,)),
+    layer_pos_head_vector_patch_setter: SetterTraits(kept_dims=(1, 2), query_pos_parts=(1,)),
+    layer_head_vector_patch_setter: SetterTraits(kept_dims=(2,), query_pos_parts=()),
+    layer_head_pattern_patch_setter: SetterTraits(kept_dims=(1,), query_pos_parts=()),
+    layer_head_pos_pattern_patch_setter: SetterTraits(kept_dims=(1, 2), query_pos_parts=(2,)),
+    layer_head_dest_src_pos_pattern_patch_setter: SetterTraits(kept_dims=(1, 2, 3), query_pos_parts=(2,)),
 }
 
 
@@ -242,8 +244,11 @@ def _run_sweeps(model, tokens, clean_cache, metric, sweeps: Sequence[_Sweep], op
         rows, shape, frame = _index_rows(model, tokens, sweep, index_df)
         shapes.append(shape)
         frames.append(frame)
-        runs.extend(PatchRun(hook_names.get_act_name(sweep.activation_name, row[0]), sweep.setter, row) for row in rows)
-    flat = patch(model, tokens, clean_cache, metric, runs, options, _ATTRIBUTION_REDUCERS)
+        traits = _SETTER_TRAITS.get(sweep.setter)
+        runs.extend(
+            PatchRun(hook_names.get_act_name(sweep.activation_name, row[0]), sweep.setter, row, traits) for row in rows
+        )
+    flat = patch(model, tokens, clean_cache, metric, runs, options)
     results, first = [], 0
     for shape in shapes:
         size = len(flat) - first if shape is None else math.prod(shape)

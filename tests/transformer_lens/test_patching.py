@@ -21,13 +21,14 @@ class Setup:
     clean: torch.Tensor
     corrupted: torch.Tensor
     cache: Any
+    metric: Any = None
 
     @property
     def args(self):
         return self.model, self.corrupted, self.cache
 
 
-def _make_setup(seed: int, batch: int, pos: int, process: bool = False, **cfg: Any) -> Setup:
+def _make_setup(seed: int, batch: int, pos: int, process: bool = False, shared: int = 1, **cfg: Any) -> Setup:
     config = HookedTransformerConfig(d_vocab=50, n_ctx=16, act_fn="gelu", seed=seed, initializer_range=0.3, **cfg)
     model = HookedTransformer(config)
     model.eval()
@@ -36,7 +37,7 @@ def _make_setup(seed: int, batch: int, pos: int, process: bool = False, **cfg: A
     generator = torch.Generator().manual_seed(seed)
     clean = torch.randint(0, 50, (batch, pos), generator=generator)
     corrupted = torch.randint(0, 50, (batch, pos), generator=generator)
-    corrupted[:, 0] = clean[:, 0]  # a shared first token, as with a BOS
+    corrupted[:, :shared] = clean[:, :shared]  # a shared start, as with a BOS and " The"
     with torch.no_grad():
         _, cache = model.run_with_cache(clean)
     return Setup(model, clean, corrupted, cache)
@@ -51,12 +52,14 @@ def attn_only() -> Setup:
 @pytest.fixture(scope="module")
 def with_mlp() -> Setup:
     """Attention + MLP blocks, LayerNorm folded by process_weights_, batch of 2."""
-    return _make_setup(1, batch=2, pos=7, n_layers=3, n_heads=3, d_model=24, d_head=8, d_mlp=48, normalization_type="LN", process=True)
+    return _make_setup(1, batch=2, pos=7, shared=2, n_layers=3, n_heads=3, d_model=24, d_head=8, d_mlp=48, normalization_type="LN", process=True)
 
 
 @pytest.fixture(scope="module", params=["attn_only", "with_mlp"])
 def setup(request: pytest.FixtureRequest) -> Setup:
-    return request.getfixturevalue(request.param)
+    setup = request.getfixturevalue(request.param)
+    setup.metric = METRIC_FOR[request.param]
+    return setup
 
 
 def logit_diff(logits: torch.Tensor) -> torch.Tensor:
@@ -64,8 +67,22 @@ def logit_diff(logits: torch.Tensor) -> torch.Tensor:
 
 
 def log_prob(logits: torch.Tensor) -> torch.Tensor:
-    """Non-linear in the logits, and per batch element before the mean."""
+    """Non-linear in the logits, and per batch element before the mean; reads every position."""
     return logits.log_softmax(-1)[:, -1, TOKEN_A].mean()
+
+
+def last_log_prob(logits: torch.Tensor) -> torch.Tensor:
+    """The same value, but provably reading the last position only (the engine unembeds just that)."""
+    return logits[:, -1].log_softmax(-1)[:, TOKEN_A].mean()
+
+
+def middle_positions(logits: torch.Tensor) -> torch.Tensor:
+    """Reads two positions in the middle."""
+    return logits[:, 2:4, TOKEN_A].sum() - logits[:, 3, TOKEN_B].mean()
+
+
+# The models' metrics for the batched-vs-sequential sweep: both engine paths for the logits.
+METRIC_FOR = {"attn_only": log_prob, "with_mlp": last_log_prob}
 
 
 def no_hooks(model: HookedTransformer) -> bool:
@@ -111,10 +128,10 @@ def test_batched_matches_sequential(setup: Setup, name: str) -> None:
         pytest.skip("no MLP in an attention-only model")
     fn = getattr(patching, name)
     with torch.no_grad():
-        reference = fn(*setup.args, log_prob, sequential=True, progress=False)
-        batched = fn(*setup.args, log_prob, progress=False)
+        reference = fn(*setup.args, setup.metric, sequential=True, progress=False)
+        batched = fn(*setup.args, setup.metric, progress=False)
         # Small chunks: several chunks per sweep, each mixing start layers.
-        chunked = fn(*setup.args, log_prob, progress=False, batch_size=5)
+        chunked = fn(*setup.args, setup.metric, progress=False, batch_size=5)
     assert reference.shape == batched.shape == chunked.shape == _shape(setup, shape_fn)
     assert batched.dtype == torch.float32 and batched.device.type == "cpu"
     assert (batched - reference).abs().max() < TOL
@@ -359,20 +376,25 @@ def test_other_bad_arguments(with_mlp: Setup) -> None:
 @pytest.mark.parametrize("sequential", [False, True])
 def test_cancel_token_stops_between_chunks(with_mlp: Setup, sequential: bool) -> None:
     token = patching.CancelToken()
-    calls = []
+    setter_calls = []
 
-    def metric(logits):
-        calls.append(1)
-        if len(calls) == 4:  # the validation call plus three runs
-            token.cancel()
-        return logit_diff(logits)
+    def setter(corrupted, index, clean):  # cancels during the first chunk's forward pass
+        setter_calls.append(index)
+        token.cancel()
+        return patching.layer_head_vector_patch_setter(corrupted, index, clean)
 
-    with pytest.raises(patching.PatchingCancelled, match="cancelled after 3 of 21") as info:
-        patching.get_act_patch_resid_pre(*with_mlp.args, metric, cancel=token, batch_size=3, sequential=sequential, progress=False)
+    done = 1 if sequential else 3  # the run, or the chunk of 3 runs, that was under way
+    with pytest.raises(patching.PatchingCancelled, match=f"cancelled after {done} of 9") as info:
+        patching.generic_activation_patch(
+            *with_mlp.args, logit_diff, setter, "z", ["layer", "head"], cancel=token, batch_size=3,
+            sequential=sequential, progress=False,
+        )
     assert no_hooks(with_mlp.model)
+    assert len(setter_calls) == done, "no run starts after the cancel"
     partial = info.value.partial_results
-    assert partial.shape == (21,) and torch.isnan(partial).sum() == 18
-    assert len(calls) == 4, "no run after the cancel"
+    assert partial.shape == (9,) and torch.isnan(partial).sum() == 9 - done
+    full = patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, progress=False).flatten()
+    assert (partial[:done] - full[:done]).abs().max() < TOL
     assert token.cancelled and "cancelled=True" in repr(token)
 
 
@@ -423,6 +445,101 @@ def test_progress_bar(attn_only: Setup, capsys: pytest.CaptureFixture) -> None:
     assert "10/10" in capsys.readouterr().err
     patching.get_act_patch_resid_pre(*attn_only.args, logit_diff, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# ---- what the engine shares and skips ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "metric, positions",
+    [
+        (logit_diff, [6]),
+        (last_log_prob, [6]),
+        (middle_positions, [2, 3]),
+        (lambda logits: logits[0, -2, 1] + logits[:, [0, 5], 2].sum(), [0, 5]),
+        (log_prob, None),  # log_softmax over every position first
+        (lambda logits: logits.mean(), None),
+        (lambda logits: logits[..., -1, 0].mean(), None),
+        (lambda logits: logits[:, -1, 0].mean() if logits[:, -1, 0].mean() > 0 else logits.sum(), None),
+        (lambda logits: logits[:, -1].add_(1.0).mean(), None),  # writes in place
+        (lambda logits: logits[:, -1].mean() + logits.shape[1], None),
+        (lambda logits: torch.tensor(logits[:, -1, 0].mean().item()), None),
+    ],
+)
+def test_read_positions(metric, positions) -> None:
+    from transformer_lens._patch_metric import read_positions
+
+    assert read_positions(metric, 7) == (sorted(set(positions)) if positions else None)
+
+
+def test_metric_reading_several_positions(with_mlp: Setup) -> None:
+    batched = patching.get_act_patch_attn_head_out_by_pos(*with_mlp.args, middle_positions, progress=False)
+    reference = patching.get_act_patch_attn_head_out_by_pos(*with_mlp.args, middle_positions, sequential=True, progress=False)
+    assert (batched - reference).abs().max() < TOL and reference.std() > 1e-3
+
+
+def test_read_positions_guard(with_mlp: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the proof ever be wrong, the run-time check falls back to every position."""
+    from transformer_lens import _patch_engine
+
+    monkeypatch.setattr(_patch_engine, "read_positions", lambda metric, n_pos: [0])  # wrong for log_prob
+    batched = patching.get_act_patch_resid_pre(*with_mlp.args, log_prob, progress=False)
+    reference = patching.get_act_patch_resid_pre(*with_mlp.args, log_prob, sequential=True, progress=False)
+    assert (batched - reference).abs().max() < TOL
+
+
+def _shared_positions(setup: Setup, cache: Any, activation: str = "z") -> int:
+    from transformer_lens import _patch_engine
+
+    runs = [_patch_engine.PatchRun(f"blocks.{layer}.attn.hook_{activation}", patching.layer_head_vector_patch_setter, (layer, 0),
+                                   _patch_engine.SetterTraits((2,), ())) for layer in range(setup.model.cfg.n_layers)]
+    clean = _patch_engine.clean_activations(setup.model, cache, sorted({r.hook_name for r in runs}), setup.corrupted)
+    with torch.no_grad():
+        return _patch_engine._corrupted_run(setup.model, setup.corrupted, runs, clean, share=True).shared
+
+
+def test_shared_prefix(with_mlp: Setup) -> None:
+    """The first two tokens agree, so every patched run leaves positions 0 and 1 as they are: the
+    engine computes the others only, and resid_pre patches there equal the corrupted metric."""
+    assert _shared_positions(with_mlp, with_mlp.cache) == 2
+    with torch.no_grad():
+        corrupted_metric = last_log_prob(with_mlp.model(with_mlp.corrupted))
+    resid = patching.get_act_patch_resid_pre(*with_mlp.args, last_log_prob, progress=False)
+    assert (resid[:, :2] == corrupted_metric).all()
+
+
+def test_edited_clean_prefix_is_not_shared(with_mlp: Setup) -> None:
+    """A clean cache whose early positions differ (here: edited by hand) is patched in there too."""
+    s = with_mlp
+    edited = {name: act.clone() for name, act in s.cache.items()}
+    edited["blocks.1.attn.hook_z"][:, 0] += 0.5
+    assert _shared_positions(s, edited) == 0
+    batched = patching.get_act_patch_attn_head_out_all_pos(s.model, s.corrupted, edited, logit_diff, progress=False)
+    reference = patching.get_act_patch_attn_head_out_all_pos(s.model, s.corrupted, edited, logit_diff, sequential=True, progress=False)
+    plain = patching.get_act_patch_attn_head_out_all_pos(*s.args, logit_diff, progress=False)
+    assert (batched - reference).abs().max() < TOL
+    assert (batched[1] - plain[1]).abs().max() > 1e-3 and (batched[0] - plain[0]).abs().max() < TOL
+
+
+def test_callers_hooks_still_apply(with_mlp: Setup) -> None:
+    """A hook the caller attached runs in every patched run, as with one forward per patch (the
+    engine then shares no positions, so a position-specific hook stays right)."""
+    s = with_mlp
+
+    def damp(act, hook):
+        act[:, 1] *= 0.5
+        return act
+
+    handles = s.model.add_hook("blocks.1.hook_resid_mid", damp)
+    try:
+        batched = patching.get_act_patch_attn_head_all_pos_every(*s.args, logit_diff, progress=False)
+        reference = patching.get_act_patch_attn_head_all_pos_every(*s.args, logit_diff, sequential=True, progress=False)
+        assert len(s.model.hook_dict["blocks.1.hook_resid_mid"].fwd_hooks) == 1
+    finally:
+        for handle in handles:
+            handle.remove()
+    plain = patching.get_act_patch_attn_head_all_pos_every(*s.args, logit_diff, progress=False)
+    assert (batched - reference).abs().max() < TOL and (batched - plain).abs().max() > 1e-3
 
 
 # ---- attribution patching ----------------------------------------------------------------------
