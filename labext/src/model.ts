@@ -1,15 +1,15 @@
 // The sidebar's state: what the kernel told us (models, hooks, jobs) and what the user typed.
 // No DOM and no JupyterLab imports here, so vitest drives it with plain objects.
 import { type ISignal, Signal } from '@lumino/signaling';
+import { type FormCheck, type FormState, checkForm } from './formcheck';
+import { type HookGroup, buildHookTree } from './hooktree';
 import {
   type HookInfo,
   type JobRecord,
   type JobSpec,
   type KernelMessage,
-  type Metric,
   type MetricInfo,
   type ModelInfo,
-  type PatchKind,
   type PatchKindInfo,
   type Request,
   type RequestBody,
@@ -18,6 +18,8 @@ import {
   type Tokens,
   makeRequest
 } from './protocol';
+
+export type { FormCheck, FormState } from './formcheck';
 
 /** Where the panel stands with the active notebook's kernel. */
 export type ConnectionState =
@@ -38,23 +40,6 @@ export interface KernelLink {
   interrupt(): void;
 }
 
-export interface FormState {
-  model: string;
-  kind: PatchKind;
-  metric: Metric;
-  clean: string;
-  corrupted: string;
-  correct: string;
-  incorrect: string;
-}
-
-export interface FormCheck {
-  ready: boolean;
-  pending: boolean; // waiting for the kernel to tokenize the current text
-  issues: string[];
-  notes: string[];
-}
-
 export interface JobView {
   record: JobRecord;
   requestId: string;
@@ -71,133 +56,8 @@ export interface KernelNotice {
   message: string;
 }
 
-export interface HookGroup {
-  key: string;
-  label: string;
-  components: { component: string; label: string; hooks: HookInfo[] }[];
-  count: number;
-}
-
-const COMPONENT_ORDER = ['embed', 'resid', 'ln', 'attn', 'mlp', 'final', 'other'];
-const COMPONENT_LABELS: Record<string, string> = {
-  embed: 'embeddings',
-  resid: 'residual stream',
-  ln: 'layer norm',
-  attn: 'attention',
-  mlp: 'MLP',
-  final: 'final layer norm',
-  other: 'other'
-};
 const TOKENIZE_DELAY_MS = 250;
 const MAX_NOTICES = 5;
-
-/**
- * Groups hooks by layer (embeddings, block 0..n, final, other) and then by component,
- * keeping those whose name or description contains every word of `filter`.
- */
-export function buildHookTree(hooks: readonly HookInfo[], filter: string): HookGroup[] {
-  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
-  const matches = (h: HookInfo): boolean => {
-    const text = `${h.name} ${h.description} ${h.shape.join(' ')}`.toLowerCase();
-    return words.every((w) => text.includes(w));
-  };
-  const groups = new Map<string, { label: string; order: number; byComponent: Map<string, HookInfo[]> }>();
-  for (const hook of hooks) {
-    if (!matches(hook)) continue;
-    const [key, label, order] =
-      hook.layer !== null
-        ? [`block-${hook.layer}`, `Block ${hook.layer}`, 1 + hook.layer]
-        : hook.component === 'embed'
-          ? ['embed', 'Embeddings', 0]
-          : hook.component === 'final'
-            ? ['final', 'Final', 1e6]
-            : ['other', 'Other', 1e6 + 1];
-    let group = groups.get(key);
-    if (!group) {
-      group = { label, order, byComponent: new Map() };
-      groups.set(key, group);
-    }
-    const list = group.byComponent.get(hook.component) ?? [];
-    list.push(hook);
-    group.byComponent.set(hook.component, list);
-  }
-  const rank = (c: string): number => {
-    const i = COMPONENT_ORDER.indexOf(c);
-    return i < 0 ? COMPONENT_ORDER.length : i;
-  };
-  return [...groups.entries()]
-    .sort((a, b) => a[1].order - b[1].order)
-    .map(([key, g]) => {
-      const components = [...g.byComponent.entries()]
-        .sort((a, b) => rank(a[0]) - rank(b[0]))
-        .map(([component, list]) => ({ component, label: COMPONENT_LABELS[component] ?? component, hooks: list }));
-      return { key, label: g.label, components, count: components.reduce((n, c) => n + c.hooks.length, 0) };
-    });
-}
-
-/** `[batch, pos, head_index, d_head]`, with concrete sizes where known: `[batch, pos, head_index=8, d_head=32]`. */
-export function shapeText(shape: readonly string[], sizes?: readonly (number | null)[]): string {
-  return `[${shape.map((d, i) => (sizes && sizes[i] !== null && sizes[i] !== undefined && `${sizes[i]}` !== d ? `${d}=${sizes[i]}` : d)).join(', ')}]`;
-}
-
-function quoted(tokens: readonly string[]): string {
-  return tokens.map((t) => JSON.stringify(t)).join(' ');
-}
-
-/** Whether the form can be submitted, and what to tell the user (pure: the tests call it directly). */
-export function checkForm(form: FormState, model: ModelInfo | undefined, metric: MetricInfo | undefined, tokens: Tokens | null): FormCheck {
-  const issues: string[] = [];
-  const notes: string[] = [];
-  if (!model) {
-    return { ready: false, pending: false, issues: ['Choose a model.'], notes };
-  }
-  if (!model.has_tokenizer) issues.push(`${model.name} has no tokenizer, so it cannot patch from prompts.`);
-  if (!model.patch_kinds.includes(form.kind)) issues.push(`${model.name} cannot run this patch kind (attention-only model?).`);
-  if (!form.clean && !form.corrupted && !form.correct && !form.incorrect) {
-    return { ready: false, pending: false, issues, notes: ['Fill in the prompts and answers; their token lengths are checked as you type.'] };
-  }
-  if (!form.clean) issues.push('Enter the clean prompt.');
-  if (!form.corrupted) issues.push('Enter the corrupted prompt.');
-  if (!form.correct.length) issues.push('Enter the correct answer.');
-  const needsIncorrect = metric?.needs_incorrect ?? true;
-  if (needsIncorrect && !form.incorrect.length) issues.push('Enter the incorrect answer (this metric compares the two).');
-  if (issues.length) return { ready: false, pending: false, issues, notes };
-
-  const answers = needsIncorrect ? [form.correct, form.incorrect] : [form.correct];
-  const fresh =
-    tokens !== null &&
-    tokens.model === form.model &&
-    tokens.prompts.length === 2 &&
-    tokens.prompts[0].text === form.clean &&
-    tokens.prompts[1].text === form.corrupted &&
-    tokens.answers.length === answers.length &&
-    tokens.answers.every((a, i) => a.text === answers[i]);
-  if (!fresh || tokens === null) {
-    return { ready: false, pending: true, issues, notes: ['Checking token lengths…'] };
-  }
-  const [clean, corrupted] = tokens.prompts.map((p) => p.tokens.length);
-  if (clean !== corrupted) {
-    issues.push(`The clean prompt is ${clean} tokens and the corrupted prompt ${corrupted}: patching needs the same number of tokens.`);
-  } else {
-    notes.push(`${clean} tokens each (with BOS).`);
-  }
-  for (const [what, n] of [
-    ['clean', clean],
-    ['corrupted', corrupted]
-  ] as const) {
-    if (n > tokens.n_ctx) issues.push(`The ${what} prompt is ${n} tokens; ${model.name} takes at most ${tokens.n_ctx}.`);
-  }
-  tokens.answers.forEach((a, i) => {
-    const what = i === 0 ? 'correct' : 'incorrect';
-    if (a.tokens.length !== 1) {
-      issues.push(`The ${what} answer ${JSON.stringify(a.text)} is ${a.tokens.length} tokens (${quoted(a.tokens)}); it must be one token.`);
-    }
-  });
-  if (tokens.answers.length === 2 && tokens.answers[0].tokens.length === 1 && tokens.answers[0].tokens[0] === tokens.answers[1].tokens[0]) {
-    issues.push('The correct and incorrect answers are the same token.');
-  }
-  return { ready: issues.length === 0, pending: false, issues, notes };
-}
 
 export class SidebarModel {
   constructor(options: { idPrefix?: string } = {}) {
@@ -540,6 +400,8 @@ export class SidebarModel {
     if (!names.includes(this._form.model) && this._selected !== null) {
       this._form = { ...this._form, model: this._selected };
       this._scheduleTokenize();
+    } else if (this._tokens === null) {
+      this._scheduleTokenize(); // e.g. reconnected after a restart with the form already filled in
     }
   }
 

@@ -1,6 +1,8 @@
 // The panel's state: hook tree, form validation and the request/reply flows with a fake kernel link.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type FormState, SidebarModel, buildHookTree, checkForm, shapeText } from '../src/model';
+import { type FormState, checkForm } from '../src/formcheck';
+import { buildHookTree, shapeText } from '../src/hooktree';
+import { SidebarModel } from '../src/model';
 import type { Tokens } from '../src/protocol';
 import { FakeLink, HOOKS, METRIC_INFOS, SPEC, checked, modelInfo, record, result, welcome } from './fakes';
 
@@ -287,6 +289,18 @@ describe('SidebarModel', () => {
     expect(model.hooks).toEqual([]);
     expect(model.form.clean).toBe('keep me');
     expect(model.connection).toBe('restarting');
+  });
+
+  it('checks the kept form again once the new kernel lists its models', () => {
+    connect();
+    model.updateForm({ clean: 'a b', corrupted: 'a c', correct: ' b', incorrect: ' c' });
+    vi.advanceTimersByTime(300);
+    model.setConnection('restarting');
+    const asked = link.types().filter((t) => t === 'tokenize').length;
+    connect();
+    vi.advanceTimersByTime(300);
+    expect(link.types().filter((t) => t === 'tokenize').length).toBe(asked + 1);
+    expect(model.formCheck.pending).toBe(true);
   });
 
   it('sends nothing without a link or connection', () => {

@@ -38,6 +38,13 @@ assert model.to_tokens(clean).shape == model.to_tokens(corrupted).shape
 print("SIDEBAR_JOB " + json.dumps({"clean": clean, "corrupted": corrupted, "correct": a, "incorrect": b}))
 '''
 CHECK = 'print("VALUES " + json.dumps(results.flatten().tolist()))'
+# Slows every forward pass of stacked patched runs (batch > 1) so that a job lasts long enough to
+# be cancelled by hand; the kernel restart at the end removes it.
+SLOW = """
+import time
+slow = model.unembed.register_forward_pre_hook(lambda module, args: time.sleep(0.1) if args[0].shape[0] > 1 else None)
+print("SLOW on")
+"""
 SIDEBAR = "#lenslab-sidebar"
 
 
@@ -87,7 +94,7 @@ def page(lab, browser, artifacts: Path):
     from playwright.sync_api import expect
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(CHECK)]
+    notebook.cells = [nbformat.v4.new_code_cell(c) for c in (SETUP, CHECK, SLOW)]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, lab.root / "sidebar.ipynb")
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
@@ -193,8 +200,12 @@ def _session(page, sidebar, status, artifacts: Path, expect) -> None:
     notebook_values = json.loads(output_text(page, 2, "VALUES "))
     assert notebook_values == panel_values
     shot(page, artifacts, "inserted-code")
+    cell(page, 1).scroll_into_view_if_needed()
+    shot(page, artifacts, "inserted-cell", cell(page, 1))
 
-    # A longer job, cancelled mid-way; then re-open the first result from the history.
+    # A longer job (slowed down), cancelled mid-way; then re-open the first result from the history.
+    run_cell(page, 3)
+    output_text(page, 3, "SLOW on")
     form.locator("select[name='kind']").select_option("head_components_by_pos")
     expect(run).to_be_enabled(timeout=30_000)
     run.click()
@@ -219,4 +230,5 @@ def _session(page, sidebar, status, artifacts: Path, expect) -> None:
     run_cell(page, 0)
     expect(status).to_contain_text("Connected", timeout=60_000)
     expect(sidebar.locator(".lenslab-sb-model[data-model='model']")).to_be_visible()
+    expect(run).to_be_enabled(timeout=30_000)  # the kept form is checked against the new kernel
     shot(page, artifacts, "after-restart", sidebar)

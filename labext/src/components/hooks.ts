@@ -1,6 +1,7 @@
 // The selected model's hook points as a tree (layer, then component) with symbolic shapes,
 // a filter box, copy-to-clipboard, and the selected hook's description.
-import { type SidebarModel, shapeText } from '../model';
+import { shapeText } from '../hooktree';
+import type { SidebarModel } from '../model';
 import type { HookInfo } from '../protocol';
 import { button, el, renderIfChanged, section } from './dom';
 

@@ -13,7 +13,8 @@ import sys
 from typing import Any, Callable, Mapping, Optional
 
 from lenslab.comm import protocol as p
-from lenslab.comm.jobs import InvalidJob, JobRunner, kind_infos, metric_infos, prepare, supported_kinds
+from lenslab.comm.jobs import JobRunner
+from lenslab.comm.recipes import InvalidJob, kind_infos, metric_infos, prepare, supported_kinds
 
 log = logging.getLogger("lenslab.comm")
 

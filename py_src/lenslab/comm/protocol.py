@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
-import types
-import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional
+
+from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, json_type, object_schema
 
 PROTOCOL_VERSION = 1
 COMM_TARGET = "lenslab.sidebar"
@@ -48,30 +47,6 @@ ErrorCode = Literal[
     "invalid_job",  # well-formed, but the job cannot run (token lengths, missing MLPs, ...)
     "internal",  # a bug on the kernel side; the kernel keeps running
 ]
-
-
-@dataclass(frozen=True)
-class Text:
-    """Constraint for a string field."""
-
-    max_length: int
-    min_length: int = 0
-    pattern: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Constraint for a number field (inclusive)."""
-
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
-
-
-@dataclass(frozen=True)
-class Items:
-    """Constraint for a list field."""
-
-    max_items: int
 
 
 RequestId = Annotated[str, Text(64, 1, r"^[A-Za-z0-9_.:-]+$")]
@@ -433,7 +408,7 @@ KERNEL_MESSAGES: dict[str, type[Message]] = {
 def parse_request(data: Any) -> Message:
     """Validates one incoming message and returns its dataclass; raises ``ProtocolError``."""
     if not isinstance(data, dict):
-        raise ProtocolError("bad_message", f"a message must be a JSON object, got {_json_type(data)}")
+        raise ProtocolError("bad_message", f"a message must be a JSON object, got {json_type(data)}")
     raw_id = data.get("id")
     request_id = raw_id if _valid_id(raw_id) else None
     raw_type = data.get("type")
@@ -455,8 +430,8 @@ def parse_request(data: Any) -> Message:
         raise ProtocolError("unknown_type", f"unknown message type {raw_type[:64]!r}; expected one of {sorted(REQUESTS)}", request_id, request_type)
     body = {k: v for k, v in data.items() if k not in ("v", "type")}
     try:
-        return _build(cls, body, "")
-    except _FieldError as e:
+        return build(cls, body, "")
+    except FieldError as e:
         raise ProtocolError("bad_message", f"{raw_type}: {e}", request_id, request_type) from None
 
 
@@ -468,141 +443,17 @@ def parse_kernel_message(data: Any) -> Message:
     if cls is None:
         raise ProtocolError("unknown_type", f"unknown kernel message type {data.get('type')!r}")
     try:
-        return _build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, "")
-    except _FieldError as e:
+        return build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, "")
+    except FieldError as e:
         raise ProtocolError("bad_message", str(e)) from None
-
-
-class _FieldError(ValueError):
-    pass
 
 
 def _valid_id(value: Any) -> bool:
     try:
-        _check(RequestId, value, "id")
-    except _FieldError:
+        check(RequestId, value, "id")
+    except FieldError:
         return False
     return True
-
-
-def _build(cls: type, body: Any, where: str) -> Any:
-    if not isinstance(body, dict):
-        raise _FieldError(f"{where or 'message'} must be an object, got {_json_type(body)}")
-    hints = typing.get_type_hints(cls, include_extras=True)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unexpected = sorted(set(body) - set(names))
-    if unexpected:
-        raise _FieldError(f"unexpected field {_join(where, unexpected[0])!r}")
-    values = {}
-    for name in names:
-        path = _join(where, name)
-        if name not in body:
-            raise _FieldError(f"missing field {path!r}")
-        values[name] = _check(hints[name], body[name], path)
-    return cls(**values)
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _check(hint: Any, value: Any, path: str) -> Any:
-    """``value`` checked against a type hint (returns it, lists as lists of checked items)."""
-    base, constraints = _unwrap(hint)
-    origin = typing.get_origin(base)
-    if _is_optional(base):
-        if value is None:
-            return None
-        (inner,) = [a for a in typing.get_args(base) if a is not type(None)]
-        return _check(Annotated[(inner, *constraints)] if constraints else inner, value, path)
-    if origin is Literal:
-        choices = typing.get_args(base)
-        if value not in choices or isinstance(value, bool):
-            raise _FieldError(f"field {path!r} must be one of {list(choices)}, got {_short(value)}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise _FieldError(f"field {path!r} must be an array, got {_json_type(value)}")
-        for c in constraints:
-            if isinstance(c, Items) and len(value) > c.max_items:
-                raise _FieldError(f"field {path!r} has {len(value)} items, at most {c.max_items} allowed")
-        (item,) = typing.get_args(base)
-        return [_check(item, x, f"{path}[{i}]") for i, x in enumerate(value)]
-    if dataclasses.is_dataclass(base):
-        return _build(base, value, path)
-    if base is str:
-        if not isinstance(value, str):
-            raise _FieldError(f"field {path!r} must be a string, got {_json_type(value)}")
-        for c in constraints:
-            if isinstance(c, Text):
-                if len(value) > c.max_length:
-                    raise _FieldError(f"field {path!r} is {len(value)} characters long, at most {c.max_length} allowed")
-                if len(value) < c.min_length:
-                    raise _FieldError(f"field {path!r} must not be empty")
-                if c.pattern is not None and _compiled(c.pattern).match(value) is None:
-                    raise _FieldError(f"field {path!r} = {_short(value)} does not match {c.pattern}")
-        return value
-    if base is bool:
-        if not isinstance(value, bool):
-            raise _FieldError(f"field {path!r} must be a boolean, got {_json_type(value)}")
-        return value
-    if base in (int, float):
-        ok = isinstance(value, int) if base is int else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool):
-            raise _FieldError(f"field {path!r} must be {'an integer' if base is int else 'a number'}, got {_json_type(value)}")
-        for c in constraints:
-            if isinstance(c, Bounds):
-                if c.minimum is not None and value < c.minimum:
-                    raise _FieldError(f"field {path!r} must be >= {c.minimum:g}, got {value}")
-                if c.maximum is not None and value > c.maximum:
-                    raise _FieldError(f"field {path!r} must be <= {c.maximum:g}, got {value}")
-        return value
-    raise TypeError(f"unsupported protocol type {base!r} at {path}")  # a bug in this module
-
-
-def _unwrap(hint: Any) -> tuple[Any, tuple[Any, ...]]:
-    if typing.get_origin(hint) is Annotated:
-        base, *constraints = typing.get_args(hint)
-        return base, tuple(constraints)
-    return hint, ()
-
-
-def _is_optional(hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    union_types = (Union, types.UnionType) if sys.version_info >= (3, 10) else (Union,)
-    return origin in union_types and type(None) in typing.get_args(hint)
-
-
-_PATTERNS: dict[str, Any] = {}
-
-
-def _compiled(pattern: str) -> Any:
-    import re
-
-    if pattern not in _PATTERNS:
-        _PATTERNS[pattern] = re.compile(pattern)
-    return _PATTERNS[pattern]
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ---- JSON Schema export -------------------------------------------------------------------------
@@ -616,7 +467,7 @@ def json_schema() -> dict[str, Any]:
     """
     defs: dict[str, Any] = {}
     for cls in (*REQUESTS.values(), *KERNEL_MESSAGES.values()):
-        schema = _object_schema(cls, defs)
+        schema = object_schema(cls, defs)
         schema["properties"] = {"v": {"const": PROTOCOL_VERSION}, "type": {"const": cls.TYPE}, **schema["properties"]}
         schema["required"] = ["v", "type", *schema["required"]]
         schema["x-direction"] = cls.DIRECTION
@@ -637,62 +488,6 @@ def json_schema() -> dict[str, Any]:
         },
         "oneOf": [{"$ref": "#/$defs/Request"}, {"$ref": "#/$defs/KernelMessage"}],
     }
-
-
-def _object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    names = [f.name for f in dataclasses.fields(cls)]
-    return {
-        "type": "object",
-        "properties": {name: _type_schema(hints[name], defs) for name in names},
-        "required": names,
-        "additionalProperties": False,
-    }
-
-
-def _type_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    base, constraints = _unwrap(hint)
-    if _is_optional(base):
-        (inner,) = [a for a in typing.get_args(base) if a is not type(None)]
-        inner_schema = _type_schema(Annotated[(inner, *constraints)] if constraints else inner, defs)
-        return {"anyOf": [inner_schema, {"type": "null"}]}
-    origin = typing.get_origin(base)
-    if origin is Literal:
-        return {"enum": list(typing.get_args(base))}
-    if origin is list:
-        (item,) = typing.get_args(base)
-        schema: dict[str, Any] = {"type": "array", "items": _type_schema(item, defs)}
-        for c in constraints:
-            if isinstance(c, Items):
-                schema["maxItems"] = c.max_items
-        return schema
-    if dataclasses.is_dataclass(base):
-        if base.__name__ not in defs:
-            defs[base.__name__] = {}  # placeholder against recursion
-            defs[base.__name__] = _object_schema(base, defs)
-        return {"$ref": f"#/$defs/{base.__name__}"}
-    if base is str:
-        schema = {"type": "string"}
-        for c in constraints:
-            if isinstance(c, Text):
-                schema["maxLength"] = c.max_length
-                if c.min_length:
-                    schema["minLength"] = c.min_length
-                if c.pattern:
-                    schema["pattern"] = c.pattern
-        return schema
-    if base is bool:
-        return {"type": "boolean"}
-    if base in (int, float):
-        schema = {"type": "integer" if base is int else "number"}
-        for c in constraints:
-            if isinstance(c, Bounds):
-                if c.minimum is not None:
-                    schema["minimum"] = int(c.minimum) if base is int else c.minimum
-                if c.maximum is not None:
-                    schema["maximum"] = int(c.maximum) if base is int else c.maximum
-        return schema
-    raise TypeError(f"unsupported protocol type {base!r}")
 
 
 # ---- examples (documentation, schema examples and the tests on both sides) ------------------------

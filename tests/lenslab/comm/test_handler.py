@@ -6,7 +6,7 @@ import pytest
 from sidebar_fakes import IOI, job, request
 
 from lenslab.comm import protocol as p
-from lenslab.comm.jobs import METRICS, PATCH_KINDS
+from lenslab.comm.recipes import METRICS, PATCH_KINDS
 from transformer_lens import hook_names
 
 

@@ -11,7 +11,8 @@ import torch
 from sidebar_fakes import IOI, job, request
 
 from lenslab.comm.handler import SidebarHandler
-from lenslab.comm.jobs import PATCH_KINDS, JobRunner
+from lenslab.comm.jobs import JobRunner
+from lenslab.comm.recipes import PATCH_KINDS
 from transformer_lens import patching
 
 pytestmark = pytest.mark.slow

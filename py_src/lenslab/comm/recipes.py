@@ -1,0 +1,292 @@
+"""What a sidebar patch job computes, and the code that reproduces it.
+
+A job is named by a fixed patch kind (one ``transformer_lens.patching`` function) and a fixed
+metric, never by code. ``prepare`` checks a job against its model before it is accepted,
+``compute`` runs it, and ``job_code`` writes the same steps as a notebook cell: the same calls,
+in the same order, with the same arguments, so the cell gives the same numbers (a test runs
+both and compares them bitwise).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from lenslab.comm import protocol as p
+
+#: Patched runs per forward pass at most; jobs are split into about TARGET_CHUNKS chunks so
+#: progress moves and a cancel takes effect quickly.
+MAX_BATCH_SIZE = 32
+TARGET_CHUNKS = 16
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A patch kind: the patching function, the hooks it needs and how many runs it makes."""
+
+    label: str
+    function: str
+    hooks: tuple[str, ...]  # short names (get_act_name) every block must have
+    runs: Callable[[Any, int], int]  # (cfg, n_pos) -> number of patched runs
+
+
+def _heads(cfg: Any) -> int:
+    return cfg.n_heads
+
+
+def _kv_heads(cfg: Any) -> int:
+    return cfg.n_key_value_heads or cfg.n_heads
+
+
+PATCH_KINDS: dict[str, KindSpec] = {
+    "resid_pre": KindSpec("Residual stream (block inputs), by position", "get_act_patch_resid_pre", ("resid_pre",), lambda c, n: c.n_layers * n),
+    "attn_out": KindSpec("Attention layer outputs, by position", "get_act_patch_attn_out", ("attn_out",), lambda c, n: c.n_layers * n),
+    "mlp_out": KindSpec("MLP layer outputs, by position", "get_act_patch_mlp_out", ("mlp_out",), lambda c, n: c.n_layers * n),
+    "block_every": KindSpec(
+        "Residual stream, attention and MLP outputs", "get_act_patch_block_every", ("resid_pre", "attn_out", "mlp_out"), lambda c, n: 3 * c.n_layers * n
+    ),
+    "heads_all_pos": KindSpec("Attention heads, all positions", "get_act_patch_attn_head_out_all_pos", ("z",), lambda c, n: c.n_layers * _heads(c)),
+    "heads_by_pos": KindSpec("Attention heads, by position", "get_act_patch_attn_head_out_by_pos", ("z",), lambda c, n: c.n_layers * n * _heads(c)),
+    "head_components_all_pos": KindSpec(
+        "Head output, query, key, value and pattern, all positions",
+        "get_act_patch_attn_head_all_pos_every",
+        ("z", "q", "k", "v", "pattern"),
+        lambda c, n: c.n_layers * (3 * _heads(c) + 2 * _kv_heads(c)),
+    ),
+    "head_components_by_pos": KindSpec(
+        "Head output, query, key, value and pattern, by position",
+        "get_act_patch_attn_head_by_pos_every",
+        ("z", "q", "k", "v", "pattern"),
+        lambda c, n: c.n_layers * n * (3 * _heads(c) + 2 * _kv_heads(c)),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    label: str
+    needs_incorrect: bool
+
+
+METRICS: dict[str, MetricSpec] = {
+    "logit_diff": MetricSpec("Logit difference (correct - incorrect), last position", True),
+    "normalized_logit_diff": MetricSpec("Logit difference scaled to corrupted = 0, clean = 1", True),
+    "correct_logprob": MetricSpec("Log-probability of the correct answer, last position", False),
+}
+
+
+def kind_infos() -> list[p.PatchKindInfo]:
+    return [p.PatchKindInfo(name, k.label, k.function) for name, k in PATCH_KINDS.items()]  # type: ignore[arg-type]
+
+
+def metric_infos() -> list[p.MetricInfo]:
+    return [p.MetricInfo(name, m.label, m.needs_incorrect) for name, m in METRICS.items()]  # type: ignore[arg-type]
+
+
+def supported_kinds(model: Any) -> list[str]:
+    """Patch kinds whose hooks exist in every block of `model` (no MLP kinds for attn-only models)."""
+    if not _is_causal_lm(model):
+        return []
+    from transformer_lens import hook_names
+
+    hook_dict = model.hook_dict
+    cfg = model.cfg
+
+    def runs(kind: KindSpec) -> bool:
+        # Attention-only blocks still own MLP hook points (as upstream's do), but they never fire.
+        if cfg.attn_only and _MLP_HOOKS.intersection(kind.hooks):
+            return False
+        return all(hook_names.get_act_name(h, layer) in hook_dict for h in kind.hooks for layer in range(cfg.n_layers))
+
+    return [name for name, kind in PATCH_KINDS.items() if cfg.n_layers > 0 and runs(kind)]
+
+
+_MLP_HOOKS = frozenset({"mlp_out", "mlp_in", "pre", "post", "mid", "pre_linear"})
+
+
+def _is_causal_lm(model: Any) -> bool:
+    from transformer_lens import HookedTransformer
+
+    return isinstance(model, HookedTransformer)
+
+
+# ---- validation (on the comm thread, before a job is accepted) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated job: its tokens, answer ids, run count and chunk size."""
+
+    clean_tokens: Any
+    corrupted_tokens: Any
+    correct: int
+    incorrect: Optional[int]
+    total: int
+    batch_size: int
+
+
+class InvalidJob(ValueError):
+    """The job is well-formed but cannot run; the message says why, for the panel."""
+
+
+def prepare(spec: p.JobSpec, model: Any) -> Prepared:
+    """Checks that `spec` can run on `model` (token lengths, answers, kind) and sizes it."""
+    if not _is_causal_lm(model):
+        raise InvalidJob(f"{spec.model} is a {type(model).__name__}; patch jobs need a HookedTransformer")
+    if getattr(model, "tokenizer", None) is None:
+        raise InvalidJob(f"{spec.model} has no tokenizer: call {spec.model}.set_tokenizer(...) to patch from prompts")
+    if spec.kind not in supported_kinds(model):
+        if model.cfg.attn_only:
+            raise InvalidJob(f"{spec.model} is attention-only: it has no MLP outputs, so it cannot run {spec.kind!r} patching")
+        needs = ", ".join(PATCH_KINDS[spec.kind].hooks)
+        raise InvalidJob(f"{spec.model} cannot run {spec.kind!r} patching: it lacks some of the {needs} hooks")
+    metric = METRICS[spec.metric]
+    if metric.needs_incorrect and not spec.incorrect_answer:
+        raise InvalidJob(f"the {spec.metric} metric needs an incorrect answer")
+    n_ctx = model.cfg.n_ctx
+    lengths = []
+    for what, prompt in (("clean", spec.clean_prompt), ("corrupted", spec.corrupted_prompt)):
+        n = len(model.to_tokens(prompt, truncate=False, move_to_device=False)[0])
+        if n > n_ctx:
+            raise InvalidJob(f"the {what} prompt is {n} tokens long; {spec.model} takes at most n_ctx = {n_ctx}")
+        lengths.append(n)
+    if lengths[0] != lengths[1]:
+        raise InvalidJob(
+            f"the clean prompt is {lengths[0]} tokens and the corrupted prompt {lengths[1]}: patching needs the same number of tokens"
+        )
+    correct = _single_token(model, spec.correct_answer, "correct")
+    incorrect = _single_token(model, spec.incorrect_answer, "incorrect") if metric.needs_incorrect else None
+    if incorrect is not None and incorrect == correct:
+        raise InvalidJob("the correct and incorrect answers are the same token")
+    total = PATCH_KINDS[spec.kind].runs(model.cfg, lengths[0])
+    return Prepared(
+        clean_tokens=model.to_tokens(spec.clean_prompt),
+        corrupted_tokens=model.to_tokens(spec.corrupted_prompt),
+        correct=correct,
+        incorrect=incorrect,
+        total=total,
+        batch_size=max(1, min(MAX_BATCH_SIZE, math.ceil(total / TARGET_CHUNKS))),
+    )
+
+
+def _single_token(model: Any, text: str, what: str) -> int:
+    try:
+        return model.to_single_token(text)
+    except ValueError as e:
+        raise InvalidJob(f"the {what} answer must be one token: {e}") from None
+
+
+# ---- the computation (worker thread) and its code ----------------------------------------------
+
+
+def _logit_diff(correct: int, incorrect: int) -> Callable[[Any], Any]:
+    def logit_diff(logits: Any) -> Any:
+        return (logits[:, -1, correct] - logits[:, -1, incorrect]).mean()
+
+    return logit_diff
+
+
+def _normalized(logit_diff: Callable[[Any], Any], clean_diff: float, corrupted_diff: float) -> Callable[[Any], Any]:
+    def metric(logits: Any) -> Any:
+        return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)
+
+    return metric
+
+
+def _correct_logprob(correct: int) -> Callable[[Any], Any]:
+    def metric(logits: Any) -> Any:
+        return logits[:, -1].log_softmax(dim=-1)[:, correct].mean()
+
+    return metric
+
+
+@dataclass
+class Outcome:
+    results: Any  # the patching function's tensor
+    clean_metric: float
+    corrupted_metric: float
+
+
+def compute(spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_run: Callable[[], None]) -> Outcome:
+    """The job itself: the same steps as :func:`job_code`'s code (a test runs both and compares)."""
+    import torch
+    from transformer_lens import patching
+
+    with torch.no_grad():
+        clean_logits, clean_cache = model.run_with_cache(prep.clean_tokens)
+        corrupted_logits = model(prep.corrupted_tokens)
+    if spec.metric == "correct_logprob":
+        metric = _correct_logprob(prep.correct)
+    else:
+        assert prep.incorrect is not None
+        metric = _logit_diff(prep.correct, prep.incorrect)
+        if spec.metric == "normalized_logit_diff":
+            clean_diff, corrupted_diff = metric(clean_logits).item(), metric(corrupted_logits).item()
+            if abs(clean_diff - corrupted_diff) <= 1e-6 * max(1.0, abs(clean_diff)):
+                raise InvalidJob("the clean and corrupted runs have the same logit difference, so it cannot be normalised")
+            metric = _normalized(metric, clean_diff, corrupted_diff)
+
+    def counted(logits: Any) -> Any:
+        value = metric(logits)
+        on_run()
+        return value
+
+    function = getattr(patching, PATCH_KINDS[spec.kind].function)
+    results = function(model, prep.corrupted_tokens, clean_cache, counted, batch_size=prep.batch_size, progress=False, cancel=cancel)
+    return Outcome(results, float(metric(clean_logits).item()), float(metric(corrupted_logits).item()))
+
+
+def job_code(spec: p.JobSpec, prep: Prepared, job_id: int) -> str:
+    """Python that reproduces the job with ``transformer_lens.patching`` and shows its grid."""
+    kind = PATCH_KINDS[spec.kind]
+    m = spec.model
+    lines = [
+        f"# LensLab sidebar job {job_id}: {kind.label.lower()}; metric: {METRICS[spec.metric].label.lower()}",
+        "import torch",
+        "import lenslab",
+        "from transformer_lens import patching",
+        "",
+        f"clean_tokens = {m}.to_tokens({spec.clean_prompt!r})",
+        f"corrupted_tokens = {m}.to_tokens({spec.corrupted_prompt!r})",
+        f"correct_token = {m}.to_single_token({spec.correct_answer!r})",
+    ]
+    if spec.metric != "correct_logprob":
+        lines.append(f"incorrect_token = {m}.to_single_token({spec.incorrect_answer!r})")
+    lines += [
+        "with torch.no_grad():",
+        f"    clean_logits, clean_cache = {m}.run_with_cache(clean_tokens)",
+        f"    corrupted_logits = {m}(corrupted_tokens)",
+        "",
+    ]
+    if spec.metric == "correct_logprob":
+        lines += [
+            "def metric(logits):",
+            "    return logits[:, -1].log_softmax(dim=-1)[:, correct_token].mean()",
+        ]
+    elif spec.metric == "logit_diff":
+        lines += [
+            "def metric(logits):",
+            "    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()",
+        ]
+    else:
+        lines += [
+            "def logit_diff(logits):",
+            "    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()",
+            "",
+            "clean_diff = logit_diff(clean_logits).item()",
+            "corrupted_diff = logit_diff(corrupted_logits).item()",
+            "",
+            "def metric(logits):",
+            "    # 0 = the corrupted run's logit difference, 1 = the clean run's",
+            "    return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)",
+        ]
+    lines += [
+        "",
+        "# batch_size: patched runs per forward pass, as the sidebar ran them (any value gives the same numbers up to float rounding)",
+        f"results = patching.{kind.function}(",
+        f"    {m}, corrupted_tokens, clean_cache, metric, batch_size={prep.batch_size}, progress=False",
+        ")",
+        f"lenslab.show(results, kind={kind.function!r}, model={m}, tokens=clean_tokens)",
+    ]
+    return "\n".join(lines) + "\n"
