@@ -102,7 +102,9 @@ def page(lab, browser, artifacts: Path):
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/tree/sidebar.ipynb")
+    # A workspace of its own: the layout this test leaves (sidebar open and widened) must not
+    # carry over to the other browser tests, which share the server.
+    page.goto(f"{lab.url}/lab/workspaces/sidebar-e2e/tree/sidebar.ipynb")
     expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
     try:
         yield page
@@ -212,7 +214,7 @@ def _session(page, sidebar, status, artifacts: Path, expect) -> None:
     second = sidebar.locator(".lenslab-sb-job[data-job-id='2']")
     expect(second).to_have_attribute("data-status", "running", timeout=60_000)
     expect(second.locator("progress")).to_be_visible()
-    shot(page, artifacts, "progress", second)
+    shot(page, artifacts, "progress", sidebar.locator(".lenslab-sb-jobs-section"))  # the job's own node is re-rendered
     second.locator(".lenslab-sb-cancel").click()
     expect(second).to_have_attribute("data-status", "cancelled", timeout=60_000)
     expect(second.locator(".lenslab-sb-job-status")).to_contain_text("cancelled after")
