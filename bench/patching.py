@@ -21,6 +21,7 @@ import argparse
 import gc
 import ctypes
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -126,19 +127,32 @@ def main() -> None:
     peaks: dict[str, dict[str, float | None]] = {name: {} for name in sweeps}
     results: dict[str, dict[str, torch.Tensor]] = {name: {} for name in sweeps}
 
+    stamps: list[float] = []
+
+    def timed_metric(logits: torch.Tensor) -> torch.Tensor:
+        """The same metric, noting when each sequential run ends (for per-run times)."""
+        stamps.append(time.perf_counter())
+        return logit_diff_metric(logits)
+
+    per_run: dict[str, list[float]] = {name: [] for name in sweeps}
+    load_before = os.getloadavg()
     with torch.no_grad():
         _, clean_cache = model.run_with_cache(clean_tokens)
         model(corrupted_tokens)  # warm-up
         for name, fn in sweeps.items():
             order = ["batched"] + ["sequential", "batched"] * args.reps
             for mode in order:
-                run = lambda: fn(model, corrupted_tokens, clean_cache, logit_diff_metric,  # noqa: E731
+                metric = timed_metric if mode == "sequential" else logit_diff_metric
+                stamps.clear()
+                run = lambda: fn(model, corrupted_tokens, clean_cache, metric,  # noqa: E731
                                  sequential=mode == "sequential", progress=False, **engine)
                 start = time.perf_counter()
                 result, peak = peak_rss_growth_mib(run)
                 times[name][mode].append(time.perf_counter() - start)
                 print(f"  {name} {mode}: {times[name][mode][-1]:.2f} s", flush=True)
                 results[name][mode] = result
+                if mode == "sequential":  # stamps[0] is the metric check on the unpatched run
+                    per_run[name].extend(b - a for a, b in zip(stamps, stamps[1:]))
                 peaks[name][mode] = max(peak, peaks[name].get(mode) or 0.0) if peak is not None else None
 
     print(f"LensLab activation-patching benchmark: torch {torch.__version__}, {args.threads} threads")
@@ -162,6 +176,17 @@ def main() -> None:
     print()
     print("Times are medians (batched: of the runs around each sequential one). Peak MiB is the peak")
     print("resident-set growth during the call above the RSS before it (VmHWM), the largest over runs.")
+    print()
+    print(f"Load average (1 min) before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}. On a shared machine the")
+    print("one-forward-per-patch path suffers most from other processes, so also an estimate with the noise")
+    print("taken out: sequential = runs x the 10th-percentile time of one of its runs, batched = fastest rep.")
+    for name in sweeps:
+        durations = sorted(per_run[name])
+        p10 = durations[len(durations) // 10]
+        seq_est, bat_est = p10 * n_runs[name], min(times[name]["batched"])
+        print(f"  {name:<12} sequential ~{seq_est:.1f} s ({p10 * 1e3:.1f} ms/run), batched {bat_est:.2f} s: "
+              f"{seq_est / bat_est:.1f}x")
+        summary[name].update(sequential_p10_run_s=p10, estimate_speedup=seq_est / bat_est)
     for name, versions in UPSTREAM_SECONDS.items():
         quoted = ", ".join(f"{v}: ~{s} s" for v, s in versions.items())
         print(f"For scale, upstream TransformerLens on a 2-core machine (quoted, not measured here), {name}: {quoted}")

@@ -20,12 +20,13 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
 from transformer_lens import hook_names
+from transformer_lens._patch_attribution import attribution_estimates
 from transformer_lens._patch_metric import metric_value, read_positions
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache, KeyValueCacheEntry
 
@@ -35,7 +36,6 @@ DEFAULT_MAX_BATCH_MEMORY_MB = 1024.0
 # (every hook on) takes the explicit attention path, a plain forward the fused one, so identical
 # prefixes still differ by float32 noise (about 1e-6).
 SAME_POSITION_RTOL = 1e-4
-_FROM_TOKENS = -1  # start position of runs whose hook sits before the first block
 _POS_DIMS = ("pos", "query_pos", "key_pos")
 
 Metric = Callable[[torch.Tensor], torch.Tensor]
@@ -96,8 +96,11 @@ class PatchRun:
 
     @property
     def start(self) -> int:
+        """The block the run starts at: the one its hook point is in."""
         layer = hook_names.layer_of(self.hook_name)
-        return _FROM_TOKENS if layer is None else layer
+        if layer is None:
+            raise ValueError(f"activation patching needs hook points inside a block, got {self.hook_name!r}")
+        return layer
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ def _check_clean_shape(name: str, act: torch.Tensor, tokens: torch.Tensor) -> No
     raise ValueError(
         f"clean and corrupted inputs differ in shape: the clean run has [batch, pos] = {clean_shape} "
         f"(clean_cache[{name!r}] has shape {tuple(act.shape)}, [{', '.join(spec.shape)}]) but corrupted_tokens "
-        f"has shape {tuple(tokens.shape)}; patching needs the same number of positions (and the same batch, or a clean batch of 1)"
+        f"has shape {tuple(tokens.shape)}; patching needs the same number of positions "
+        "(and the same batch, or a clean batch of 1)"
     )
 
 
@@ -182,7 +186,7 @@ def patch(
     names = sorted({run.hook_name for run in runs})
     clean = clean_activations(model, clean_cache, names, tokens)
     if options.approx:
-        return _attribution(model, tokens, clean, metric, runs)
+        return attribution_estimates(model, tokens, clean, metric, runs)
     with torch.no_grad():
         share = not options.sequential and _can_share_prefix(model, runs)
         corrupted = _corrupted_run(model, tokens, runs, clean, share)
@@ -217,7 +221,7 @@ def _can_share_prefix(model: Any, runs: Sequence[PatchRun]) -> bool:
     causal, and no hook of the caller's sees the shortened activations."""
     return (
         model.cfg.attention_dir == "causal"
-        and all(run.traits is not None and run.start != _FROM_TOKENS for run in runs)
+        and all(run.traits is not None for run in runs)
         and all(_query_pos_dim(run.hook_name) is not None for run in runs)
         and not _user_hooks(model)
     )
@@ -233,7 +237,7 @@ def _query_pos_dim(name: str) -> Optional[int]:
 def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, torch.Tensor], share: bool) -> _Corrupted:
     """Run the corrupted input once, keeping each start layer's resid_pre and, when sharing, the
     keys and values and the first position where any patched activation differs from the clean one."""
-    starts = sorted({run.start for run in runs} - {_FROM_TOKENS})
+    starts = sorted({run.start for run in runs})
     corrupted = _Corrupted(logits=torch.empty(0), resid_pre={}, keys={}, values={})
     first_difference = [tokens.shape[1]]
 
@@ -304,7 +308,12 @@ def _sequential(model, tokens, clean, metric, runs, values, bar, cancel) -> None
 
 
 def runs_per_chunk(
-    cfg: Any, batch: int, pos: int, max_batch_memory_mb: float, block_pos: Optional[int] = None, logit_pos: Optional[int] = None
+    cfg: Any,
+    batch: int,
+    pos: int,
+    max_batch_memory_mb: float,
+    block_pos: Optional[int] = None,
+    logit_pos: Optional[int] = None,
 ) -> int:
     """How many patched runs fit one forward pass within the memory budget.
 
@@ -421,9 +430,6 @@ def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corr
         for j, start in enumerate(starts):
             stop = starts[j + 1] if j + 1 < len(starts) else n_layers
             n_new = len(segments[start])
-            if start == _FROM_TOKENS:
-                stream = model(tokens.repeat(n_new, 1), stop_at_layer=stop)
-                continue
             new = corrupted.resid_pre[start][:, shared:].repeat(n_new, 1, 1)
             stream = new if stream is None else torch.cat([stream, new])
             cache = _prefix_cache(model, corrupted, stream.shape[0] // batch, start, stop) if shared else None
@@ -461,60 +467,3 @@ def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tens
         return act
 
     return hook
-
-
-# ---- attribution patching -----------------------------------------------------------------
-
-
-def _attribution(model, tokens, clean, metric, runs) -> torch.Tensor:
-    """First-order estimate of each patched run's metric.
-
-    metric(patched) ~= metric(corrupted) + sum((patched_act - corrupted_act) * d metric / d act),
-    with the gradient taken once, on the corrupted run. Exact when the metric is linear in the
-    patched activation (e.g. a logit difference and an activation that reaches the logits
-    through linear maps only); otherwise an approximation, good for small clean/corrupted gaps.
-    """
-    names = sorted(clean)
-    acts: dict[str, torch.Tensor] = {}
-
-    def keep(act: torch.Tensor, hook: Any) -> Optional[torch.Tensor]:
-        # With frozen weights nothing upstream needs grad: make the activation a leaf so it does.
-        replaced = None if act.requires_grad else act.detach().requires_grad_(True)
-        acts[hook.name] = act if replaced is None else replaced
-        return replaced
-
-    with torch.enable_grad(), model.hooks(fwd_hooks=[(name, keep) for name in names]):
-        logits = model(tokens)
-        value = metric(logits)
-    base = metric_value(lambda _: value, logits)  # the same checks as the exact path
-    if not value.requires_grad:
-        raise ValueError(
-            "approx=True needs the metric's gradient, but patching_metric's result does not depend on the logits "
-            "through autograd (does it call .item(), .detach() or run under torch.no_grad()?)"
-        )
-    grads = torch.autograd.grad(value.reshape(()), [acts[n] for n in names], allow_unused=True)
-    grad_of = {n: torch.zeros_like(acts[n]) if g is None else g.detach() for n, g in zip(names, grads)}
-    corrupted = {n: acts[n].detach() for n in names}
-    estimates = torch.empty(len(runs), dtype=torch.float32, device=tokens.device)
-    generic: list[int] = []
-    groups: dict[tuple[str, SetterTraits], list[int]] = defaultdict(list)
-    for i, run in enumerate(runs):
-        if run.traits is not None:
-            groups[(run.hook_name, run.traits)].append(i)
-        else:
-            generic.append(i)
-    with torch.no_grad():
-        for (name, traits), members in groups.items():
-            keep_dims = traits.kept_dims
-            contribution = (clean[name] - corrupted[name]) * grad_of[name]
-            summed = contribution.sum(dim=[d for d in range(contribution.ndim) if d not in keep_dims])
-            index = torch.tensor([runs[i].index[1:] for i in members], dtype=torch.long, device=summed.device)
-            estimates[members] = summed[tuple(index.T)].float()
-        for i in generic:
-            run = runs[i]
-            before = corrupted[run.hook_name]
-            after = before.clone()
-            out = run.setter(after, list(run.index), clean[run.hook_name])
-            after = after if out is None else out
-            estimates[i] = ((after - before) * grad_of[run.hook_name]).sum().float()
-    return estimates + base

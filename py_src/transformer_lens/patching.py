@@ -340,105 +340,120 @@ def get_act_patch_resid_pre(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos"]:
     """Patch the residual stream entering each block, per position: ``[n_layers, pos]``."""
-    return _specialised("resid_pre", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("resid_pre", *args, options)
 
 
 def get_act_patch_resid_mid(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos"]:
     """Patch the residual stream between each block's attention and MLP, per position: ``[n_layers, pos]``."""
-    return _specialised("resid_mid", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("resid_mid", *args, options)
 
 
 def get_act_patch_attn_out(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos"]:
     """Patch each attention layer's output, per position: ``[n_layers, pos]``."""
-    return _specialised("attn_out", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("attn_out", *args, options)
 
 
 def get_act_patch_mlp_out(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos"]:
     """Patch each MLP layer's output, per position: ``[n_layers, pos]``."""
-    return _specialised("mlp_out", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("mlp_out", *args, options)
 
 
 def get_act_patch_attn_head_out_by_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos head"]:
     """Patch each head's output (``hook_z``) at each position: ``[n_layers, pos, n_heads]``."""
-    return _specialised("out_by_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("out_by_pos", *args, options)
 
 
 def get_act_patch_attn_head_q_by_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos head"]:
     """Patch each head's queries at each position: ``[n_layers, pos, n_heads]``."""
-    return _specialised("q_by_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("q_by_pos", *args, options)
 
 
 def get_act_patch_attn_head_k_by_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos head"]:
     """Patch each head's keys at each position: ``[n_layers, pos, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    return _specialised("k_by_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("k_by_pos", *args, options)
 
 
 def get_act_patch_attn_head_v_by_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer pos head"]:
     """Patch each head's values at each position: ``[n_layers, pos, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    return _specialised("v_by_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("v_by_pos", *args, options)
 
 
 def get_act_patch_attn_head_pattern_by_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head_index dest_pos"]:
     """Patch each head's attention pattern row for each destination position: ``[n_layers, n_heads, dest_pos]``."""
-    return _specialised("pattern_by_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("pattern_by_pos", *args, options)
 
 
 def get_act_patch_attn_head_pattern_dest_src_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head_index dest_pos src_pos"]:
     """Patch each single entry of each head's pattern: ``[n_layers, n_heads, dest_pos, src_pos]``."""
-    return _specialised("pattern_dest_src", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("pattern_dest_src", *args, options)
 
 
 def get_act_patch_attn_head_out_all_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head"]:
     """Patch each head's output (``hook_z``) at every position at once: ``[n_layers, n_heads]``."""
-    return _specialised("out_all_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("out_all_pos", *args, options)
 
 
 def get_act_patch_attn_head_q_all_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head"]:
     """Patch each head's queries at every position: ``[n_layers, n_heads]``."""
-    return _specialised("q_all_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("q_all_pos", *args, options)
 
 
 def get_act_patch_attn_head_k_all_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head"]:
     """Patch each head's keys at every position: ``[n_layers, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    return _specialised("k_all_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("k_all_pos", *args, options)
 
 
 def get_act_patch_attn_head_v_all_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head"]:
     """Patch each head's values at every position: ``[n_layers, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    return _specialised("v_all_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("v_all_pos", *args, options)
 
 
 def get_act_patch_attn_head_pattern_all_pos(
     model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
 ) -> Float[torch.Tensor, "layer head"]:
     """Patch each head's whole attention pattern: ``[n_layers, n_heads]``."""
-    return _specialised("pattern_all_pos", model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
+    return _specialised("pattern_all_pos", *args, options)
 
 
 # ---- several sweeps in one engine call ----------------------------------------------------------

@@ -46,13 +46,15 @@ def _make_setup(seed: int, batch: int, pos: int, process: bool = False, shared: 
 @pytest.fixture(scope="module")
 def attn_only() -> Setup:
     """Attention-only, LayerNorm, batch of 3 prompts."""
-    return _make_setup(0, batch=3, pos=5, n_layers=2, n_heads=4, d_model=16, d_head=4, attn_only=True, normalization_type="LN")
+    shape = dict(n_layers=2, n_heads=4, d_model=16, d_head=4, attn_only=True, normalization_type="LN")
+    return _make_setup(0, batch=3, pos=5, **shape)
 
 
 @pytest.fixture(scope="module")
 def with_mlp() -> Setup:
     """Attention + MLP blocks, LayerNorm folded by process_weights_, batch of 2."""
-    return _make_setup(1, batch=2, pos=7, shared=2, n_layers=3, n_heads=3, d_model=24, d_head=8, d_mlp=48, normalization_type="LN", process=True)
+    shape = dict(n_layers=3, n_heads=3, d_model=24, d_head=8, d_mlp=48, normalization_type="LN")
+    return _make_setup(1, batch=2, pos=7, shared=2, process=True, **shape)
 
 
 @pytest.fixture(scope="module", params=["attn_only", "with_mlp"])
@@ -155,7 +157,9 @@ def test_memory_budget_sets_chunks(with_mlp: Setup) -> None:
 def test_grad_mode_and_no_param_grads(with_mlp: Setup) -> None:
     """Called outside no_grad (as upstream allows), results match and no gradients accumulate."""
     result = patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, progress=False)
-    reference = patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, progress=False, sequential=True)
+    reference = patching.get_act_patch_attn_head_out_all_pos(
+        *with_mlp.args, logit_diff, progress=False, sequential=True
+    )
     assert (result - reference).abs().max() < TOL
     assert all(p.grad is None for p in with_mlp.model.parameters())
 
@@ -235,7 +239,8 @@ def test_custom_setter_returning_new_tensor(attn_only: Setup) -> None:
     batched = patching.generic_activation_patch(*attn_only.args, log_prob, **kwargs)
     reference = patching.generic_activation_patch(*attn_only.args, log_prob, sequential=True, **kwargs)
     assert batched.shape == (2,) and (batched - reference).abs().max() < TOL
-    oracle = _oracle(attn_only, "blocks.1.hook_attn_out", lambda act, clean: act.copy_(act + 0.5 * (clean - act)), log_prob)
+    edit = lambda act, clean: act.copy_(act + 0.5 * (clean - act))  # noqa: E731
+    oracle = _oracle(attn_only, "blocks.1.hook_attn_out", edit, log_prob)
     assert abs(batched[1].item() - oracle) < TOL
 
 
@@ -250,7 +255,8 @@ def test_index_df(with_mlp: Setup) -> None:
     assert frame.iloc[1].tolist() == [0, 1] and frame.iloc[7].tolist() == [1, 0]  # last column fastest
     rows = pd.DataFrame({"layer": [2, 0, 1, 2], "pos": [6, 0, 3, 6]})
     flat, same = patching.generic_activation_patch(
-        *s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre", index_df=rows, return_index_df=True, progress=False
+        *s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre",
+        index_df=rows, return_index_df=True, progress=False,
     )
     assert same is rows and flat.shape == (4,)
     expected = torch.stack([grid[2, 6], grid[0, 0], grid[1, 3], grid[2, 6]])
@@ -283,7 +289,8 @@ def test_index_df_out_of_range(with_mlp: Setup, rows, message: str) -> None:
 def test_index_df_head_range(with_mlp: Setup) -> None:
     pd = pytest.importorskip("pandas")
     bad = pd.DataFrame({"layer": [0], "head": [3]})
-    with pytest.raises(ValueError, match=r"head = 3 is out of range, must be \[0, 3\)"), _forbid_forward(with_mlp.model):
+    message = r"head = 3 is out of range, must be \[0, 3\)"
+    with pytest.raises(ValueError, match=message), _forbid_forward(with_mlp.model):
         patching.get_act_patch_attn_head_out_all_pos(*with_mlp.args, logit_diff, index_df=bad)
 
 
@@ -313,7 +320,8 @@ def test_shape_mismatch_names_both_shapes(with_mlp: Setup) -> None:
     with pytest.raises(ValueError, match=r"\(2, 7\).*\(2, 6\)"), _forbid_forward(with_mlp.model):
         patching.get_act_patch_resid_pre(with_mlp.model, shorter, with_mlp.cache, logit_diff)
     with pytest.raises(ValueError, match=r"\(2, 7\).*\(1, 7\)"), _forbid_forward(with_mlp.model):
-        patching.get_act_patch_attn_head_all_pos_every(with_mlp.model, with_mlp.corrupted[:1], with_mlp.cache, logit_diff)
+        one_prompt = with_mlp.corrupted[:1]
+        patching.get_act_patch_attn_head_all_pos_every(with_mlp.model, one_prompt, with_mlp.cache, logit_diff)
 
 
 def test_clean_batch_of_one_broadcasts(with_mlp: Setup) -> None:
@@ -322,14 +330,17 @@ def test_clean_batch_of_one_broadcasts(with_mlp: Setup) -> None:
     with torch.no_grad():
         _, cache = s.model.run_with_cache(s.clean[:1])
     batched = patching.get_act_patch_attn_out(s.model, s.corrupted, cache, logit_diff, progress=False)
-    reference = patching.get_act_patch_attn_out(s.model, s.corrupted, cache, logit_diff, progress=False, sequential=True)
+    reference = patching.get_act_patch_attn_out(
+        s.model, s.corrupted, cache, logit_diff, progress=False, sequential=True
+    )
     assert (batched - reference).abs().max() < TOL
 
 
 def test_missing_cache_names_listed(with_mlp: Setup) -> None:
     s = with_mlp
     with torch.no_grad():
-        _, partial_cache = s.model.run_with_cache(s.clean, names_filter=lambda n: n.endswith("hook_z") and "blocks.2" not in n)
+        wanted = lambda name: name.endswith("hook_z") and "blocks.2" not in name  # noqa: E731
+        _, partial_cache = s.model.run_with_cache(s.clean, names_filter=wanted)
     with pytest.raises(KeyError, match=r"blocks.0.attn.hook_q.*blocks.2.attn.hook_z"), _forbid_forward(s.model):
         patching.get_act_patch_attn_head_all_pos_every(s.model, s.corrupted, partial_cache, logit_diff)
 
@@ -353,16 +364,17 @@ def test_bad_metric(with_mlp: Setup, metric, error, message: str) -> None:
 
 def test_other_bad_arguments(with_mlp: Setup) -> None:
     s = with_mlp
+    setter = patching.layer_pos_patch_setter
     with pytest.raises(TypeError, match="token tensor"):
         patching.get_act_patch_resid_pre(s.model, "The Eiffel Tower", s.cache, logit_diff)
     with pytest.raises(TypeError, match="integer token ids"):
         patching.get_act_patch_resid_pre(s.model, s.corrupted.float(), s.cache, logit_diff)
     with pytest.raises(ValueError, match="index_axis_names or index_df"):
-        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre")
+        patching.generic_activation_patch(*s.args, logit_diff, setter, "resid_pre")
     with pytest.raises(ValueError, match="unknown index axis 'neuron'"):
-        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pre", ["layer", "neuron"])
+        patching.generic_activation_patch(*s.args, logit_diff, setter, "resid_pre", ["layer", "neuron"])
     with pytest.raises(KeyError, match="No hook point named 'blocks.0.hook_resid_pree'"):
-        patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "resid_pree", ["layer", "pos"])
+        patching.generic_activation_patch(*s.args, logit_diff, setter, "resid_pree", ["layer", "pos"])
     with pytest.raises(TypeError, match="callable"):
         patching.get_act_patch_resid_pre(*s.args, "logit_diff")
     with pytest.raises(TypeError, match="unexpected keyword argument 'bach_size'"):
@@ -435,7 +447,8 @@ def test_keyboard_interrupt_leaves_no_hooks(with_mlp: Setup, where: str, sequent
     patch_setter = setter if where == "hook" else patching.layer_pos_patch_setter
     with pytest.raises(KeyboardInterrupt):
         patching.generic_activation_patch(
-            *with_mlp.args, metric, patch_setter, "attn_out", ["layer", "pos"], sequential=sequential, batch_size=2, progress=False
+            *with_mlp.args, metric, patch_setter, "attn_out", ["layer", "pos"],
+            sequential=sequential, batch_size=2, progress=False,
         )
     assert no_hooks(with_mlp.model)
 
@@ -474,7 +487,9 @@ def test_read_positions(metric, positions) -> None:
 
 def test_metric_reading_several_positions(with_mlp: Setup) -> None:
     batched = patching.get_act_patch_attn_head_out_by_pos(*with_mlp.args, middle_positions, progress=False)
-    reference = patching.get_act_patch_attn_head_out_by_pos(*with_mlp.args, middle_positions, sequential=True, progress=False)
+    reference = patching.get_act_patch_attn_head_out_by_pos(
+        *with_mlp.args, middle_positions, sequential=True, progress=False
+    )
     assert (batched - reference).abs().max() < TOL and reference.std() > 1e-3
 
 
@@ -491,8 +506,12 @@ def test_read_positions_guard(with_mlp: Setup, monkeypatch: pytest.MonkeyPatch) 
 def _shared_positions(setup: Setup, cache: Any, activation: str = "z") -> int:
     from transformer_lens import _patch_engine
 
-    runs = [_patch_engine.PatchRun(f"blocks.{layer}.attn.hook_{activation}", patching.layer_head_vector_patch_setter, (layer, 0),
-                                   _patch_engine.SetterTraits((2,), ())) for layer in range(setup.model.cfg.n_layers)]
+    traits = _patch_engine.SetterTraits(kept_dims=(2,), query_pos_parts=())
+    setter = patching.layer_head_vector_patch_setter
+    runs = [
+        _patch_engine.PatchRun(f"blocks.{layer}.attn.hook_{activation}", setter, (layer, 0), traits)
+        for layer in range(setup.model.cfg.n_layers)
+    ]
     clean = _patch_engine.clean_activations(setup.model, cache, sorted({r.hook_name for r in runs}), setup.corrupted)
     with torch.no_grad():
         return _patch_engine._corrupted_run(setup.model, setup.corrupted, runs, clean, share=True).shared
@@ -515,7 +534,9 @@ def test_edited_clean_prefix_is_not_shared(with_mlp: Setup) -> None:
     edited["blocks.1.attn.hook_z"][:, 0] += 0.5
     assert _shared_positions(s, edited) == 0
     batched = patching.get_act_patch_attn_head_out_all_pos(s.model, s.corrupted, edited, logit_diff, progress=False)
-    reference = patching.get_act_patch_attn_head_out_all_pos(s.model, s.corrupted, edited, logit_diff, sequential=True, progress=False)
+    reference = patching.get_act_patch_attn_head_out_all_pos(
+        s.model, s.corrupted, edited, logit_diff, sequential=True, progress=False
+    )
     plain = patching.get_act_patch_attn_head_out_all_pos(*s.args, logit_diff, progress=False)
     assert (batched - reference).abs().max() < TOL
     assert (batched[1] - plain[1]).abs().max() > 1e-3 and (batched[0] - plain[0]).abs().max() < TOL
@@ -559,8 +580,9 @@ def test_attribution_exact_on_a_linear_path() -> None:
     """No LayerNorm and a logit difference: whatever the last block adds to the residual stream
     reaches the metric through linear maps only (its attention output and head outputs in an
     attention-only model, its MLP output otherwise), so the first-order estimate is exact there."""
-    attn = _make_setup(3, batch=2, pos=6, n_layers=2, n_heads=2, d_model=16, d_head=8, attn_only=True, normalization_type=None)
-    mlp = _make_setup(4, batch=2, pos=6, n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, normalization_type=None)
+    shape = dict(n_layers=2, n_heads=2, d_model=16, d_head=8, normalization_type=None)
+    attn = _make_setup(3, batch=2, pos=6, attn_only=True, **shape)
+    mlp = _make_setup(4, batch=2, pos=6, d_mlp=32, **shape)
     cases = [
         (attn, patching.get_act_patch_attn_out),
         (attn, patching.get_act_patch_attn_head_out_by_pos),
