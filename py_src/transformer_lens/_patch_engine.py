@@ -334,7 +334,7 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
     shared = corrupted.shared
     todo = []
     for i, run in enumerate(runs):
-        if run.traits is not None and any(run.index[part] < shared for part in run.traits.query_pos_parts):
+        if run.traits is not None and _within_shared(run, shared, pos):
             values[i] = corrupted.metric  # it copies a clean slice equal to the corrupted one
         else:
             todo.append(i)
@@ -360,6 +360,13 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
             values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
         del logits
         bar.update(len(chunk))
+
+
+def _within_shared(run: PatchRun, shared: int, pos: int) -> bool:
+    """Whether the run only patches shared positions (so it changes nothing)."""
+    assert run.traits is not None
+    parts = run.traits.query_pos_parts
+    return any(run.index[part] < shared for part in parts) if parts else shared == pos
 
 
 def _user_hooks(model: Any) -> bool:

@@ -11,7 +11,12 @@ Beyond upstream, every function takes keyword-only engine options:
 
 - ``sequential=False``: patched runs are stacked along the batch dimension and start at the
   patched block from the corrupted run's residual stream; ``True`` runs one full forward pass per
-  patch (``model.run_with_hooks``), the reference the batched path is tested against.
+  patch (``model.run_with_hooks``), the reference the batched path is tested against (agreement
+  to float32 rounding, about 1e-6). The batched path also computes once the leading positions no
+  patch changes (a prompt start shared by the clean and corrupted inputs), and unembeds only the
+  positions the metric provably reads (``logits[:, -1]``: see ``_patch_metric``). The metric is
+  called once more on the unpatched corrupted logits to check it before any patched run. Hooks
+  already attached to the model run in every patched run, seeing the stacked batch.
 - ``batch_size=None`` (patched runs per forward pass) or ``max_batch_memory_mb=1024`` to size them.
 - ``progress=True``: a ``tqdm.auto`` progress bar.
 - ``cancel=None``: a :class:`CancelToken`; setting it (or Ctrl-C) stops the sweep between chunks

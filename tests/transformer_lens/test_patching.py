@@ -165,7 +165,10 @@ def test_grad_mode_and_no_param_grads(with_mlp: Setup) -> None:
 
 
 def test_grouped_query_attention_pads_key_value_heads() -> None:
-    setup = _make_setup(2, batch=2, pos=5, n_key_value_heads=2, n_layers=2, n_heads=4, d_model=16, d_head=4, d_mlp=32)
+    """Also rotary: the shared positions' keys are cached after the rotation, as the KV cache holds them."""
+    shape = dict(n_layers=2, n_heads=4, d_model=16, d_head=4, d_mlp=32, positional_embedding_type="rotary")
+    setup = _make_setup(2, batch=2, pos=5, shared=2, n_key_value_heads=2, **shape)
+    assert _shared_positions(setup, setup.cache) == 2
     n_layers, pos = 2, 5
     k = patching.get_act_patch_attn_head_k_all_pos(*setup.args, logit_diff, progress=False)
     assert k.shape == (n_layers, 2)
@@ -175,6 +178,23 @@ def test_grouped_query_attention_pads_key_value_heads() -> None:
     every = patching.get_act_patch_attn_head_all_pos_every(*setup.args, logit_diff, progress=False)
     assert every.shape == (5, n_layers, 4)
     assert (every[2, :, :2] - k).abs().max() < TOL and (every[2:4, :, 2:] == 0).all()
+    pattern = patching.get_act_patch_attn_head_pattern_by_pos(*setup.args, last_log_prob, progress=False)
+    reference = patching.get_act_patch_attn_head_pattern_by_pos(
+        *setup.args, last_log_prob, sequential=True, progress=False
+    )
+    assert (pattern - reference).abs().max() < TOL and reference.std() > 1e-3
+
+
+def test_clean_equal_to_corrupted(with_mlp: Setup) -> None:
+    """Every position shared: no patch changes anything, every entry is the corrupted metric."""
+    s = with_mlp
+    with torch.no_grad():
+        _, same_cache = s.model.run_with_cache(s.corrupted)
+        corrupted_metric = logit_diff(s.model(s.corrupted))
+    for fn in (patching.get_act_patch_attn_head_all_pos_every, patching.get_act_patch_resid_pre):
+        batched = fn(s.model, s.corrupted, same_cache, logit_diff, progress=False)
+        reference = fn(s.model, s.corrupted, same_cache, logit_diff, sequential=True, progress=False)
+        assert (batched - corrupted_metric).abs().max() < TOL and (reference - corrupted_metric).abs().max() < TOL
 
 
 # ---- oracles: a hand-written hook patch ---------------------------------------------------------
