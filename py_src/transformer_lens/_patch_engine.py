@@ -108,7 +108,7 @@ class EngineOptions:
     sequential: bool = False
     batch_size: Optional[int] = None
     max_batch_memory_mb: float = DEFAULT_MAX_BATCH_MEMORY_MB
-    progress: bool = True
+    progress: Any = True  # bool, or a callable(done, total)
     cancel: Any = None
     approx: bool = False
 
@@ -192,7 +192,7 @@ def patch(
         corrupted = _corrupted_run(model, tokens, runs, clean, share)
         corrupted.metric = metric_value(metric, corrupted.logits)  # a bad metric fails before any patched run
         values: list[Optional[torch.Tensor]] = [None] * len(runs)
-        bar = tqdm(total=len(runs), disable=not options.progress, desc="activation patching", unit="run")
+        bar = _ProgressBar(options.progress, len(runs))
         try:
             if options.sequential:
                 _sequential(model, tokens, clean, metric, runs, values, bar, options.cancel)
@@ -279,6 +279,30 @@ def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, tor
     return corrupted
 
 
+class _ProgressBar:
+    """``progress=True``: a tqdm.auto bar; a callable: ``progress(done, total)`` after each step."""
+
+    def __init__(self, progress: Any, total: int) -> None:
+        self.callback = progress if callable(progress) else None
+        self.done, self.total = 0, total
+        self.bar = None
+        if self.callback is None:
+            self.bar = tqdm(total=total, disable=not progress, desc="activation patching", unit="run")
+
+    def update(self, n: int) -> None:
+        if n <= 0:
+            return
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        else:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _check_cancel(cancel: Any, values: Sequence[Optional[torch.Tensor]], device: torch.device) -> None:
     if cancel is not None and getattr(cancel, "cancelled", False):
         done = sum(v is not None for v in values)
@@ -348,16 +372,22 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
         raise ValueError(f"batch_size must be a positive number of runs, got {per_chunk}")
     clean = {name: _drop_positions(name, act, shared) for name, act in clean.items()}
     todo.sort(key=lambda i: runs[i].start)
+    unembed = lambda final: model(final, start_at_layer=model.cfg.n_layers)  # noqa: E731
     for first in range(0, len(todo), per_chunk):
         _check_cancel(options.cancel, values, tokens.device)
         chunk = todo[first : first + per_chunk]
         final = _run_chunk(model, tokens, clean, [runs[i] for i in chunk], corrupted)
-        if positions is not None and first == 0 and not _same_metric(model, metric, final[:batch], positions):
-            positions = None  # the proof of which positions the metric reads did not hold up
-        logits = model(final if positions is None else final[:, positions], start_at_layer=model.cfg.n_layers)
+        if positions is not None and first == 0:
+            # A run-time check of the read-positions proof on the first run, against all positions.
+            values[chunk[0]] = metric_value(metric, unembed(final[:batch]))
+            partial = metric_value(metric, _metric_input(unembed(final[:batch, positions]), positions, pos))
+            if not torch.isclose(values[chunk[0]], partial, rtol=1e-4, atol=1e-5):
+                positions = None  # the proof did not hold up: all positions
+        logits = unembed(final if positions is None else final[:, positions])
         del final
         for k, i in enumerate(chunk):
-            values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
+            if values[i] is None:
+                values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
         del logits
         bar.update(len(chunk))
 
@@ -386,14 +416,6 @@ def _metric_input(logits: torch.Tensor, positions: Optional[list[int]], pos: int
     full = logits.new_empty(logits.shape[0], pos, logits.shape[-1])
     full[:, positions] = logits
     return full
-
-
-def _same_metric(model: Any, metric: Metric, final: torch.Tensor, positions: list[int]) -> bool:
-    """A run-time check of the read-positions proof on one run: full and partial logits agree."""
-    full = metric_value(metric, model(final, start_at_layer=model.cfg.n_layers))
-    partial_logits = model(final[:, positions], start_at_layer=model.cfg.n_layers)
-    partial = metric_value(metric, _metric_input(partial_logits, positions, final.shape[1]))
-    return bool(torch.isclose(full, partial, rtol=1e-4, atol=1e-5))
 
 
 def _drop_positions(name: str, act: torch.Tensor, shared: int) -> torch.Tensor:

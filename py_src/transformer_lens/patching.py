@@ -18,7 +18,8 @@ Beyond upstream, every function takes keyword-only engine options:
   called once more on the unpatched corrupted logits to check it before any patched run. Hooks
   already attached to the model run in every patched run, seeing the stacked batch.
 - ``batch_size=None`` (patched runs per forward pass) or ``max_batch_memory_mb=1024`` to size them.
-- ``progress=True``: a ``tqdm.auto`` progress bar.
+- ``progress=True``: a ``tqdm.auto`` progress bar; ``False`` for none; or a callable, called as
+  ``progress(done, total)`` (patched runs) after each chunk.
 - ``cancel=None``: a :class:`CancelToken`; setting it (or Ctrl-C) stops the sweep between chunks
   with no hook left attached, raising :class:`PatchingCancelled` (or ``KeyboardInterrupt``).
 - ``approx=False``: ``True`` gives attribution patching, a first-order *approximation* of the same
@@ -185,7 +186,7 @@ def generic_activation_patch(
     sequential: bool = False,
     batch_size: Optional[int] = None,
     max_batch_memory_mb: float = DEFAULT_MAX_BATCH_MEMORY_MB,
-    progress: bool = True,
+    progress: Union[bool, Callable[[int, int], None]] = True,
     cancel: Any = None,
     approx: bool = False,
 ) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:

@@ -480,6 +480,26 @@ def test_progress_bar(attn_only: Setup, capsys: pytest.CaptureFixture) -> None:
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("sequential", [False, True])
+def test_progress_callback_and_metric_calls(with_mlp: Setup, sequential: bool) -> None:
+    """progress may be a callable(done, total); the metric sees real logits once per computed run,
+    plus once on the corrupted run (the check) and, batched with a position proof, once more."""
+    steps, real_calls = [], []
+
+    def metric(logits):
+        if isinstance(logits, torch.Tensor):
+            real_calls.append(1)
+        return logit_diff(logits)
+
+    patching.get_act_patch_resid_pre(
+        *with_mlp.args, metric, sequential=sequential, batch_size=4, progress=lambda d, t: steps.append((d, t))
+    )
+    assert steps[-1] == (21, 21) and all(t == 21 for _, t in steps)
+    assert [d for d, _ in steps] == sorted({d for d, _ in steps})
+    computed = 21 if sequential else 21 - 3 * 2  # positions 0 and 1 are shared: 6 runs need no forward
+    assert len(real_calls) == 1 + computed + (0 if sequential else 1)
+
+
 # ---- what the engine shares and skips ----------------------------------------------------------
 
 
