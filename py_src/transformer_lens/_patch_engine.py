@@ -461,8 +461,10 @@ def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corr
             n_new = len(segments[start])
             new = corrupted.resid_pre[start][:, shared:].repeat(n_new, 1, 1)
             stream = new if stream is None else torch.cat([stream, new])
-            cache = _prefix_cache(model, corrupted, stream.shape[0] // batch, start, stop) if shared else None
-            stream = model(stream, start_at_layer=start, stop_at_layer=stop, past_kv_cache=cache)
+            extra = {}  # only shared positions need a KV cache (and only decoders take one)
+            if shared:
+                extra["past_kv_cache"] = _prefix_cache(model, corrupted, stream.shape[0] // batch, start, stop)
+            stream = model(stream, start_at_layer=start, stop_at_layer=stop, **extra)
     assert stream is not None
     if shared:
         assert corrupted.final_resid is not None
