@@ -22,6 +22,7 @@ import gc
 import ctypes
 import json
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -103,6 +104,11 @@ def peak_rss_growth_mib(fn: Callable[[], object]) -> tuple[object, float | None]
     return result, None if base is None or peak is None else (peak - base) / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -135,6 +141,7 @@ def main() -> None:
         return logit_diff_metric(logits)
 
     per_run: dict[str, list[float]] = {name: [] for name in sweeps}
+    cpu: dict[str, dict[str, list[float]]] = {name: {"batched": [], "sequential": []} for name in sweeps}
     load_before = os.getloadavg()
     with torch.no_grad():
         _, clean_cache = model.run_with_cache(clean_tokens)
@@ -146,9 +153,10 @@ def main() -> None:
                 stamps.clear()
                 run = lambda: fn(model, corrupted_tokens, clean_cache, metric,  # noqa: E731
                                  sequential=mode == "sequential", progress=False, **engine)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), _cpu_seconds()
                 result, peak = peak_rss_growth_mib(run)
                 times[name][mode].append(time.perf_counter() - start)
+                cpu[name][mode].append(_cpu_seconds() - cpu_start)
                 print(f"  {name} {mode}: {times[name][mode][-1]:.2f} s", flush=True)
                 results[name][mode] = result
                 if mode == "sequential":  # stamps[0] is the metric check on the unpatched run
@@ -187,6 +195,11 @@ def main() -> None:
         print(f"  {name:<12} sequential ~{seq_est:.1f} s ({p10 * 1e3:.1f} ms/run), batched {bat_est:.2f} s: "
               f"{seq_est / bat_est:.1f}x")
         summary[name].update(sequential_p10_run_s=p10, estimate_speedup=seq_est / bat_est)
+    print("CPU seconds (user + system, all threads; other processes' load inflates them less than wall time):")
+    for name in sweeps:
+        seq_cpu, bat_cpu = statistics.median(cpu[name]["sequential"]), statistics.median(cpu[name]["batched"])
+        print(f"  {name:<12} sequential {seq_cpu:.1f} s, batched {bat_cpu:.2f} s: {seq_cpu / bat_cpu:.1f}x")
+        summary[name].update(sequential_cpu_s=cpu[name]["sequential"], batched_cpu_s=cpu[name]["batched"])
     for name, versions in UPSTREAM_SECONDS.items():
         quoted = ", ".join(f"{v}: ~{s} s" for v, s in versions.items())
         print(f"For scale, upstream TransformerLens on a 2-core machine (quoted, not measured here), {name}: {quoted}")
