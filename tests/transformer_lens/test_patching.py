@@ -43,6 +43,16 @@ def _make_setup(seed: int, batch: int, pos: int, process: bool = False, shared: 
     return Setup(model, clean, corrupted, cache)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy machine every op would wait
+    for the second thread: one thread keeps this module fast (the setting is restored after)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def attn_only() -> Setup:
     """Attention-only, LayerNorm, batch of 3 prompts."""
