@@ -31,6 +31,7 @@ Beyond upstream, every function takes keyword-only engine options:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Any, Callable, Literal, Optional, Sequence, Union
@@ -509,3 +510,22 @@ def get_act_patch_block_every(
     """Patch the residual stream (block input), attention output and MLP output per position: ``[3, n_layers, pos]``."""
     keys = ("resid_pre", "attn_out", "mlp_out")
     return torch.stack(_every(model, corrupted_tokens, clean_cache, metric, keys, options))
+
+
+def _tag_result(function):
+    """Record which sweep made a result (``result.patching_kind``) so displays can label its axes."""
+
+    @functools.wraps(function)
+    def tagged(*args, **kwargs):
+        result = function(*args, **kwargs)
+        tensor = result[0] if isinstance(result, tuple) else result
+        if isinstance(tensor, torch.Tensor):
+            tensor.patching_kind = function.__name__
+        return result
+
+    return tagged
+
+
+for _name in [name for name in globals() if name.startswith("get_act_patch_")]:
+    globals()[_name] = _tag_result(globals()[_name])
+del _name

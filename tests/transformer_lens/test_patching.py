@@ -150,6 +150,8 @@ def test_batched_matches_sequential(setup: Setup, name: str) -> None:
     assert (chunked - reference).abs().max() < TOL
     assert reference.std() > 1e-3, "the sweep should not be constant"
     assert no_hooks(setup.model)
+    # Displays (lenslab's PatchingGrid) read which sweep made a result.
+    assert batched.patching_kind == reference.patching_kind == name
 
 
 def test_memory_budget_sets_chunks(with_mlp: Setup) -> None:
