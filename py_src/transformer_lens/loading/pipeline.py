@@ -96,7 +96,7 @@ def load_pretrained(
         cfg_dict["default_prepend_bos"] = default_prepend_bos
     cfg_dict["init_weights"] = False
     cfg = HookedTransformerConfig(**cfg_dict)
-    state_dict = family.convert_state_dict(tensors, cfg) if family is not None else tensors
+    state_dict = _convert(family, tensors, cfg) if family is not None else tensors
     model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
     model.load_and_process_state_dict(
         state_dict,
@@ -110,6 +110,17 @@ def load_pretrained(
         model.move_model_modules_to_device()
     model.eval()
     return model
+
+
+def _convert(family: Any, tensors: dict, cfg: HookedTransformerConfig) -> dict:
+    """Family conversion with a one-line reason when the weights do not fit the config."""
+    try:
+        return family.convert_state_dict(tensors, cfg)
+    except KeyError as error:
+        raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({cfg.original_architecture}) needs") from None
+    except (RuntimeError, ValueError) as error:  # reshapes that cannot fit, e.g. einops errors
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"Checkpoint weights do not match its config ({cfg.original_architecture}): {first_line}") from None
 
 
 def _embedded_module():

@@ -150,3 +150,22 @@ def test_pythia_checkpoints_map_to_hub_revisions():
         registry.checkpoint_revision("EleutherAI/pythia-70m", None, 1234)
     with pytest.raises(ValueError, match="gpt2 has no published training checkpoints"):
         HookedTransformer.from_pretrained("gpt2", checkpoint_index=1)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ({"n_embd": 32}, r"embed.W_E has shape \(50257, 64\) but the config implies \(50257, 32\)"),
+        ({"n_layer": 9}, r"Checkpoint lacks tensor 'h.8.ln_1.weight'"),
+        ({"n_head": 5}, r"Checkpoint weights do not match its config \(GPT2LMHeadModel\)"),
+    ],
+)
+def test_weights_that_do_not_fit_the_config_are_named(gpt2_checkpoint_dir, tmp_path, edit, message):
+    import json
+
+    shutil.copytree(gpt2_checkpoint_dir, tmp_path / "ckpt")
+    config_path = tmp_path / "ckpt" / "config.json"
+    config = {**json.loads(config_path.read_text()), **edit}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=message):
+        HookedTransformer.from_pretrained(str(tmp_path / "ckpt"))
