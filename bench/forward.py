@@ -15,8 +15,6 @@ in a fresh interpreter.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import os
 import platform
 import statistics
@@ -34,6 +32,8 @@ from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 from transformer_lens import HookedTransformer  # noqa: E402
 
+from _memory import measure_memory  # noqa: E402 - bench/ is on sys.path when run as a script
+
 MiB = 1024 * 1024
 
 
@@ -48,54 +48,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-# --- memory -------------------------------------------------------------------------------
-# tracemalloc does not see torch's CPU allocations (they bypass Python's allocator), so memory is
-# read from the kernel: VmRSS is the resident set now, VmHWM its peak since the last reset, and
-# writing "5" to /proc/self/clear_refs resets VmHWM to the current RSS (Linux 4.0+). Before each
-# measurement we collect garbage and malloc_trim so that freed heap pages go back to the kernel
-# and the baseline is not inflated by earlier runs. What this cannot see: memory glibc keeps for
-# reuse, so "retained" can read a little low or high; the sum of tensor nbytes is exact.
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _trim() -> None:
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def measure_memory(fn: Callable[[], object]) -> tuple[object, float | None, float | None]:
-    """Run fn; return (its result, peak RSS growth MiB, RSS growth still held with the result)."""
-    _trim()
-    base = _status_kib("VmRSS")
-    can_peak = _reset_peak()
-    result = fn()
-    peak = _status_kib("VmHWM") if can_peak else None
-    now = _status_kib("VmRSS")
-    if base is None or now is None:
-        return result, None, None
-    return result, (peak - base) / 1024 if peak is not None else None, (now - base) / 1024
+# --- memory (bench/_memory.py reads the kernel's counters) ----------------------------------
 
 
 def tensor_bytes(tensors) -> int:

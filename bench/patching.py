@@ -18,8 +18,6 @@ difference between the two results, and the peak resident-memory growth of each 
 from __future__ import annotations
 
 import argparse
-import gc
-import ctypes
 import json
 import os
 import resource
@@ -33,6 +31,8 @@ from typing import Callable
 import torch
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig, patching
+
+from _memory import measure_memory  # bench/ is on sys.path when run as a script
 
 CLEAN_PROMPT = "The Eiffel Tower is located in"
 CORRUPTED_PROMPT = "The Colosseum is located in"
@@ -73,35 +73,6 @@ def gpt2_small_random(tokenizer) -> HookedTransformer:
 
 
 # --- memory: tracemalloc cannot see torch's allocations, so read the kernel's counters --------
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def peak_rss_growth_mib(fn: Callable[[], object]) -> tuple[object, float | None]:
-    """Run fn; return its result and the peak RSS above the starting RSS (VmHWM after a reset)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-    base = _status_kib("VmRSS")
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # resets VmHWM to the current RSS (Linux 4.0+)
-    except OSError:
-        return fn(), None
-    result = fn()
-    peak = _status_kib("VmHWM")
-    return result, None if base is None or peak is None else (peak - base) / 1024
 
 
 def _cpu_seconds() -> float:
@@ -154,7 +125,7 @@ def main() -> None:
                 run = lambda: fn(model, corrupted_tokens, clean_cache, metric,  # noqa: E731
                                  sequential=mode == "sequential", progress=False, **engine)
                 start, cpu_start = time.perf_counter(), _cpu_seconds()
-                result, peak = peak_rss_growth_mib(run)
+                result, peak, _ = measure_memory(run)
                 times[name][mode].append(time.perf_counter() - start)
                 cpu[name][mode].append(_cpu_seconds() - cpu_start)
                 print(f"  {name} {mode}: {times[name][mode][-1]:.2f} s", flush=True)
