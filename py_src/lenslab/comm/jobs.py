@@ -194,27 +194,18 @@ class JobRunner:
 
         last_sent = [0.0]
 
-        def on_run() -> None:
+        def on_progress(done: int, total: int) -> None:
+            # The engine's total is the job's run count; scale in case a kind counts differently.
+            done = min(job.prep.total, round(done * job.prep.total / total)) if total else job.prep.total
             with self._lock:
-                job.done = min(job.done + 1, job.prep.total)
-                done = job.done
+                job.done = done
             now = time.monotonic()
             if now - last_sent[0] >= PROGRESS_INTERVAL_S or done == job.prep.total:
                 last_sent[0] = now
                 self._broadcast(p.Progress(id=job.request_id, job_id=job.job_id, done=done, total=job.prep.total))
 
-        # Progress counts the metric's calls: the engine calls it once on the corrupted run, then
-        # once per computed patched run. Runs it can answer without a forward pass (patches that
-        # change nothing) are not counted, so the count may jump to the total at the end.
-        started_runs = [False]
-
-        def count_patched_runs() -> None:
-            if started_runs[0]:
-                on_run()
-            started_runs[0] = True
-
         try:
-            outcome = compute(job.spec, job.model, job.prep, job.token, count_patched_runs)
+            outcome = compute(job.spec, job.model, job.prep, job.token, on_progress)
         except PatchingCancelled:
             with self._lock:
                 self._finish(job, "cancelled")

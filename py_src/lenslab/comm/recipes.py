@@ -208,8 +208,14 @@ class Outcome:
     corrupted_metric: float
 
 
-def compute(spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_run: Callable[[], None]) -> Outcome:
-    """The job itself: the same steps as :func:`job_code`'s code (a test runs both and compares)."""
+def compute(
+    spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_progress: Callable[[int, int], None]
+) -> Outcome:
+    """The job itself: the same steps as :func:`job_code`'s code (a test runs both and compares).
+
+    ``on_progress(done, total)`` is the patching engine's own progress callable: patched runs
+    finished so far, those it answered without a forward pass included.
+    """
     import torch
     from transformer_lens import patching
 
@@ -227,13 +233,10 @@ def compute(spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_run: Ca
                 raise InvalidJob("the clean and corrupted runs have the same logit difference, so it cannot be normalised")
             metric = _normalized(metric, clean_diff, corrupted_diff)
 
-    def counted(logits: Any) -> Any:
-        value = metric(logits)
-        on_run()
-        return value
-
     function = getattr(patching, PATCH_KINDS[spec.kind].function)
-    results = function(model, prep.corrupted_tokens, clean_cache, counted, batch_size=prep.batch_size, progress=False, cancel=cancel)
+    results = function(
+        model, prep.corrupted_tokens, clean_cache, metric, batch_size=prep.batch_size, progress=on_progress, cancel=cancel
+    )
     return Outcome(results, float(metric(clean_logits).item()), float(metric(corrupted_logits).item()))
 
 

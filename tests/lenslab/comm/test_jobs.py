@@ -66,6 +66,25 @@ def test_every_kind_streams_progress_and_matches_the_patching_call(session, lm, 
     assert all(not hp.fwd_hooks for hp in lm.hook_dict.values())
 
 
+def test_progress_is_the_patching_engines_own_count(session, lm, monkeypatch):
+    """Every progress message reports the runs the engine has finished, not metric calls."""
+    from lenslab.comm import jobs
+
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL_S", 0.0)  # send every update
+    panel, handler = session
+    started, _ = run_job(panel, handler, kind="resid_pre", **SHORT)
+    sent = [m["done"] for m in panel.of_type("progress") if m["job_id"] == started["job"]["job_id"]]
+
+    clean, corrupted = lm.to_tokens(SHORT["clean_prompt"]), lm.to_tokens(SHORT["corrupted_prompt"])
+    _, cache = lm.run_with_cache(clean)
+    reported = []
+    patching.get_act_patch_resid_pre(
+        lm, corrupted, cache, lambda logits: logits[:, -1, 0].mean(), batch_size=started["batch_size"],
+        progress=lambda done, total: reported.append(done),
+    )
+    assert sent == reported and sent[-1] == started["job"]["total"]
+
+
 @pytest.mark.parametrize("metric", ["logit_diff", "normalized_logit_diff", "correct_logprob"])
 def test_every_metric_is_reproduced_by_its_code(session, lm, metric):
     panel, handler = session
