@@ -36,27 +36,6 @@ EMBEDDED_MODEL_NAMES: tuple[str, ...] = ("lenslab/attn-only-2l", "lenslab/gelu-2
 """Official names of the shipped models, in the order they are documented."""
 
 
-# On disk the files use upstream TransformerLens names; our Attention keeps K/V
-# per key-value group under private names.
-_INTERNAL_NAMES = {"attn.W_K": "attn._W_K", "attn.b_K": "attn._b_K", "attn.W_V": "attn._W_V", "attn.b_V": "attn._b_V"}
-
-
-def public_key(key: str) -> str:
-    """Upstream TransformerLens name for one of our state-dict keys."""
-    for public, internal in _INTERNAL_NAMES.items():
-        if key.endswith(internal):
-            return key[: -len(internal)] + public
-    return key
-
-
-def internal_key(key: str) -> str:
-    """Our state-dict key for an upstream TransformerLens name."""
-    for public, internal in _INTERNAL_NAMES.items():
-        if key.endswith(public):
-            return key[: -len(public)] + internal
-    return key
-
-
 def is_embedded(name: str) -> bool:
     """Whether ``name`` belongs to the embedded ``lenslab/`` namespace.
 
@@ -154,7 +133,7 @@ def load_embedded(
     weights = meta["weights"]
     path = model_dir(name) / weights["file"]
     raw = _load_weights(path, weights.get("sha256"))
-    state_dict = {internal_key(key): tensor.to(torch.float32) for key, tensor in raw.items()}
+    state_dict = {key: tensor.to(torch.float32) for key, tensor in raw.items()}
     if weights.get("tied_embeddings", False):
         if "embed.W_E" not in state_dict:
             raise OSError(f"Embedded weights file {path} is corrupted: embed.W_E missing")
