@@ -499,7 +499,7 @@ def report(curve_every: int = 1) -> str:
             "",
             *_head_table("previous-token score", previous_token_scores(model, model.cfg.d_vocab)),
             "",
-            "| step | natural-text loss | repeated-span loss | held-out loss | best induction score | seconds |",
+            "| step | natural-text loss | repeated-span loss | held-out loss (16 windows) | best induction score | seconds |",
             "|---|---|---|---|---|---|",
         ]
         log = training["log"]

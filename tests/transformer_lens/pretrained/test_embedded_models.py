@@ -123,7 +123,11 @@ def test_names_are_official_and_set_on_the_config(name, monkeypatch):
     _forbid_hub(monkeypatch)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # offline mode must not be what saves us
 
+    import transformer_lens
+
     assert name.startswith("lenslab/") and name in registry.official_model_names()
+    assert name in transformer_lens.loading.OFFICIAL_MODEL_NAMES  # upstream's spelling
+    assert transformer_lens.loading.get_official_model_name(name.upper()) == name
     assert embedded.is_embedded(name) and embedded.is_embedded(name.upper())
     assert _build_unprocessed(name).cfg.model_name == name
     assert HookedTransformer.from_pretrained(name.upper(), device="cpu").cfg.model_name == name
@@ -146,6 +150,16 @@ def test_truncated_weights_raise_naming_the_file(tmp_path, monkeypatch):
         embedded.load_embedded("lenslab/attn-only-2l")
     assert str(weights) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_missing_config_raises_naming_the_file(tmp_path, monkeypatch):
+    copy = tmp_path / "embedded"
+    shutil.copytree(embedded.EMBEDDED_DIR, copy)
+    (copy / "gelu-2l" / "config.json").unlink()
+    monkeypatch.setattr(embedded, "EMBEDDED_DIR", copy)
+    with pytest.raises(OSError, match="missing") as info:
+        HookedTransformer.from_pretrained("lenslab/gelu-2l", device="cpu")
+    assert str(copy / "gelu-2l" / "config.json") in str(info.value)
 
 
 def test_corrupted_header_raises_naming_the_file(tmp_path, monkeypatch):
