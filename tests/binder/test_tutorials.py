@@ -145,3 +145,25 @@ def test_patching_tutorial_shows_the_code_the_sidebar_inserts():
     )
     prepared = Prepared(clean_tokens=None, corrupted_tokens=None, correct=0, incorrect=1, total=0, batch_size=1)
     assert _code_lines(cell.source) == _code_lines(job_code(spec, prepared, job_id=1))
+
+
+QUICKSTART = ROOT / "binder" / "quickstart.ipynb"
+
+
+def test_quickstart_is_committed_clean():
+    """The main job's notebook (README's first command opens it) ships without outputs."""
+    nb = read(QUICKSTART)
+    nbformat.validate(nb)
+    assert "lenslab/attn-only-2l" in "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not [c for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+
+
+@pytest.mark.slow
+def test_quickstart_runs(hf_home: Path):
+    """It loads the embedded model, checks its induction heads and shows the widgets."""
+    nb = execute(QUICKSTART)
+    widgets = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        if o.output_type == "execute_result" and "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) == 2  # the attention patterns and the cache explorer
