@@ -84,6 +84,25 @@ class TokenizationMixin:
         tokens, _ = self._tokenize(input, prepend_bos, padding_side, truncate)
         return tokens.to(self.cfg.device) if move_to_device else tokens
 
+    def to_batch(
+        self,
+        input: Union[str, list[str]],
+        prepend_bos: Optional[bool] = None,
+        padding_side: Optional[PaddingSide] = None,
+        move_to_device: bool = True,
+        truncate: bool = True,
+    ) -> torch.Tensor:
+        """Several prompts -> one padded batch of token ids ``"batch pos"``.
+
+        The user guide's name for :meth:`to_tokens` on a list; a single string gives a batch of
+        one. Padding uses the tokenizer's pad token on ``padding_side`` (the model's
+        ``cfg.tokenizer_padding_side`` by default). A forward pass on these ids does not know
+        which are padding: pass the strings themselves, or ``attention_mask=``, to mask it.
+        """
+        if isinstance(input, (list, tuple)) and not input:
+            raise ValueError("to_batch needs at least one prompt, got an empty list")
+        return self.to_tokens(list(input) if isinstance(input, tuple) else input, prepend_bos, padding_side, move_to_device, truncate)
+
     def to_string(self, tokens: Union[torch.Tensor, list, int]) -> Union[str, list[str]]:
         """Token ids -> text; a batch ``"batch pos"`` gives a list of strings."""
         tokenizer = self._require_tokenizer()

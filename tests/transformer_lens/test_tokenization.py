@@ -28,6 +28,16 @@ def test_batches_pad_on_the_requested_side(model):
     assert right[0, :2].tolist() == left[0, 2:].tolist()
 
 
+def test_to_batch_is_to_tokens_on_a_list(model):
+    prompts = ["Sentence 1.", "Another, longer sentence here."]
+    batch = model.to_batch(prompts)
+    assert torch.equal(batch, model.to_tokens(prompts))
+    assert torch.equal(model.to_batch(tuple(prompts), padding_side="left"), model.to_tokens(prompts, padding_side="left"))
+    assert torch.equal(model.to_batch("One prompt"), model.to_tokens("One prompt"))
+    with pytest.raises(ValueError, match="at least one prompt"):
+        model.to_batch([])
+
+
 def test_string_tokens_and_round_trip(model):
     assert model.to_str_tokens("Hello world") == ["<|endoftext|>", "Hello", " world"]
     assert model.to_str_tokens(["a b", "c"], prepend_bos=False) == [["a", " b"], ["c"]]
