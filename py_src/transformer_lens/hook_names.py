@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class HookSpec:
     shape: tuple[str, ...]
     description: str
     component: str  # "embed", "attn", "mlp", "ln", "resid", "final" (groups the sidebar tree)
+    enabled_by: Optional[str] = None  # config flag without which the hook never fires
 
     @property
     def short_name(self) -> str:
@@ -32,14 +33,14 @@ _BATCH_POS = ("batch", "pos")
 HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("hook_embed", (*_BATCH_POS, "d_model"), "Token embeddings W_E[tokens].", "embed"),
     HookSpec("hook_pos_embed", (*_BATCH_POS, "d_model"), "Positional embeddings W_pos[pos].", "embed"),
-    HookSpec("hook_tokens", _BATCH_POS, "Input token ids (only with cfg.use_hook_tokens).", "embed"),
+    HookSpec("hook_tokens", _BATCH_POS, "Input token ids (only with cfg.use_hook_tokens).", "embed", "use_hook_tokens"),
     HookSpec("blocks.{layer}.hook_resid_pre", (*_BATCH_POS, "d_model"), "Residual stream entering the block.", "resid"),
     HookSpec("blocks.{layer}.ln1.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before attention.", "ln"),
     HookSpec("blocks.{layer}.ln1.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to attention.", "ln"),
-    HookSpec("blocks.{layer}.hook_attn_in", (*_BATCH_POS, "head_index", "d_model"), "Per-head attention input (cfg.use_attn_in).", "attn"),
-    HookSpec("blocks.{layer}.hook_q_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head query input (cfg.use_split_qkv_input).", "attn"),
-    HookSpec("blocks.{layer}.hook_k_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head key input (cfg.use_split_qkv_input).", "attn"),
-    HookSpec("blocks.{layer}.hook_v_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head value input (cfg.use_split_qkv_input).", "attn"),
+    HookSpec("blocks.{layer}.hook_attn_in", (*_BATCH_POS, "head_index", "d_model"), "Per-head attention input (cfg.use_attn_in).", "attn", "use_attn_in"),
+    HookSpec("blocks.{layer}.hook_q_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head query input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
+    HookSpec("blocks.{layer}.hook_k_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head key input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
+    HookSpec("blocks.{layer}.hook_v_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head value input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
     HookSpec("blocks.{layer}.attn.hook_q", (*_BATCH_POS, "head_index", "d_head"), "Queries.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_k", (*_BATCH_POS, "head_index", "d_head"), "Keys.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_v", (*_BATCH_POS, "head_index", "d_head"), "Values.", "attn"),
@@ -48,12 +49,12 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.attn.hook_attn_scores", ("batch", "head_index", "query_pos", "key_pos"), "Scaled, masked attention logits before softmax.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_pattern", ("batch", "head_index", "query_pos", "key_pos"), "Attention probabilities (softmax of the scores).", "attn"),
     HookSpec("blocks.{layer}.attn.hook_z", (*_BATCH_POS, "head_index", "d_head"), "Pattern-weighted values, per head.", "attn"),
-    HookSpec("blocks.{layer}.attn.hook_result", (*_BATCH_POS, "head_index", "d_model"), "Each head's output z @ W_O (cfg.use_attn_result).", "attn"),
+    HookSpec("blocks.{layer}.attn.hook_result", (*_BATCH_POS, "head_index", "d_model"), "Each head's output z @ W_O (cfg.use_attn_result).", "attn", "use_attn_result"),
     HookSpec("blocks.{layer}.hook_attn_out", (*_BATCH_POS, "d_model"), "Attention layer output (sum over heads + b_O).", "attn"),
     HookSpec("blocks.{layer}.hook_resid_mid", (*_BATCH_POS, "d_model"), "Residual stream between attention and MLP.", "resid"),
     HookSpec("blocks.{layer}.ln2.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before the MLP.", "ln"),
     HookSpec("blocks.{layer}.ln2.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
-    HookSpec("blocks.{layer}.hook_mlp_in", (*_BATCH_POS, "d_model"), "MLP input (cfg.use_hook_mlp_in).", "mlp"),
+    HookSpec("blocks.{layer}.hook_mlp_in", (*_BATCH_POS, "d_model"), "MLP input (cfg.use_hook_mlp_in).", "mlp", "use_hook_mlp_in"),
     HookSpec("blocks.{layer}.mlp.hook_pre", (*_BATCH_POS, "d_mlp"), "MLP pre-activations.", "mlp"),
     HookSpec("blocks.{layer}.mlp.hook_pre_linear", (*_BATCH_POS, "d_mlp"), "Linear branch of a gated MLP.", "mlp"),
     HookSpec("blocks.{layer}.mlp.hook_mid", (*_BATCH_POS, "d_mlp"), "SoLU activations before their LayerNorm.", "mlp"),
@@ -84,6 +85,32 @@ def spec_for(name: str) -> Optional[HookSpec]:
     """The table entry for a concrete hook name such as ``blocks.3.attn.hook_q``."""
     template = _LAYER_RE.sub("blocks.{layer}.", name)
     return _SPEC_BY_TEMPLATE.get(template)
+
+
+# Upstream's switch for each flag (HookSwitchesMixin); hook_tokens is set at construction.
+_SWITCHES = {
+    "use_attn_result": "model.set_use_attn_result(True)",
+    "use_split_qkv_input": "model.set_use_split_qkv_input(True)",
+    "use_attn_in": "model.set_use_attn_in(True)",
+    "use_hook_mlp_in": "model.set_use_hook_mlp_in(True)",
+    "use_hook_tokens": "use_hook_tokens=True in the config",
+}
+
+
+def silent_reason(name: str, cfg: Any) -> Optional[str]:
+    """Why hook point ``name`` never fires on a model with this ``cfg`` (None if it fires).
+
+    Hook points exist on every model, as upstream, but some only fire when a config flag asks
+    for them, and an attention-only model's MLP hooks never do.
+    """
+    spec = spec_for(name)
+    if spec is None:
+        return None
+    if spec.component == "mlp" and getattr(cfg, "attn_only", False):
+        return "never fires: this model is attention-only"
+    if spec.enabled_by is not None and not getattr(cfg, spec.enabled_by, False):
+        return f"fires only with cfg.{spec.enabled_by}: {_SWITCHES[spec.enabled_by]}"
+    return None
 
 
 def layer_of(name: str) -> Optional[int]:

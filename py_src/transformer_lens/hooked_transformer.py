@@ -19,6 +19,7 @@ from transformer_lens.components.norms import make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin
@@ -28,7 +29,7 @@ ReturnType = Optional[Literal["logits", "loss", "both"]]
 RETURN_TYPES = ("logits", "loss", "both", None)
 
 
-class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookedRootModule):
+class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, HookedRootModule):
     """A hooked decoder-only transformer (GPT-2 and friends), API-compatible with TransformerLens 3.x."""
 
     def __init__(

@@ -118,6 +118,10 @@ class Attention(nn.Module):
         ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
         """
         q, k, v = self.compute_qkv(query_input, key_input, value_input)
+        if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention:
+            # Hooks then see (and can patch) one key/value per query head, as upstream does.
+            k = k.repeat_interleave(self.repeat_kv, dim=2)
+            v = v.repeat_interleave(self.repeat_kv, dim=2)
         q, k, v = self.hook_q(q), self.hook_k(k), self.hook_v(v)
         past_len = 0
         if past_kv_cache_entry is not None:
@@ -127,7 +131,7 @@ class Attention(nn.Module):
             k = self.hook_rot_k(self.rotary(k, past_len, attention_mask))
         if past_kv_cache_entry is not None:
             k, v = past_kv_cache_entry.append(k, v)
-        if self.repeat_kv > 1:
+        if k.shape[2] != q.shape[2]:
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
         mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)

@@ -95,7 +95,10 @@ class BertBlock(nn.Module):
         q_in = k_in = v_in = resid_pre
         if self.cfg.use_split_qkv_input:
             per_head = resid_pre.unsqueeze(2).expand(-1, -1, self.cfg.n_heads, -1)
-            q_in, k_in, v_in = self.hook_q_input(per_head), self.hook_k_input(per_head), self.hook_v_input(per_head)
+            # Copies, so an in-place edit of one input reaches neither the others nor resid_pre.
+            q_in = self.hook_q_input(per_head.clone())
+            k_in = self.hook_k_input(per_head.clone())
+            v_in = self.hook_v_input(per_head.clone())
         attn_out = self.hook_attn_out(self.attn(q_in, k_in, v_in, attention_mask=attention_mask))
         resid_mid = self.hook_resid_mid(resid_pre + attn_out)
         mlp_in = self.hook_mlp_in(resid_mid.clone()) if self.cfg.use_hook_mlp_in else resid_mid

@@ -42,10 +42,14 @@ class TransformerBlock(nn.Module):
         cfg = self.cfg
         if cfg.use_split_qkv_input or cfg.use_attn_in:
             per_head = resid_pre.unsqueeze(2).expand(-1, -1, cfg.n_heads, -1)
+            # Real copies: a hook editing one head's input in place must not reach the other
+            # heads, the other inputs or the residual stream through a shared (expanded) view.
             if cfg.use_split_qkv_input:
-                q_in, k_in, v_in = self.hook_q_input(per_head), self.hook_k_input(per_head), self.hook_v_input(per_head)
+                q_in = self.hook_q_input(per_head.clone())
+                k_in = self.hook_k_input(per_head.clone())
+                v_in = self.hook_v_input(per_head.clone())
             else:
-                q_in = k_in = v_in = self.hook_attn_in(per_head)
+                q_in = k_in = v_in = self.hook_attn_in(per_head.clone())
             return self.ln1(q_in), self.ln1(k_in), self.ln1(v_in)
         normed = self.ln1(resid_pre)
         return normed, normed, normed

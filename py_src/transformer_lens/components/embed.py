@@ -43,7 +43,9 @@ class PosEmbed(nn.Module):
         """
         batch, pos = tokens.shape[:2]
         if attention_mask is None:
-            return self.W_pos[past_kv_pos_offset : past_kv_pos_offset + pos].unsqueeze(0).expand(batch, -1, -1)
+            # A real copy, not an expanded view of W_pos: hooks on hook_pos_embed may edit it
+            # in place, which must change neither the weights nor the other batch rows.
+            return self.W_pos[past_kv_pos_offset : past_kv_pos_offset + pos].unsqueeze(0).repeat(batch, 1, 1)
         positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, -pos:]
         embed = self.W_pos[positions]
         return embed * attention_mask[:, -pos:].unsqueeze(-1).to(embed.dtype)
