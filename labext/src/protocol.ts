@@ -76,6 +76,8 @@ export interface HookInfo {
   component: string;
   shape: string[];
   description: string;
+  /** Why the hook never fires with the model's current settings; null when it fires. */
+  silent: string | null;
 }
 
 export interface TokenizedText {
@@ -287,7 +289,14 @@ export const PAYLOAD_CHECKS: Record<string, ObjectCheck> = {
     has_tokenizer: bool,
     patch_kinds: arrayOf(oneOf(PATCH_KINDS))
   }),
-  HookInfo: objectOf({ name: str, layer: nullable(int), component: str, shape: arrayOf(str), description: str }),
+  HookInfo: objectOf({
+    name: str,
+    layer: nullable(int),
+    component: str,
+    shape: arrayOf(str),
+    description: str,
+    silent: nullable(str)
+  }),
   TokenizedText: objectOf({ text: str, tokens: arrayOf(str) }),
   JobSpec: jobSpec,
   JobRecord: objectOf({

@@ -78,12 +78,20 @@ export function modelInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
 }
 
 export const HOOKS: HookInfo[] = [
-  { name: 'hook_embed', layer: null, component: 'embed', shape: ['batch', 'pos', 'd_model'], description: 'Token embeddings W_E[tokens].' },
-  { name: 'blocks.0.hook_resid_pre', layer: 0, component: 'resid', shape: ['batch', 'pos', 'd_model'], description: 'Residual stream entering the block.' },
-  { name: 'blocks.0.attn.hook_z', layer: 0, component: 'attn', shape: ['batch', 'pos', 'head_index', 'd_head'], description: 'Pattern-weighted values, per head.' },
-  { name: 'blocks.0.mlp.hook_post', layer: 0, component: 'mlp', shape: ['batch', 'pos', 'd_mlp'], description: 'MLP activations (neurons).' },
-  { name: 'blocks.1.attn.hook_pattern', layer: 1, component: 'attn', shape: ['batch', 'head_index', 'query_pos', 'key_pos'], description: 'Attention probabilities.' },
-  { name: 'ln_final.hook_scale', layer: null, component: 'final', shape: ['batch', 'pos', '1'], description: 'Final LayerNorm scale (std).' }
+  { name: 'hook_embed', layer: null, component: 'embed', shape: ['batch', 'pos', 'd_model'], description: 'Token embeddings W_E[tokens].', silent: null },
+  { name: 'blocks.0.hook_resid_pre', layer: 0, component: 'resid', shape: ['batch', 'pos', 'd_model'], description: 'Residual stream entering the block.', silent: null },
+  { name: 'blocks.0.attn.hook_z', layer: 0, component: 'attn', shape: ['batch', 'pos', 'head_index', 'd_head'], description: 'Pattern-weighted values, per head.', silent: null },
+  { name: 'blocks.0.mlp.hook_post', layer: 0, component: 'mlp', shape: ['batch', 'pos', 'd_mlp'], description: 'MLP activations (neurons).', silent: null },
+  { name: 'blocks.1.attn.hook_pattern', layer: 1, component: 'attn', shape: ['batch', 'head_index', 'query_pos', 'key_pos'], description: 'Attention probabilities.', silent: null },
+  { name: 'ln_final.hook_scale', layer: null, component: 'final', shape: ['batch', 'pos', '1'], description: 'Final LayerNorm scale (std).', silent: null },
+  {
+    name: 'blocks.0.attn.hook_result',
+    layer: 0,
+    component: 'attn',
+    shape: ['batch', 'pos', 'head_index', 'd_model'],
+    description: "Each head's output z @ W_O (cfg.use_attn_result).",
+    silent: 'fires only with cfg.use_attn_result: model.set_use_attn_result(True)'
+  }
 ];
 
 export const SPEC: JobSpec = {

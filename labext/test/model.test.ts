@@ -17,15 +17,15 @@ describe('buildHookTree', () => {
 
   it('filters on every word, in names, descriptions and shapes, ignoring case', () => {
     const names = (filter: string): string[] => buildHookTree(HOOKS, filter).flatMap((g) => g.components.flatMap((c) => c.hooks.map((h) => h.name)));
-    expect(names('attn')).toEqual(['blocks.0.attn.hook_z', 'blocks.1.attn.hook_pattern']);
-    expect(names('ATTN  z')).toEqual(['blocks.0.attn.hook_z']);
+    expect(names('attn')).toEqual(['blocks.0.attn.hook_z', 'blocks.0.attn.hook_result', 'blocks.1.attn.hook_pattern']);
+    expect(names('ATTN  hook_Z')).toEqual(['blocks.0.attn.hook_z']);
     expect(names('neurons')).toEqual(['blocks.0.mlp.hook_post']);
-    expect(names('head_index')).toEqual(['blocks.0.attn.hook_z', 'blocks.1.attn.hook_pattern']);
+    expect(names('head_index')).toEqual(['blocks.0.attn.hook_z', 'blocks.0.attn.hook_result', 'blocks.1.attn.hook_pattern']);
     expect(buildHookTree(HOOKS, 'nothing-matches')).toEqual([]);
   });
 
   it('puts hooks without a table entry under Other', () => {
-    const tree = buildHookTree([{ name: 'custom.hook', layer: null, component: 'other', shape: [], description: '' }], '');
+    const tree = buildHookTree([{ name: 'custom.hook', layer: null, component: 'other', shape: [], description: '', silent: null }], '');
     expect(tree.map((g) => g.label)).toEqual(['Other']);
   });
 });

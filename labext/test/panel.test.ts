@@ -98,13 +98,13 @@ describe('SidebarPanel', () => {
     const z = q(panel.node, '[data-hook="blocks.0.attn.hook_z"]');
     expect(q(z, '.lenslab-sb-hook-name').textContent).toBe('attn.hook_z');
     expect(q(z, '.lenslab-sb-shape').textContent).toBe('[batch, pos, head_index, d_head]');
-    expect(q(panel.node, '.lenslab-sb-hook-count').textContent).toBe('6 hook points in model');
+    expect(q(panel.node, '.lenslab-sb-hook-count').textContent).toBe('7 hook points in model (1 off)');
 
     const filter = q<HTMLInputElement>(panel.node, '.lenslab-sb-filter');
     filter.value = 'hook_pattern';
     filter.dispatchEvent(new Event('input'));
     expect(panel.node.querySelectorAll('.lenslab-sb-hook')).toHaveLength(1);
-    expect(q(panel.node, '.lenslab-sb-hook-count').textContent).toBe('1 of 6 hook points match');
+    expect(q(panel.node, '.lenslab-sb-hook-count').textContent).toBe('1 of 7 hook points match');
 
     q<HTMLButtonElement>(panel.node, '[data-hook="blocks.1.attn.hook_pattern"] .lenslab-sb-copy').click();
     expect(services.copied).toEqual(['blocks.1.attn.hook_pattern']);
@@ -118,6 +118,23 @@ describe('SidebarPanel', () => {
     expect(detail.textContent).toContain('blocks.1.attn.hook_pattern');
     expect(detail.textContent).toContain('shape [batch, head_index=4, query_pos, key_pos]');
     expect(detail.textContent).toContain('Attention probabilities.');
+    expect(q(panel.node, '[data-hook="blocks.1.attn.hook_pattern"]').classList.contains('lenslab-sb-silent')).toBe(false);
+  });
+
+  it('dims hook points that never fire and says how to switch them on', () => {
+    connect();
+    const silent = HOOKS.find((h) => h.silent !== null)!;
+    const row = q(panel.node, `[data-hook="${silent.name}"]`);
+    expect(row.classList.contains('lenslab-sb-silent')).toBe(true);
+    expect(q(row, '.lenslab-sb-off').textContent).toBe('off');
+    expect(row.getAttribute('title')).toContain('model.set_use_attn_result(True)');
+    expect(panel.node.querySelectorAll('.lenslab-sb-silent')).toHaveLength(1);
+    expect(q(panel.node, '.lenslab-sb-hook-count').textContent).toBe('7 hook points in model (1 off)');
+
+    row.click();
+    const ask = link.last('describe_hook');
+    model.handle(checked({ v: 1, type: 'hook_info', id: ask.id, model: 'model', hook: silent, sizes: [null, null, 4, 32] }));
+    expect(q(panel.node, '.lenslab-sb-detail-silent').textContent).toBe(silent.silent);
   });
 
   it('enables Run once the kernel confirmed the token lengths, and sends the job', () => {

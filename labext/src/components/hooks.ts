@@ -10,6 +10,12 @@ export function shortHookName(hook: HookInfo): string {
   return hook.layer === null ? hook.name : hook.name.replace(/^blocks\.\d+\./, '');
 }
 
+/** ` (3 off)` when some hook points never fire with the model's settings, else ``. */
+function offCount(hooks: readonly HookInfo[]): string {
+  const off = hooks.filter((h) => h.silent).length;
+  return off ? ` (${off} off)` : '';
+}
+
 export class HooksView {
   readonly node: HTMLElement;
 
@@ -42,9 +48,10 @@ export class HooksView {
         ? `Loading ${model.name}'s hook points…`
         : m.filter
           ? `${shown} of ${m.hooks.length} hook points match`
-          : `${m.hooks.length} hook points in ${model.name}`;
+          : `${m.hooks.length} hook points in ${model.name}${offCount(m.hooks)}`;
     const selected = m.selectedHook?.name ?? null;
-    renderIfChanged(this._tree, JSON.stringify([model?.name, m.hooks.length, m.filter, selected, [...this._open]]), () =>
+    const offKey = m.hooks.map((h) => (h.silent ? 1 : 0)).join('');
+    renderIfChanged(this._tree, JSON.stringify([model?.name, m.hooks.length, offKey, m.filter, selected, [...this._open]]), () =>
       tree.map((group) => {
         const details = el('details', { class: 'lenslab-sb-group', 'data-group': group.key });
         details.open = m.filter !== '' || this._open.has(group.key);
@@ -68,7 +75,8 @@ export class HooksView {
         ? [
             el('code', { class: 'lenslab-sb-detail-name', text: hook.name }),
             el('div', { class: 'lenslab-sb-detail-shape', text: `shape ${shapeText(hook.shape, m.hookSizes)}` }),
-            el('p', { class: 'lenslab-sb-detail-text', text: hook.description || 'No description in the hook table.' })
+            el('p', { class: 'lenslab-sb-detail-text', text: hook.description || 'No description in the hook table.' }),
+            ...(hook.silent ? [el('p', { class: 'lenslab-sb-detail-silent', text: hook.silent })] : [])
           ]
         : []
     );
@@ -80,17 +88,21 @@ export class HooksView {
       title: `Copy "${hook.name}"`,
       'aria-label': `Copy ${hook.name}`
     });
+    // A hook that never fires with the model's settings stays listed (it is a valid name, as
+    // upstream) but dimmed, with the reason and the switch in its tooltip.
+    const name = el('span', { class: 'lenslab-sb-hook-name', text: shortHookName(hook) });
+    const off = hook.silent ? [el('span', { class: 'lenslab-sb-off', text: 'off' })] : [];
     const row = el(
       'div',
       {
-        class: `lenslab-sb-hook${selected ? ' lenslab-sb-selected' : ''}`,
+        class: `lenslab-sb-hook${selected ? ' lenslab-sb-selected' : ''}${hook.silent ? ' lenslab-sb-silent' : ''}`,
         role: 'treeitem',
         'aria-selected': selected ? 'true' : 'false',
         tabindex: 0,
         'data-hook': hook.name,
-        title: hook.description
+        title: hook.silent ? `${hook.description}\n${hook.silent}` : hook.description
       },
-      el('div', { class: 'lenslab-sb-hook-main' }, el('span', { class: 'lenslab-sb-hook-name', text: shortHookName(hook) }), copy),
+      el('div', { class: 'lenslab-sb-hook-main' }, name, ...off, copy),
       el('div', { class: 'lenslab-sb-shape', text: shapeText(hook.shape) })
     );
     row.addEventListener('click', () => this._model.selectHook(hook.name));

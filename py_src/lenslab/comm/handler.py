@@ -87,7 +87,7 @@ class SidebarHandler:
 
     def _list_hooks(self, msg: p.ListHooks) -> None:
         model = self._model(msg, msg.model)
-        self.send(p.Hooks(id=msg.id, model=msg.model, hooks=[_hook_info(name) for name in model.hook_dict]))
+        self.send(p.Hooks(id=msg.id, model=msg.model, hooks=[_hook_info(name, model) for name in model.hook_dict]))
 
     def _describe_hook(self, msg: p.DescribeHook) -> None:
         from transformer_lens import hook_names
@@ -95,7 +95,7 @@ class SidebarHandler:
         model = self._model(msg, msg.model)
         if msg.hook not in model.hook_dict:
             raise p.ProtocolError("unknown_hook", f"{msg.model}: {hook_names.unknown_hook_message(msg.hook, model.hook_dict)}", msg.id, msg.TYPE)
-        info = _hook_info(msg.hook)
+        info = _hook_info(msg.hook, model)
         self.send(p.HookDetail(id=msg.id, model=msg.model, hook=info, sizes=[_size(model.cfg, msg.hook, d) for d in info.shape]))
 
     def _tokenize(self, msg: p.Tokenize) -> None:
@@ -194,16 +194,18 @@ def _model_info(name: str, model: Any) -> p.ModelInfo:
     )
 
 
-def _hook_info(name: str) -> p.HookInfo:
+def _hook_info(name: str, model: Any) -> p.HookInfo:
     from transformer_lens import hook_names
 
     spec = hook_names.spec_for(name)
+    cfg = getattr(model, "cfg", None)
     return p.HookInfo(
         name=name,
         layer=hook_names.layer_of(name),
         component=spec.component if spec else "other",
         shape=list(spec.shape) if spec else [],
         description=spec.description if spec else "",
+        silent=hook_names.silent_reason(name, cfg) if cfg is not None else None,
     )
 
 

@@ -113,6 +113,9 @@ class HookInfo:
     component: Label  # embed, attn, mlp, ln, resid, final or other (HOOK_SPECS' groups)
     shape: Annotated[list[Label], Items(8)]  # symbolic: batch, pos, head_index, d_head, ...
     description: Label
+    # Why the hook never fires with the model's current settings (None: it fires), e.g.
+    # "fires only with cfg.use_attn_result: model.set_use_attn_result(True)".
+    silent: Optional[Label] = None
 
 
 @dataclass(frozen=True)
@@ -533,7 +536,14 @@ EXAMPLES: tuple[Message, ...] = (
     Hooks(
         id="p1-3",
         model="model",
-        hooks=[HookInfo("blocks.0.attn.hook_z", 0, "attn", ["batch", "pos", "head_index", "d_head"], "Pattern-weighted values, per head.")],
+        hooks=[
+            HookInfo("blocks.0.attn.hook_z", 0, "attn", ["batch", "pos", "head_index", "d_head"], "Pattern-weighted values, per head."),
+            HookInfo(
+                "blocks.0.attn.hook_result", 0, "attn", ["batch", "pos", "head_index", "d_model"],
+                "Each head's output z @ W_O (cfg.use_attn_result).",
+                "fires only with cfg.use_attn_result: model.set_use_attn_result(True)",
+            ),
+        ],
     ),
     HookDetail(
         id="p1-4",

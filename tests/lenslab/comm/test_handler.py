@@ -61,9 +61,31 @@ def test_list_hooks_gives_every_hook_with_its_table_entry(session, lm):
     assert [h["name"] for h in reply["hooks"]] == list(lm.hook_dict)
     z = next(h for h in reply["hooks"] if h["name"] == "blocks.1.attn.hook_z")
     spec = hook_names.spec_for("blocks.1.attn.hook_z")
-    assert z == {"name": "blocks.1.attn.hook_z", "layer": 1, "component": "attn", "shape": list(spec.shape), "description": spec.description}
+    assert z == {
+        "name": "blocks.1.attn.hook_z", "layer": 1, "component": "attn", "shape": list(spec.shape),
+        "description": spec.description, "silent": None,
+    }
     embed = next(h for h in reply["hooks"] if h["name"] == "hook_embed")
     assert embed["layer"] is None and embed["component"] == "embed"
+
+
+def test_hooks_that_never_fire_are_marked_with_the_switch_and_unmarked_once_on(session, lm):
+    panel, handler = session
+
+    def silent_names() -> dict[str, str]:
+        handler.handle(request("list_hooks", model="model"))
+        return {h["name"]: h["silent"] for h in panel.last()["hooks"] if h["silent"]}
+
+    fired = set()
+    lm.run_with_hooks(lm.to_tokens("a b"), fwd_hooks=[(lambda n: True, lambda a, hook: fired.add(hook.name))])
+    silent = silent_names()
+    assert set(silent) == set(lm.hook_dict) - fired  # the oracle: what actually fires
+    assert "model.set_use_attn_result(True)" in silent["blocks.0.attn.hook_result"]
+    lm.set_use_attn_result(True)
+    try:
+        assert "blocks.0.attn.hook_result" not in silent_names()
+    finally:
+        lm.set_use_attn_result(False)
 
 
 def test_describe_hook_gives_concrete_sizes(session):
