@@ -3,7 +3,7 @@
 // test/protocol.test.ts checks this file against the JSON Schema it exports
 // (test/fixtures/protocol.schema.json), so the two cannot drift.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const COMM_TARGET = 'lenslab.sidebar';
 
 export const PATCH_KINDS = [

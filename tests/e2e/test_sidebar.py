@@ -9,6 +9,7 @@ restart the kernel and see the panel follow. Screenshots land in test-artifacts/
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -158,6 +159,12 @@ def _session(page, sidebar, status, artifacts: Path, expect) -> None:
     assert page.evaluate("navigator.clipboard.readText()") == "blocks.0.attn.hook_z"
     shot(page, artifacts, "hooks", sidebar)
     sidebar.locator(".lenslab-sb-filter").fill("")
+    # Hooks that never fire on this model (no set_use_attn_result yet) are listed, dimmed, "off".
+    result = sidebar.locator("[data-hook='blocks.0.attn.hook_result']")
+    expect(result).to_have_class(re.compile(r"\blenslab-sb-silent\b"))
+    expect(result.locator(".lenslab-sb-off")).to_have_text("off")
+    assert "set_use_attn_result(True)" in (result.get_attribute("title") or "")
+    expect(sidebar.locator(".lenslab-sb-hook-count")).to_contain_text(" off)")
 
     # The patch form: a length mismatch is caught before submit, then the real job runs.
     form = sidebar.locator(".lenslab-sb-form")

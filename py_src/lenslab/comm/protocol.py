@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, json_type, object_schema
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 COMM_TARGET = "lenslab.sidebar"
 
 #: Patch kinds (``lenslab.comm.jobs.PATCH_KINDS`` maps each to its ``transformer_lens.patching`` function).

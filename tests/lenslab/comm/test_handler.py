@@ -148,10 +148,10 @@ BAD_WIRE = [
     ("garbage", None, None, "bad_message"),
     ({"type": "hello", "id": "b1"}, "b1", "hello", "bad_message"),
     ({"v": 99, "type": "hello", "id": "b2"}, "b2", "hello", "unsupported_version"),
-    ({"v": 1, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
-    ({"v": 1, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
-    ({"v": 1, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
-    ({"v": 1, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
+    ({"v": 2, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
+    ({"v": 2, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
+    ({"v": 2, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
+    ({"v": 2, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
 ]
 
 
