@@ -49,3 +49,19 @@ def rope_settings(hf_config: Any) -> dict[str, Any]:
     theta = params.get("rope_theta", getattr(hf_config, "rope_theta", None) or getattr(hf_config, "rotary_emb_base", None) or 10000.0)
     fraction = params.get("partial_rotary_factor", getattr(hf_config, "partial_rotary_factor", None) or getattr(hf_config, "rotary_pct", None) or 1.0)
     return {"rotary_base": float(theta), "partial_rotary_factor": float(fraction)}
+
+
+def gpt2_style_sizes(hf_config: Any) -> dict[str, Any]:
+    """The sizes that GPT-2-style HF configs (``n_embd``, ``n_head``, ...) name alike: GPT-2, GPT-J."""
+    return dict(
+        d_model=hf_config.n_embd,
+        d_head=hf_config.n_embd // hf_config.n_head,
+        n_heads=hf_config.n_head,
+        d_mlp=hf_config.n_inner or 4 * hf_config.n_embd,
+        n_layers=hf_config.n_layer,
+        n_ctx=hf_config.n_positions,
+        eps=hf_config.layer_norm_epsilon,
+        d_vocab=hf_config.vocab_size,
+        act_fn=hf_config.activation_function,
+        normalization_type="LN",
+    )

@@ -8,6 +8,7 @@ import einops
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading.families._common import gpt2_style_sizes
 
 HF_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 
@@ -23,18 +24,9 @@ OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(
-        d_model=hf_config.n_embd,
-        d_head=hf_config.n_embd // hf_config.n_head,
-        n_heads=hf_config.n_head,
-        d_mlp=hf_config.n_inner or 4 * hf_config.n_embd,
-        n_layers=hf_config.n_layer,
-        n_ctx=hf_config.n_positions,
-        eps=hf_config.layer_norm_epsilon,
-        d_vocab=hf_config.vocab_size,
-        act_fn=hf_config.activation_function,
+        **gpt2_style_sizes(hf_config),
         use_attn_scale=hf_config.scale_attn_weights,
         scale_attn_by_inverse_layer_idx=hf_config.scale_attn_by_inverse_layer_idx,
-        normalization_type="LN",
         positional_embedding_type="standard",
     )
 

@@ -7,7 +7,13 @@ from typing import Any, Mapping
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading.families._common import bias_to_heads, linear_from_heads, linear_to_heads, strip_prefixes
+from transformer_lens.loading.families._common import (
+    bias_to_heads,
+    gpt2_style_sizes,
+    linear_from_heads,
+    linear_to_heads,
+    strip_prefixes,
+)
 
 HF_ARCHITECTURES = ("GPTJForCausalLM",)
 
@@ -16,16 +22,7 @@ OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {"EleutherAI/gpt-j-6B": ("gpt-j-6B"
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(
-        d_model=hf_config.n_embd,
-        d_head=hf_config.n_embd // hf_config.n_head,
-        n_heads=hf_config.n_head,
-        d_mlp=hf_config.n_inner or 4 * hf_config.n_embd,
-        n_layers=hf_config.n_layer,
-        n_ctx=hf_config.n_positions,
-        eps=hf_config.layer_norm_epsilon,
-        d_vocab=hf_config.vocab_size,
-        act_fn=hf_config.activation_function,
-        normalization_type="LN",
+        **gpt2_style_sizes(hf_config),
         positional_embedding_type="rotary",
         rotary_dim=hf_config.rotary_dim or hf_config.n_embd // hf_config.n_head,
         rotary_adjacent_pairs=True,
