@@ -15,7 +15,7 @@ from transformer_lens.pretrained import bpe, train_tiny
 TINY = train_tiny.TinySpec(name="lenslab/attn-only-2l", attn_only=True, seed=7, d_model=32, n_heads=2, n_ctx=128)
 FEW_STEPS = train_tiny.TrainSettings(
     steps=4, warmup_phase_steps=2, natural_rows=2, synthetic_rows=2, short_rows=2, short_len=33,
-    log_every=2, eval_windows=2, threads=1,
+    log_every=2, eval_windows=2, threads=2,
 )
 
 
@@ -69,6 +69,7 @@ def test_training_is_deterministic_and_exports_a_loadable_checkpoint(tmp_path, m
     for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
         assert torch.equal(a, b), name
     assert first.unembed.W_U.data_ptr() == first.embed.W_E.data_ptr()  # tied
+    assert not torch.are_deterministic_algorithms_enabled()  # the global setting is restored
 
     # Export, then load through the package loader from that directory.
     tokenizer = bpe.train_bpe(["def f(x):\n    return x + 1\n"] * 20, vocab_size=300)
