@@ -43,6 +43,7 @@ CELLS = [
     "attn = lenslab.AttentionPatterns(words, cache=cache, layer=0)\n"
     "attn",
     "print('DONE')",
+    "print('SELECTED', grid.selected)",  # run again after the click below
 ]
 
 
@@ -184,6 +185,16 @@ def test_widgets_render_and_hover_in_notebook7(notebook7, browser, artifacts: Pa
         readout = grid.locator(".lenslab-readout")
         expect(readout).to_contain_text("layer L1 \u00b7 head H2:")
         assert re.search(r":\s*-?[0-9.e+-]+\s*$", readout.inner_text()), readout.inner_text()
+
+        # Click-to-Python: clicking a cell sets grid.selected in the kernel.
+        canvas.click(position={"x": 2.5 * cell_w, "y": 1.5 * cell_h})
+        expect(grid.locator(".lenslab-selection")).to_contain_text("layer L1 \u00b7 head H2")
+        last = page.locator(".jp-Notebook .jp-Cell").nth(len(CELLS) - 1)
+        last.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        selected = page.locator(".jp-OutputArea-output", has_text="SELECTED {")
+        expect(selected).to_have_count(1, timeout=30_000)
+        assert "'row': 1, 'col': 2" in selected.inner_text() and "'layer': 1, 'head': 2" in selected.inner_text()
 
         # AttentionPatterns: one thumbnail per head, the big view's canvas, the tokens.
         thumbs = attn.locator(".lenslab-thumb")
