@@ -7,19 +7,14 @@ A screenshot lands in test-artifacts/e2e/notebook7-widgets.png.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import nbformat
 import pytest
+from server_process import get_json, jupyter_server
 
 pytestmark = pytest.mark.e2e
 
@@ -47,70 +42,12 @@ CELLS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=2) as r:
-        return json.loads(r.read())
-
-
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[tuple[str, Path]]:
-    """A Notebook 7 server with its own config, settings and notebook folder (as the `lab` fixture does)."""
+    """A Notebook 7 server with its own config, settings and notebook folder (as the `lab` fixture has)."""
     pytest.importorskip("notebook", minversion="7")
-    tmp = tmp_path_factory.mktemp("nb7")
-    root, cfg, settings = tmp / "notebooks", tmp / "config", tmp / "settings"
-    root.mkdir()
-    (cfg / "labconfig").mkdir(parents=True)
-    (cfg / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    tracker = settings / "@jupyterlab" / "notebook-extension"
-    tracker.mkdir(parents=True)
-    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"autoStartDefaultKernel": True}))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(cfg),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = artifacts / "notebook7.log"
-    cmd = [
-        sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}",
-    ]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"notebook exited with {proc.returncode}; see {log}")
-            try:
-                _get_json(f"{url}/api/status")
-                break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"notebook did not start within 60 s; see {log}")
-            time.sleep(0.5)
-        yield url, root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with jupyter_server("notebook", tmp_path_factory.mktemp("nb7"), artifacts / "notebook7.log", startup_s=60) as server:
+        yield server
 
 
 def _wait_for_idle_kernel(url: str, timeout_s: float = 60) -> None:
@@ -118,7 +55,7 @@ def _wait_for_idle_kernel(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            sessions = _get_json(f"{url}/api/sessions")
+            sessions = get_json(f"{url}/api/sessions")
         except OSError:
             sessions = []
         if any((s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions):

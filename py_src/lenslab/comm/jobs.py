@@ -195,8 +195,7 @@ class JobRunner:
         last_sent = [0.0]
 
         def on_progress(done: int, total: int) -> None:
-            # The engine's total is the job's run count; scale in case a kind counts differently.
-            done = min(job.prep.total, round(done * job.prep.total / total)) if total else job.prep.total
+            # The engine counts the same patched runs as the job (tested for every kind).
             with self._lock:
                 job.done = done
             now = time.monotonic()

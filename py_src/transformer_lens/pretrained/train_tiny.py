@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
@@ -352,97 +351,87 @@ def train_one(
     Bit-for-bit reproducible for the same inputs, settings, machine and library versions.
     """
     with reproducible_torch(settings.threads):
-        return _train_one(spec, settings, train_stream, eval_tokens, d_vocab)
-
-
-def _train_one(
-    spec: TinySpec,
-    settings: TrainSettings,
-    train_stream: torch.Tensor,
-    eval_tokens: torch.Tensor,
-    d_vocab: int,
-) -> tuple[HookedTransformer, list[dict[str, float]]]:
-    torch.manual_seed(spec.seed)
-    cfg = HookedTransformerConfig(**{**spec.config_kwargs(d_vocab), "device": "cpu"})
-    model = HookedTransformer(cfg)
-    with torch.no_grad():
-        # A smooth position code (still trained) lets a previous-token head, and
-        # so induction, form within the CPU budget.
-        model.pos_embed.W_pos.copy_(sinusoidal_positions(cfg.n_ctx, cfg.d_model, cfg.initializer_range))
-    tie_unembed(model)
-    named = dict(model.named_parameters())
-    decay = [p for n, p in named.items() if n.rsplit(".", 1)[-1].startswith("W_")]
-    no_decay = [p for n, p in named.items() if not n.rsplit(".", 1)[-1].startswith("W_")]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": settings.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=settings.lr,
-        betas=settings.betas,
-    )
-    pattern0: dict[str, torch.Tensor] = {}
-    hook_point = model.blocks[0].attn.hook_pattern
-    pattern1: dict[str, torch.Tensor] = {}
-    induction_hook_point = model.blocks[-1].attn.hook_pattern
-    sampler = BatchSampler(train_stream, spec.n_ctx, d_vocab, settings.data_seed)
-    log: list[dict[str, float]] = []
-    sums = {"natural": 0.0, "synthetic": 0.0, "probe": 0.0, "seed": 0.0}
-    start = time.perf_counter()
-    bar = tqdm(range(settings.steps), desc=spec.name, unit="step")
-    for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, settings)
+        torch.manual_seed(spec.seed)
+        cfg = HookedTransformerConfig(**{**spec.config_kwargs(d_vocab), "device": "cpu"})
+        model = HookedTransformer(cfg)
+        with torch.no_grad():
+            # A smooth position code (still trained) lets a previous-token head, and
+            # so induction, form within the CPU budget.
+            model.pos_embed.W_pos.copy_(sinusoidal_positions(cfg.n_ctx, cfg.d_model, cfg.initializer_range))
         tie_unembed(model)
-        aux_weight = settings.probe_weight(step)
-        handles = [hook_point.add_hook(lambda act, hook: pattern0.__setitem__("p", act))]
-        if aux_weight > 0:
-            handles.append(induction_hook_point.add_hook(lambda act, hook: pattern1.__setitem__("p", act)))
-        if step < settings.warmup_phase_steps:
-            synthetic, mask, induction_key = sampler.synthetic(
-                settings.short_rows, settings.short_len, SHORT_SPAN_RANGE
-            )
-            natural_loss = torch.zeros(())
-        else:
-            natural = sampler.natural(settings.natural_rows)
-            natural_loss = masked_loss(model(natural), natural, torch.ones(natural.shape[0], natural.shape[1] - 1))
-            pattern0.clear()  # the probe only reads the synthetic rows' patterns
-            synthetic, mask, induction_key = sampler.synthetic(settings.synthetic_rows, spec.n_ctx, SPAN_RANGE)
-        synthetic_loss = masked_loss(model(synthetic), synthetic, mask)
-        for handle in handles:
-            handle.remove()
-        probe_loss = previous_token_attention_loss(pattern0["p"])
-        loss = natural_loss + synthetic_loss + aux_weight * probe_loss
-        if aux_weight > 0:
-            seed_loss = induction_attention_loss(pattern1.pop("p"), induction_key)
-            loss = loss + aux_weight * seed_loss
-            sums["seed"] += seed_loss.item()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-        optimizer.step()
-        sums["natural"] += natural_loss.item()
-        sums["synthetic"] += synthetic_loss.item()
-        sums["probe"] += probe_loss.item()
-        if (step + 1) % settings.log_every == 0 or step + 1 == settings.steps:
-            seen = (step % settings.log_every) + 1
-            entry = {
-                "step": step + 1,
-                "train_loss": round(sums["natural"] / seen, 4),
-                "repeat_loss": round(sums["synthetic"] / seen, 4),
-                "probe_loss": round(sums["probe"] / seen, 4),
-                "seed_loss": round(sums["seed"] / seen, 4),
-                "heldout_loss": round(evaluate(model, eval_tokens), 4),
-                "induction_max": max(max(induction_report(model, d_vocab)["scores"][-1]), 0.0),
-                "seconds": round(time.perf_counter() - start, 1),
-            }
-            log.append(entry)
-            sums = dict.fromkeys(sums, 0.0)
-            bar.set_postfix(
-                train=entry["train_loss"], repeat=entry["repeat_loss"], induction=entry["induction_max"]
-            )
-    tie_unembed(model)
-    return model, log
+        named = dict(model.named_parameters())
+        decay = [p for n, p in named.items() if n.rsplit(".", 1)[-1].startswith("W_")]
+        no_decay = [p for n, p in named.items() if not n.rsplit(".", 1)[-1].startswith("W_")]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": settings.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=settings.lr,
+            betas=settings.betas,
+        )
+        pattern0: dict[str, torch.Tensor] = {}
+        hook_point = model.blocks[0].attn.hook_pattern
+        pattern1: dict[str, torch.Tensor] = {}
+        induction_hook_point = model.blocks[-1].attn.hook_pattern
+        sampler = BatchSampler(train_stream, spec.n_ctx, d_vocab, settings.data_seed)
+        log: list[dict[str, float]] = []
+        sums = {"natural": 0.0, "synthetic": 0.0, "probe": 0.0, "seed": 0.0}
+        start = time.perf_counter()
+        bar = tqdm(range(settings.steps), desc=spec.name, unit="step")
+        for step in bar:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, settings)
+            tie_unembed(model)
+            aux_weight = settings.probe_weight(step)
+            handles = [hook_point.add_hook(lambda act, hook: pattern0.__setitem__("p", act))]
+            if aux_weight > 0:
+                handles.append(induction_hook_point.add_hook(lambda act, hook: pattern1.__setitem__("p", act)))
+            if step < settings.warmup_phase_steps:
+                synthetic, mask, induction_key = sampler.synthetic(
+                    settings.short_rows, settings.short_len, SHORT_SPAN_RANGE
+                )
+                natural_loss = torch.zeros(())
+            else:
+                natural = sampler.natural(settings.natural_rows)
+                natural_loss = masked_loss(model(natural), natural, torch.ones(natural.shape[0], natural.shape[1] - 1))
+                pattern0.clear()  # the probe only reads the synthetic rows' patterns
+                synthetic, mask, induction_key = sampler.synthetic(settings.synthetic_rows, spec.n_ctx, SPAN_RANGE)
+            synthetic_loss = masked_loss(model(synthetic), synthetic, mask)
+            for handle in handles:
+                handle.remove()
+            probe_loss = previous_token_attention_loss(pattern0["p"])
+            loss = natural_loss + synthetic_loss + aux_weight * probe_loss
+            if aux_weight > 0:
+                seed_loss = induction_attention_loss(pattern1.pop("p"), induction_key)
+                loss = loss + aux_weight * seed_loss
+                sums["seed"] += seed_loss.item()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            optimizer.step()
+            sums["natural"] += natural_loss.item()
+            sums["synthetic"] += synthetic_loss.item()
+            sums["probe"] += probe_loss.item()
+            if (step + 1) % settings.log_every == 0 or step + 1 == settings.steps:
+                seen = (step % settings.log_every) + 1
+                entry = {
+                    "step": step + 1,
+                    "train_loss": round(sums["natural"] / seen, 4),
+                    "repeat_loss": round(sums["synthetic"] / seen, 4),
+                    "probe_loss": round(sums["probe"] / seen, 4),
+                    "seed_loss": round(sums["seed"] / seen, 4),
+                    "heldout_loss": round(evaluate(model, eval_tokens), 4),
+                    "induction_max": max(max(induction_report(model, d_vocab)["scores"][-1]), 0.0),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+                log.append(entry)
+                sums = dict.fromkeys(sums, 0.0)
+                bar.set_postfix(
+                    train=entry["train_loss"], repeat=entry["repeat_loss"], induction=entry["induction_max"]
+                )
+        tie_unembed(model)
+        return model, log
 
 
 def export(model: HookedTransformer, out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
