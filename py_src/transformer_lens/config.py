@@ -9,7 +9,7 @@ from typing import Any, Literal, Optional, Union, get_args
 import torch
 
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
-ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu"]
+ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "xielu"]
 PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
 AttentionDir = Literal["causal", "bidirectional"]
 
@@ -96,6 +96,25 @@ class HookedTransformerConfig:
     partial_rotary_factor: Optional[float] = None
     tokenizer_padding_side: Literal["left", "right"] = "right"
     extra: dict = field(default_factory=dict, repr=False)
+    # --- Dense decoder families (Gemma 2/3, Llama 3.x, Qwen 3, Phi, OLMo, Apertus). Upstream 3.x names:
+    rotary_base_local: Optional[float] = None  # RoPE base of "local" layers (Gemma 3, OLMo 3)
+    rotary_scaling_factor: float = 1.0  # linear RoPE scaling (positions / factor)
+    use_NTK_by_parts_rope: bool = False  # Llama 3.1 "llama3" RoPE scaling
+    NTK_by_parts_low_freq_factor: float = 1.0
+    NTK_by_parts_high_freq_factor: float = 4.0
+    NTK_by_parts_factor: float = 8.0
+    NTK_original_ctx_len: int = 8192
+    use_yarn_rope: bool = False
+    yarn_factor: float = 1.0
+    yarn_attention_factor: float = 1.0
+    yarn_beta_fast: float = 32.0
+    yarn_beta_slow: float = 1.0
+    yarn_original_max_position_embeddings: int = 4096
+    # Ours (upstream has no field for these; see docs/hooks.md "Per-family hook placement"):
+    rotary_dynamic_ntk_factor: Optional[float] = None  # HF rope_type "dynamic": base grows past n_ctx
+    yarn_truncate: bool = True  # HF yarn "truncate": round the correction range to whole dimensions
+    qk_norm_over_all_heads: bool = False  # OLMo 2/3: q/k norms span every head at once, not one head
+    normalization_after_only: bool = False  # OLMo 2/3: ln1/ln2 normalise each sublayer's output
 
     def __post_init__(self) -> None:
         _check_choice("normalization_type", self.normalization_type, NORMALIZATION_TYPES)

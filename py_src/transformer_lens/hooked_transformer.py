@@ -77,6 +77,8 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             with torch.no_grad():
                 if name.rsplit(".", 1)[-1].startswith("W_") or name.endswith("._W_K") or name.endswith("._W_V"):
                     param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
+                elif ".act_fn." in name:
+                    continue  # learned activation parameters (xIELU) keep their own initial values
                 elif name.endswith(".w"):
                     param.fill_(1.0)
                 else:
@@ -163,7 +165,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             fold_value_biases=fold_value_biases,
             refactor_factored_attn_matrices=refactor_factored_attn_matrices,
         )
-        if fold_ln and self.cfg.normalization_type in ("LN", "RMS"):
+        if fold_ln and weight_processing.can_fold_ln(self.cfg):
             self._swap_norms(self.cfg.normalization_type + "Pre")
         self.load_state_dict_checked(state_dict)
 

@@ -78,6 +78,11 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
     return sd
 
 
+def can_fold_ln(cfg: HookedTransformerConfig) -> bool:
+    """Whether ``fold_ln`` applies: learned pre-norms that a linear map reads (not OLMo 2's post-norms)."""
+    return cfg.normalization_type in ("LN", "RMS") and not cfg.normalization_after_only
+
+
 def _drop(state_dict: StateDict, ln: str) -> None:
     state_dict.pop(f"{ln}.w", None)
     state_dict.pop(f"{ln}.b", None)
@@ -178,14 +183,20 @@ def process_state_dict(
     fold_value_biases: bool = True,
     refactor_factored_attn_matrices: bool = False,
 ) -> StateDict:
-    """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise."""
+    """Apply the requested steps in upstream's order; a step is skipped where it would change the outputs.
+
+    Centering needs LayerNorm (and sublayers that write straight into the residual stream, not
+    into a post-norm); ``fold_ln`` needs norms that precede the weights reading them (not OLMo 2's);
+    ``center_unembed`` needs shift-invariant outputs (not Gemma 2's soft-capped logits).
+    """
     sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
-    if fold_ln and cfg.normalization_type in ("LN", "RMS"):
+    if fold_ln and can_fold_ln(cfg):
         sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
-    if center_writing_weights and layer_norm and not cfg.final_rms:
+    post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only
+    if center_writing_weights and layer_norm and not cfg.final_rms and not post_norms:
         sd = _center_writing(sd, cfg)
-    if center_unembed:
+    if center_unembed and cfg.output_logits_soft_cap <= 0:
         sd = _center_unembed(sd)
     if fold_value_biases:
         sd = _fold_value_biases(sd, cfg)

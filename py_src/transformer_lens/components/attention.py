@@ -41,10 +41,18 @@ class Attention(nn.Module):
         self.hook_attn_scores = HookPoint()  # [batch, head_index, query_pos, key_pos]
         self.hook_pattern = HookPoint()  # [batch, head_index, query_pos, key_pos]
         self.hook_result = HookPoint()  # [batch, pos, head_index, d_model]
+        if cfg.use_qk_norm:
+            from transformer_lens.components.norms import make_learned_norm
+
+            # Per head (Gemma 3, Qwen 3) or over the whole projection (OLMo 2/3), as upstream names them.
+            q_len = cfg.n_heads * cfg.d_head if cfg.qk_norm_over_all_heads else cfg.d_head
+            k_len = n_kv * cfg.d_head if cfg.qk_norm_over_all_heads else cfg.d_head
+            self.q_norm = make_learned_norm(cfg, q_len)
+            self.k_norm = make_learned_norm(cfg, k_len)
         if cfg.positional_embedding_type == "rotary":
             from transformer_lens.components.rotary import Rotary
 
-            self.rotary = Rotary(cfg)
+            self.rotary = Rotary(cfg, self.attn_type)
             self.hook_rot_q = HookPoint()  # [batch, pos, head_index, d_head]
             self.hook_rot_k = HookPoint()  # [batch, pos, head_index, d_head]
         self._fused_cache: Optional[tuple] = None
@@ -123,6 +131,10 @@ class Attention(nn.Module):
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
         q, k, v = self.hook_q(q), self.hook_k(k), self.hook_v(v)
+        if self.cfg.use_qk_norm:
+            # After hook_q/hook_k, as upstream: those hooks see the raw projections.
+            q = self._qk_norm(q, self.q_norm, 1)
+            k = self._qk_norm(k, self.k_norm, k.shape[2] // (self.cfg.n_key_value_heads or self.cfg.n_heads))
         past_len = 0
         if past_kv_cache_entry is not None:
             past_len = past_kv_cache_entry.past_keys.shape[1]
@@ -137,6 +149,20 @@ class Attention(nn.Module):
         mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)
         z = self.hook_z(self._attend(q, k, v, mask))
         return self._output(z)
+
+    def _qk_norm(self, x: torch.Tensor, norm: nn.Module, copies: int) -> torch.Tensor:
+        """Normalise ``"batch pos head_index d_head"`` queries or keys per head or over all heads.
+
+        ``copies`` > 1 when keys were ungrouped (one copy per query head): a norm over the whole
+        key projection then reads one copy per group and is repeated again.
+        """
+        if not self.cfg.qk_norm_over_all_heads:
+            return norm(x)
+        if copies > 1:
+            x = x[:, :, ::copies]
+        batch, pos, heads, d_head = x.shape
+        normed = norm(x.reshape(batch, pos, heads * d_head)).view(batch, pos, heads, d_head)
+        return normed.repeat_interleave(copies, dim=2) if copies > 1 else normed
 
     def _mask(
         self, q_len: int, k_len: int, attention_mask: Optional[torch.Tensor], device: torch.device

@@ -1,4 +1,10 @@
-"""One transformer block: pre-norm attention and MLP, sequential or parallel."""
+"""One transformer block: pre-norm attention and MLP, sequential or parallel.
+
+Two variants for newer families: Gemma 2/3 add post-norms (``ln1_post``, ``ln2_post``) on each
+sublayer's output (``use_normalization_before_and_after``); OLMo 2/3 normalise only the outputs,
+with ``ln1``/``ln2`` (upstream's names) as those post-norms (``normalization_after_only``).
+Either way ``hook_attn_out``/``hook_mlp_out`` hold exactly what is added to the residual stream.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import torch.nn as nn
 
 from transformer_lens.components.attention import make_attention
 from transformer_lens.components.mlp import MLP
-from transformer_lens.components.norms import make_norm
+from transformer_lens.components.norms import make_learned_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
@@ -25,6 +31,10 @@ class TransformerBlock(nn.Module):
         if not cfg.attn_only:
             self.ln2 = make_norm(cfg)
             self.mlp = MLP(cfg)
+        if cfg.use_normalization_before_and_after:
+            self.ln1_post = make_learned_norm(cfg)
+            if not cfg.attn_only:
+                self.ln2_post = make_learned_norm(cfg)
         self.hook_attn_in = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_q_input = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_k_input = HookPoint()  # [batch, pos, head_index, d_model]
@@ -50,7 +60,11 @@ class TransformerBlock(nn.Module):
                 v_in = self.hook_v_input(per_head.clone())
             else:
                 q_in = k_in = v_in = self.hook_attn_in(per_head.clone())
+            if cfg.normalization_after_only:
+                return q_in, k_in, v_in
             return self.ln1(q_in), self.ln1(k_in), self.ln1(v_in)
+        if cfg.normalization_after_only:
+            return resid_pre, resid_pre, resid_pre
         normed = self.ln1(resid_pre)
         return normed, normed, normed
 
@@ -63,16 +77,27 @@ class TransformerBlock(nn.Module):
         """``"batch pos d_model" -> "batch pos d_model"``."""
         resid_pre = self.hook_resid_pre(resid_pre)
         q_in, k_in, v_in = self._attention_inputs(resid_pre)
-        attn_out = self.hook_attn_out(
-            self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
-        )
+        attn_out = self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
+        if self.cfg.normalization_after_only:
+            attn_out = self.ln1(attn_out)
+        elif self.cfg.use_normalization_before_and_after:
+            attn_out = self.ln1_post(attn_out)
+        attn_out = self.hook_attn_out(attn_out)
         if self.cfg.attn_only:
             return self.hook_resid_post(resid_pre + attn_out)
         if self.cfg.parallel_attn_mlp:
             mlp_in = resid_pre if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_pre.clone())
-            mlp_out = self.hook_mlp_out(self.mlp(self.ln2(mlp_in)))
+            mlp_out = self._mlp(mlp_in)
             return self.hook_resid_post(resid_pre + attn_out + mlp_out)
         resid_mid = self.hook_resid_mid(resid_pre + attn_out)
         mlp_in = resid_mid if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_mid.clone())
-        mlp_out = self.hook_mlp_out(self.mlp(self.ln2(mlp_in)))
-        return self.hook_resid_post(resid_mid + mlp_out)
+        return self.hook_resid_post(resid_mid + self._mlp(mlp_in))
+
+    def _mlp(self, mlp_in: torch.Tensor) -> torch.Tensor:
+        """``"batch pos d_model" -> "batch pos d_model"``: the MLP with its norms, through hook_mlp_out."""
+        if self.cfg.normalization_after_only:
+            return self.hook_mlp_out(self.ln2(self.mlp(mlp_in)))
+        mlp_out = self.mlp(self.ln2(mlp_in))
+        if self.cfg.use_normalization_before_and_after:
+            mlp_out = self.ln2_post(mlp_out)
+        return self.hook_mlp_out(mlp_out)

@@ -30,6 +30,28 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+class XIELU(nn.Module):
+    """xIELU (Apertus): a learned quadratic for x > 0 and an ELU-like branch below.
+
+    ``alpha_p``/``alpha_n`` are stored before softplus, and ``beta`` as is, like Hugging Face's
+    XIELUActivation, under upstream's names (``mlp.act_fn.alpha_p``...).
+    """
+
+    def __init__(self, cfg: HookedTransformerConfig, alpha_p: float = 0.8, alpha_n: float = 0.8, beta: float = 0.5) -> None:
+        super().__init__()
+        inverse_softplus = lambda value: torch.log(torch.expm1(torch.tensor(value, dtype=torch.float32)))  # noqa: E731
+        self.alpha_p = nn.Parameter(inverse_softplus(alpha_p).reshape(1).to(cfg.dtype))
+        self.alpha_n = nn.Parameter(inverse_softplus(alpha_n - beta).reshape(1).to(cfg.dtype))
+        self.beta = nn.Parameter(torch.tensor(beta, dtype=cfg.dtype), requires_grad=False)
+        self.eps = -1e-6
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        alpha_p = F.softplus(self.alpha_p)
+        alpha_n = self.beta + F.softplus(self.alpha_n)
+        negative = (torch.expm1(torch.clamp(x, max=self.eps)) - x) * alpha_n + self.beta * x
+        return torch.where(x > 0, alpha_p * x * x + self.beta * x, negative)
+
+
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     flat = torch.addmm(bias, x.reshape(-1, x.shape[-1]), weight)
     return flat.view(*x.shape[:-1], -1)
@@ -46,7 +68,8 @@ class MLP(nn.Module):
             self.W_gate = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.W_out = nn.Parameter(torch.empty(d_mlp, cfg.d_model, dtype=cfg.dtype))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
-        self.act_fn = ACTIVATIONS[cfg.act_fn or "gelu"]
+        # A module when the activation has learned parameters (xIELU), so they load with the MLP.
+        self.act_fn = XIELU(cfg) if cfg.act_fn == "xielu" else ACTIVATIONS[cfg.act_fn or "gelu"]
         self.hook_pre = HookPoint()  # [batch, pos, d_mlp]
         if cfg.gated_mlp:
             self.hook_pre_linear = HookPoint()  # [batch, pos, d_mlp]

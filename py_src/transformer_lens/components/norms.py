@@ -102,3 +102,14 @@ def make_norm(cfg: HookedTransformerConfig, length: int | None = None) -> nn.Mod
     if cfg.normalization_type is None:
         return nn.Identity()
     return NORM_CLASSES[cfg.normalization_type](cfg, length)
+
+
+def make_learned_norm(cfg: HookedTransformerConfig, length: int | None = None) -> nn.Module:
+    """A norm that keeps its weights after ``fold_ln``: post-norms (Gemma 2, OLMo 2) and q/k norms.
+
+    Nothing reads their output linearly, so there is no weight to fold them into; they follow
+    the model's norm kind (RMSNorm for RMS/RMSPre, LayerNorm for LN/LNPre).
+    """
+    if cfg.normalization_type is None:
+        return nn.Identity()
+    return (RMSNorm if cfg.normalization_type.startswith("RMS") else LayerNorm)(cfg, length)

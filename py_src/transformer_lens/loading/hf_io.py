@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import torch
@@ -49,7 +50,20 @@ def load_hf_config(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any
 
     if not (checkpoint_dir / "config.json").is_file():
         raise CheckpointNotFoundError(f"No config.json in {checkpoint_dir}")
-    return AutoConfig.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)
+    try:
+        return AutoConfig.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)
+    except ValueError:
+        # Architectures that only exist as remote code (Qwen 1) are read from config.json itself.
+        from transformer_lens.loading import registry
+
+        raw = json.loads((checkpoint_dir / "config.json").read_text())
+        if not registry.reads_plain_config(raw.get("architectures")):
+            raise
+        return PlainConfig(raw)
+
+
+class PlainConfig(SimpleNamespace):
+    """A config.json read as attributes, for architectures transformers has no class for."""
 
 
 def read_tensors(checkpoint_dir: Path) -> dict[str, torch.Tensor]:

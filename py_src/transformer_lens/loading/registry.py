@@ -5,10 +5,33 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional
 
-from transformer_lens.loading.families import gemma, gpt2, gptj, llama, mistral, neo, neox, opt, qwen2
+from transformer_lens.loading.families import (
+    apertus,
+    gemma,
+    gemma2,
+    gemma3,
+    gpt2,
+    gptj,
+    llama,
+    mistral,
+    neo,
+    neox,
+    olmo,
+    olmo2,
+    olmo3,
+    opt,
+    phi,
+    phi3,
+    qwen,
+    qwen2,
+    qwen3,
+    stablelm,
+)
 
 # The explicit, greppable list of supported families.
 FAMILIES: tuple[ModuleType, ...] = (gpt2, neox, neo, gptj, opt, llama, mistral, qwen2, gemma)
+# Dense decoder families added for issue 14 (kept apart so parallel additions merge cleanly).
+FAMILIES += (gemma2, gemma3, qwen, qwen3, phi, phi3, olmo, olmo2, olmo3, stablelm, apertus)
 
 ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
 
@@ -65,6 +88,11 @@ def family_for_architecture(architecture: str) -> ModuleType:
         )
     supported = sorted(arch for family in FAMILIES for arch in family.HF_ARCHITECTURES)
     raise ValueError(f"Architecture {architecture} is not supported; supported: {', '.join(supported)}")
+
+
+def reads_plain_config(architectures: Optional[list]) -> bool:
+    """Whether a checkpoint's config.json is read as a plain dict (remote-code-only architectures)."""
+    return any(getattr(family, "PLAIN_CONFIG", False) and arch in family.HF_ARCHITECTURES for family in FAMILIES for arch in architectures or ())
 
 
 def checkpoint_revision(model_name: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Optional
 
 import einops
@@ -39,16 +40,101 @@ def zeros_like_out(bias: Optional[torch.Tensor], size: int, like: torch.Tensor) 
     return bias if bias is not None else torch.zeros(size, dtype=like.dtype)
 
 
-def rope_settings(hf_config: Any) -> dict[str, Any]:
-    """Rotary base and partial fraction from either the v5 ``rope_parameters`` or older fields."""
-    params = getattr(hf_config, "rope_parameters", None) or {}
+SUPPORTED_ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn")
+
+
+def _rope_parameters(hf_config: Any, layer_type: Optional[str] = None) -> dict[str, Any]:
+    """One RoPE parameter dict from v5 ``rope_parameters`` (flat or per layer type) or older fields."""
+    params = dict(getattr(hf_config, "rope_parameters", None) or {})
+    if layer_type is not None and isinstance(params.get(layer_type), dict):
+        params = dict(params[layer_type])
+    elif any(isinstance(value, dict) for value in params.values()):
+        params = dict(params.get("full_attention") or {})
     scaling = getattr(hf_config, "rope_scaling", None) or {}
-    rope_type = params.get("rope_type", scaling.get("rope_type", scaling.get("type", "default")))
-    if rope_type not in (None, "default"):
-        raise ValueError(f"RoPE scaling type {rope_type!r} is not supported yet")
+    for key, value in scaling.items():
+        params.setdefault(key, value)
+    return params
+
+
+def rope_settings(hf_config: Any, family: str = "llama", layer_type: Optional[str] = None) -> dict[str, Any]:
+    """Rotary base, partial fraction and HF's RoPE scaling as TransformerLens config fields.
+
+    ``family`` names the nearest supported family in the error for a RoPE type we lack.
+    """
+    params = _rope_parameters(hf_config, layer_type)
+    rope_type = params.get("rope_type", params.get("type", "default")) or "default"
+    if rope_type not in SUPPORTED_ROPE_TYPES:
+        raise ValueError(
+            f"RoPE scaling type {rope_type!r} is not supported (supported: {', '.join(SUPPORTED_ROPE_TYPES)}); "
+            f"nearest supported family: {family} with rope_type 'default'"
+        )
     theta = params.get("rope_theta", getattr(hf_config, "rope_theta", None) or getattr(hf_config, "rotary_emb_base", None) or 10000.0)
     fraction = params.get("partial_rotary_factor", getattr(hf_config, "partial_rotary_factor", None) or getattr(hf_config, "rotary_pct", None) or 1.0)
-    return {"rotary_base": float(theta), "partial_rotary_factor": float(fraction)}
+    out: dict[str, Any] = {"rotary_base": float(theta), "partial_rotary_factor": float(fraction)}
+    max_positions = getattr(hf_config, "max_position_embeddings", None)
+    original = params.get("original_max_position_embeddings") or max_positions
+    if rope_type == "linear":
+        out["rotary_scaling_factor"] = float(params["factor"])
+    elif rope_type == "dynamic":
+        out["rotary_dynamic_ntk_factor"] = float(params["factor"])
+    elif rope_type == "llama3":
+        out.update(
+            use_NTK_by_parts_rope=True,
+            NTK_by_parts_factor=float(params["factor"]),
+            NTK_by_parts_low_freq_factor=float(params["low_freq_factor"]),
+            NTK_by_parts_high_freq_factor=float(params["high_freq_factor"]),
+            NTK_original_ctx_len=int(original),
+        )
+    elif rope_type == "yarn":
+        factor = params.get("factor") or max_positions / original
+        attention_factor = params.get("attention_factor")
+        if attention_factor is None:
+            mscale, mscale_all_dim = params.get("mscale"), params.get("mscale_all_dim")
+            if mscale and mscale_all_dim:
+                attention_factor = _yarn_mscale(factor, mscale) / _yarn_mscale(factor, mscale_all_dim)
+            else:
+                attention_factor = _yarn_mscale(factor)
+        out.update(
+            use_yarn_rope=True,
+            yarn_factor=float(factor),
+            yarn_attention_factor=float(attention_factor),
+            yarn_beta_fast=float(params.get("beta_fast") or 32.0),
+            yarn_beta_slow=float(params.get("beta_slow") or 1.0),
+            yarn_original_max_position_embeddings=int(original),
+            yarn_truncate=bool(params.get("truncate", True)),
+        )
+    return out
+
+
+def layered_rotary_config(hf_config: Any, d_head: int, family: str) -> dict[str, Any]:
+    """Rotary fields for configs with one RoPE per layer type (Gemma 3, OLMo 3).
+
+    Global layers take the "full_attention" parameters, scaling included; local layers take
+    the "sliding_attention" base (``rotary_base_local``) and must be unscaled.
+    """
+    params = getattr(hf_config, "rope_parameters", None) or {}
+    if not isinstance(params.get("sliding_attention"), dict):
+        return rotary_config(hf_config, d_head, family)
+    rope = rotary_config(hf_config, d_head, family)  # full_attention
+    local = _rope_parameters(hf_config, "sliding_attention")
+    local_type = local.get("rope_type", local.get("type", "default")) or "default"
+    if local_type != "default":
+        raise ValueError(
+            f"RoPE scaling type {local_type!r} on sliding-window layers is not supported; "
+            f"nearest supported family: {family} with unscaled local RoPE"
+        )
+    return {**rope, "rotary_base_local": float(local.get("rope_theta", rope["rotary_base"]))}
+
+
+def _yarn_mscale(scale: float, mscale: float = 1.0) -> float:
+    return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+
+def rotary_config(hf_config: Any, d_head: int, family: str = "llama") -> dict[str, Any]:
+    """``rope_settings`` with the rotary dimension resolved and the partial fraction dropped."""
+    rope = rope_settings(hf_config, family)
+    fraction = rope.pop("partial_rotary_factor")
+    return {**rope, "positional_embedding_type": "rotary", "rotary_dim": int(d_head * fraction)}
 
 
 def gpt2_style_sizes(hf_config: Any) -> dict[str, Any]:

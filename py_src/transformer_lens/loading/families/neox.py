@@ -8,7 +8,7 @@ import einops
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading.families._common import linear_from_heads, rope_settings, strip_prefixes
+from transformer_lens.loading.families._common import linear_from_heads, rotary_config, strip_prefixes
 
 HF_ARCHITECTURES = ("GPTNeoXForCausalLM",)
 
@@ -36,7 +36,6 @@ def checkpoint_revision(checkpoint_index: int | None, checkpoint_value: int | No
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
-    rope = rope_settings(hf_config)
     d_head = hf_config.hidden_size // hf_config.num_attention_heads
     return dict(
         d_model=hf_config.hidden_size,
@@ -49,9 +48,7 @@ def config_from_hf(hf_config: Any) -> dict[str, Any]:
         d_vocab=hf_config.vocab_size,
         act_fn=hf_config.hidden_act,
         normalization_type="LN",
-        positional_embedding_type="rotary",
-        rotary_base=rope["rotary_base"],
-        rotary_dim=int(d_head * rope["partial_rotary_factor"]),
+        **rotary_config(hf_config, d_head, "neox"),
         parallel_attn_mlp=hf_config.use_parallel_residual,
     )
 
