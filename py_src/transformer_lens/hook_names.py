@@ -44,12 +44,18 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.attn.hook_q", (*_BATCH_POS, "head_index", "d_head"), "Queries.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_k", (*_BATCH_POS, "head_index", "d_head"), "Keys.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_v", (*_BATCH_POS, "head_index", "d_head"), "Values.", "attn"),
+    HookSpec("blocks.{layer}.attn.q_norm.hook_scale", (*_BATCH_POS, "head_index", "1"), "Query norm scale (cfg.use_qk_norm: Gemma 3, Qwen 3, OLMo 2).", "attn"),
+    HookSpec("blocks.{layer}.attn.q_norm.hook_normalized", (*_BATCH_POS, "head_index", "d_head"), "Normalized queries (cfg.use_qk_norm), before rotary.", "attn"),
+    HookSpec("blocks.{layer}.attn.k_norm.hook_scale", (*_BATCH_POS, "head_index", "1"), "Key norm scale (cfg.use_qk_norm).", "attn"),
+    HookSpec("blocks.{layer}.attn.k_norm.hook_normalized", (*_BATCH_POS, "head_index", "d_head"), "Normalized keys (cfg.use_qk_norm), before rotary.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_rot_q", (*_BATCH_POS, "head_index", "d_head"), "Queries after rotary embedding.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_rot_k", (*_BATCH_POS, "head_index", "d_head"), "Keys after rotary embedding.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_attn_scores", ("batch", "head_index", "query_pos", "key_pos"), "Scaled, masked attention logits before softmax.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_pattern", ("batch", "head_index", "query_pos", "key_pos"), "Attention probabilities (softmax of the scores).", "attn"),
     HookSpec("blocks.{layer}.attn.hook_z", (*_BATCH_POS, "head_index", "d_head"), "Pattern-weighted values, per head.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_result", (*_BATCH_POS, "head_index", "d_model"), "Each head's output z @ W_O (cfg.use_attn_result).", "attn", "use_attn_result"),
+    HookSpec("blocks.{layer}.ln1_post.hook_scale", (*_BATCH_POS, "1"), "Post-attention norm scale (Gemma 2/3).", "ln"),
+    HookSpec("blocks.{layer}.ln1_post.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized attention output (Gemma 2/3), = hook_attn_out.", "ln"),
     HookSpec("blocks.{layer}.hook_attn_out", (*_BATCH_POS, "d_model"), "Attention layer output (sum over heads + b_O).", "attn"),
     HookSpec("blocks.{layer}.hook_resid_mid", (*_BATCH_POS, "d_model"), "Residual stream between attention and MLP.", "resid"),
     HookSpec("blocks.{layer}.ln2.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before the MLP.", "ln"),
@@ -59,6 +65,8 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.mlp.hook_pre_linear", (*_BATCH_POS, "d_mlp"), "Linear branch of a gated MLP.", "mlp"),
     HookSpec("blocks.{layer}.mlp.hook_mid", (*_BATCH_POS, "d_mlp"), "SoLU activations before their LayerNorm.", "mlp"),
     HookSpec("blocks.{layer}.mlp.hook_post", (*_BATCH_POS, "d_mlp"), "MLP activations (neurons).", "mlp"),
+    HookSpec("blocks.{layer}.ln2_post.hook_scale", (*_BATCH_POS, "1"), "Post-MLP norm scale (Gemma 2/3).", "ln"),
+    HookSpec("blocks.{layer}.ln2_post.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized MLP output (Gemma 2/3), = hook_mlp_out.", "ln"),
     HookSpec("blocks.{layer}.hook_mlp_out", (*_BATCH_POS, "d_model"), "MLP layer output.", "mlp"),
     HookSpec("blocks.{layer}.hook_resid_post", (*_BATCH_POS, "d_model"), "Residual stream leaving the block.", "resid"),
     HookSpec("ln_final.hook_scale", (*_BATCH_POS, "1"), "Final LayerNorm scale (std).", "final"),
@@ -95,6 +103,21 @@ _SWITCHES = {
     "use_hook_mlp_in": "model.set_use_hook_mlp_in(True)",
     "use_hook_tokens": "use_hook_tokens=True in the config",
 }
+
+
+# OLMo 2/3 normalise q and k over the whole projection (cfg.qk_norm_over_all_heads), as upstream:
+# those norms' hooks see the flat projection, not one row per head.
+_FLAT_QK_NORM_SHAPES = {"hook_scale": (*_BATCH_POS, "1"), "hook_normalized": (*_BATCH_POS, "head_index*d_head")}
+
+
+def hook_shape(name: str, cfg: Any = None) -> tuple[str, ...]:
+    """The symbolic shape of hook ``name`` on a model with ``cfg`` (the table's, per-family where it differs)."""
+    spec = spec_for(name)
+    if spec is None:
+        return ()
+    if getattr(cfg, "qk_norm_over_all_heads", False) and (".attn.q_norm." in name or ".attn.k_norm." in name):
+        return _FLAT_QK_NORM_SHAPES["hook_" + spec.short_name]
+    return spec.shape
 
 
 def silent_reason(name: str, cfg: Any) -> Optional[str]:

@@ -79,7 +79,12 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
 
 
 def can_fold_ln(cfg: HookedTransformerConfig) -> bool:
-    """Whether ``fold_ln`` applies: learned pre-norms that a linear map reads (not OLMo 2's post-norms)."""
+    """Whether ``fold_ln`` applies: learned pre-norms that a linear map reads (not OLMo 2's post-norms).
+
+    A LayerNorm bias cannot fold into a gated MLP (StableLM): its gate has no bias to take it.
+    """
+    if cfg.normalization_type == "LN" and cfg.gated_mlp:
+        return False
     return cfg.normalization_type in ("LN", "RMS") and not cfg.normalization_after_only
 
 

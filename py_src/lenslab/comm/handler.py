@@ -203,7 +203,7 @@ def _hook_info(name: str, model: Any) -> p.HookInfo:
         name=name,
         layer=hook_names.layer_of(name),
         component=spec.component if spec else "other",
-        shape=list(spec.shape) if spec else [],
+        shape=list(hook_names.hook_shape(name, cfg)),
         description=spec.description if spec else "",
         silent=hook_names.silent_reason(name, cfg) if cfg is not None else None,
     )
@@ -216,9 +216,12 @@ def _size(cfg: Any, hook: str, dim: str) -> Optional[int]:
     """The concrete size of one symbolic dimension (None for batch and positions)."""
     if dim.isdigit():
         return int(dim)
-    if dim == "head_index" and hook.endswith(("hook_k", "hook_v")) and getattr(cfg, "n_key_value_heads", None):
+    if dim == "head_index" and (hook.endswith(("hook_k", "hook_v", "hook_rot_k")) or ".k_norm." in hook) and getattr(cfg, "n_key_value_heads", None):
         if not getattr(cfg, "ungroup_grouped_query_attention", False):
             return int(cfg.n_key_value_heads)
+    if dim == "head_index*d_head":  # OLMo 2/3's flat q/k norms
+        heads = cfg.n_heads if ".q_norm." in hook else (cfg.n_key_value_heads or cfg.n_heads)
+        return int(heads * cfg.d_head)
     attr = _CFG_DIMS.get(dim)
     value = getattr(cfg, attr, None) if attr else None
     return int(value) if isinstance(value, int) and value > 0 else None

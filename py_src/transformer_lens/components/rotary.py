@@ -82,14 +82,19 @@ class Rotary(nn.Module):
             inv_freq = _ntk_by_parts(inv_freq, cfg)
         return inv_freq / cfg.rotary_scaling_factor
 
-    def _frequencies(self, seq_len: int, device: torch.device) -> torch.Tensor:
+    def _angles(self, positions: torch.Tensor) -> torch.Tensor:
+        """``"batch pos"`` positions -> ``"batch pos rotary_dim/2"`` angles."""
         factor = self.cfg.rotary_dynamic_ntk_factor
-        if not self.scaled or factor is None or seq_len <= self.cfg.n_ctx:
-            return self.inv_freq
-        # Dynamic NTK: recomputed from this call's longest position (HF keeps the largest seen).
+        if not self.scaled or factor is None:
+            return positions.float()[..., None] * self.inv_freq
+        # Dynamic NTK: each row's base grows with its own length past n_ctx, so a padded row
+        # rotates as it would alone. HF recomputes per call too, but keeps the largest length seen.
+        seq_len = (positions.max(dim=1).values + 1).clamp(min=self.cfg.n_ctx).double()
         dim = self.rotary_dim
         base = self.base * ((factor * seq_len / self.cfg.n_ctx) - (factor - 1)) ** (dim / (dim - 2))
-        return _default_inv_freq(base, dim).to(device)
+        exponents = torch.arange(0, dim, 2, dtype=torch.int64, device=positions.device).double() / dim
+        inv_freq = (1.0 / (base[:, None] ** exponents)).float()
+        return positions.float()[..., None] * inv_freq[:, None, :]
 
     def _rotate(self, x: torch.Tensor) -> torch.Tensor:
         if self.adjacent_pairs:
@@ -107,8 +112,7 @@ class Rotary(nn.Module):
             positions = torch.arange(past_kv_pos_offset, past_kv_pos_offset + pos, device=x.device)[None]
         else:
             positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, -pos:]
-        seq_len = int(positions.max()) + 1 if self.cfg.rotary_dynamic_ntk_factor is not None else 0
-        angles = positions.float()[..., None] * self._frequencies(seq_len, x.device)
+        angles = self._angles(positions)
         angles = angles.repeat_interleave(2, dim=-1) if self.adjacent_pairs else torch.cat([angles, angles], dim=-1)
         cos, sin = angles.cos(), angles.sin()
         if self.attention_factor != 1.0:

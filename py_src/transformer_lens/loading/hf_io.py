@@ -59,7 +59,7 @@ def load_hf_config(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any
         raw = json.loads((checkpoint_dir / "config.json").read_text())
         if not registry.reads_plain_config(raw.get("architectures")):
             raise
-        return PlainConfig(raw)
+        return PlainConfig(**raw)
 
 
 class PlainConfig(SimpleNamespace):
