@@ -122,6 +122,9 @@ class ResidDecompositionMixin:
             return residual_stack
         pos_slice, batch_slice = _as_slice(pos_slice), _as_slice(batch_slice)
         layer = self._layer(layer)
+        if layer < cfg.n_layers and getattr(cfg, "normalization_after_only", False):
+            # OLMo 2/3: blocks read the raw residual stream (ln1/ln2 normalise sublayer outputs).
+            return batch_slice.apply(residual_stack, dim=1) if has_batch_dim else residual_stack
         if has_batch_dim:
             residual_stack = batch_slice.apply(residual_stack, dim=1)
         if recompute_ln and layer == cfg.n_layers and getattr(self.model, "ln_final", None) is not None:

@@ -185,6 +185,27 @@ def test_sidebar_hook_tree_describes_every_hook_as_it_fires(family, schema_valid
             assert all(s is None or s == a for s, a in zip(sizes[hook["name"]], actual)), (name, hook["name"], sizes[hook["name"]], actual)
 
 
+def test_sublayer_output_hooks_hold_what_is_added_to_the_residual_stream(family):
+    """With post-norms (Gemma 2/3, OLMo 2/3) too: resid_post = resid_pre + attn_out + mlp_out,
+    so decompositions and direct logit attribution read the right tensors."""
+    name, _, processed, _ = family
+    with torch.no_grad():
+        _, cache = processed.run_with_cache(TOKENS[:2, :7])
+        for layer in range(processed.cfg.n_layers):
+            total = cache["resid_pre", layer] + cache["attn_out", layer] + cache["mlp_out", layer]
+            torch.testing.assert_close(total, cache["resid_post", layer], atol=1e-5, rtol=1e-5)
+        stack = cache.decompose_resid(layer=1, mode="all")
+        # OLMo 2/3 blocks read the raw stream (no pre-norm): scaling for block 1 is the identity there.
+        scaled = cache.apply_ln_to_stack(stack, layer=1)
+        if processed.cfg.normalization_after_only:
+            torch.testing.assert_close(scaled, stack)
+        else:  # the components add up to block 1's normalised input (before any norm weights)
+            resid, eps = cache["resid_pre", 1], processed.cfg.eps
+            centered = processed.cfg.normalization_type.startswith("LN")
+            expected = torch.nn.functional.layer_norm(resid, resid.shape[-1:], eps=eps) if centered else torch.nn.functional.rms_norm(resid, resid.shape[-1:], eps=eps)
+            torch.testing.assert_close(scaled.sum(0), expected, atol=1e-4, rtol=1e-4)
+
+
 PATCHING_FUNCTIONS = sorted(n for n in dir(patching) if n.startswith("get_act_patch_"))
 
 
