@@ -113,6 +113,10 @@ class HookedTransformerConfig:
     # Ours (upstream has no field for these; see docs/hooks.md "Per-family hook placement"):
     rotary_dynamic_ntk_factor: Optional[float] = None  # HF rope_type "dynamic": base grows past n_ctx
     yarn_truncate: bool = True  # HF yarn "truncate": round the correction range to whole dimensions
+    rotary_longrope_short_factor: Optional[list] = None  # HF "longrope" (Phi-3): per-frequency divisors
+    rotary_longrope_long_factor: Optional[list] = None  # used by rows longer than the original context
+    rotary_longrope_original_ctx_len: Optional[int] = None
+    rotary_attention_factor: float = 1.0  # longrope's scale on cos/sin
     qk_norm_over_all_heads: bool = False  # OLMo 2/3: q/k norms span every head at once, not one head
     normalization_after_only: bool = False  # OLMo 2/3: ln1/ln2 normalise each sublayer's output
 

@@ -2,7 +2,8 @@
 
 Frequencies follow Hugging Face's RoPE variants: the default, "linear" (positions divided by a
 factor), "llama3" (NTK-by-parts), "yarn" (blended interpolation with an attention factor) and
-"dynamic" (the base grows once a sequence passes ``n_ctx``). Models with a second RoPE for
+"dynamic" (the base grows once a sequence passes ``n_ctx``) and "longrope" (Phi-3: per-frequency
+factors, long ones past the original context). Models with a second RoPE for
 local layers (Gemma 3, OLMo 3: ``rotary_base_local``) scale only their global layers.
 """
 
@@ -67,6 +68,13 @@ class Rotary(nn.Module):
         # With a separate local RoPE, scaling belongs to the global layers only (as in HF's Gemma 3).
         self.scaled = not local_rope
         self.attention_factor = cfg.yarn_attention_factor if (self.scaled and cfg.use_yarn_rope) else 1.0
+        self.longrope = self.scaled and cfg.rotary_longrope_long_factor is not None
+        if self.longrope:
+            self.attention_factor = cfg.rotary_attention_factor
+            exponents = torch.arange(0, self.rotary_dim, 2, dtype=torch.int64).float() / self.rotary_dim
+            for name, factors in (("short", cfg.rotary_longrope_short_factor), ("long", cfg.rotary_longrope_long_factor)):
+                inv = 1.0 / (torch.tensor(factors, dtype=torch.float32) * self.base**exponents)
+                self.register_buffer(f"{name}_inv_freq", inv, persistent=False)
         # Angles are computed per call from positions: a table for long contexts (e.g. 128k)
         # would cost hundreds of MB per layer.
         self.register_buffer("inv_freq", self._inv_freq(self.base), persistent=False)
@@ -85,6 +93,12 @@ class Rotary(nn.Module):
     def _angles(self, positions: torch.Tensor) -> torch.Tensor:
         """``"batch pos"`` positions -> ``"batch pos rotary_dim/2"`` angles."""
         factor = self.cfg.rotary_dynamic_ntk_factor
+        if self.longrope:
+            # Each row picks the long factors once it is longer than the original context (HF
+            # decides per call; per row, a padded row rotates as it would alone).
+            long_rows = positions.max(dim=1).values + 1 > self.cfg.rotary_longrope_original_ctx_len
+            inv_freq = torch.where(long_rows[:, None], self.long_inv_freq, self.short_inv_freq)
+            return positions.float()[..., None] * inv_freq[:, None, :]
         if not self.scaled or factor is None:
             return positions.float()[..., None] * self.inv_freq
         # Dynamic NTK: each row's base grows with its own length past n_ctx, so a padded row

@@ -40,7 +40,7 @@ def zeros_like_out(bias: Optional[torch.Tensor], size: int, like: torch.Tensor) 
     return bias if bias is not None else torch.zeros(size, dtype=like.dtype)
 
 
-SUPPORTED_ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn")
+SUPPORTED_ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn", "longrope")
 
 
 def _rope_parameters(hf_config: Any, layer_type: Optional[str] = None) -> dict[str, Any]:
@@ -102,6 +102,18 @@ def rope_settings(hf_config: Any, family: str = "llama", layer_type: Optional[st
             yarn_beta_slow=float(params.get("beta_slow") or 1.0),
             yarn_original_max_position_embeddings=int(original),
             yarn_truncate=bool(params.get("truncate", True)),
+        )
+    elif rope_type == "longrope":
+        original = params.get("original_max_position_embeddings") or getattr(hf_config, "original_max_position_embeddings", None) or max_positions
+        factor = params.get("factor") or max_positions / original
+        attention_factor = params.get("attention_factor")
+        if attention_factor is None:
+            attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+        out.update(
+            rotary_longrope_short_factor=[float(f) for f in params["short_factor"]],
+            rotary_longrope_long_factor=[float(f) for f in params["long_factor"]],
+            rotary_longrope_original_ctx_len=int(original),
+            rotary_attention_factor=float(attention_factor),
         )
     return out
 
