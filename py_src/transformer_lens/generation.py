@@ -85,6 +85,11 @@ class GenerationMixin:
 
             iterator = tqdm(iterator, desc="generate", leave=False)
         for _ in iterator:
+            if cache is not None and self._crosses_longrope_context(tokens, attention_mask, step_input.shape[1]):
+                # LongRoPE switches every position to its long factors: cached keys were rotated
+                # with the short ones, so recompute them (as HF's Phi-3 does at this step).
+                cache = HookedTransformerKeyValueCache.init_cache(self.cfg, device, batch)
+                step_input, step_mask = tokens, attention_mask
             if cache is None:
                 logits = self(tokens, attention_mask=attention_mask)
             else:
@@ -115,6 +120,15 @@ class GenerationMixin:
                 ids = ids[1:]
             texts.append(self.to_string(ids))
         return texts[0] if isinstance(input, str) else texts
+
+    def _crosses_longrope_context(self, tokens: torch.Tensor, attention_mask: Optional[torch.Tensor], step_len: int) -> bool:
+        """Whether this step takes some row past LongRoPE's original context (cached keys then go stale)."""
+        original = self.cfg.rotary_longrope_original_ctx_len
+        if original is None or self.cfg.rotary_longrope_long_factor is None:
+            return False
+        lengths = attention_mask.sum(dim=1) if attention_mask is not None else torch.full((tokens.shape[0],), tokens.shape[1])
+        before = lengths - step_len
+        return bool(((before > 0) & (before <= original) & (lengths > original)).any())
 
     def _eos_ids(self, eos_token_id: Optional[Union[int, list[int]]], stop_at_eos: bool) -> list[int]:
         if not stop_at_eos:

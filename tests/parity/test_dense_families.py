@@ -33,7 +33,7 @@ FAMILIES = {
     "phi": ("PhiConfig", "PhiForCausalLM", dict(SMALL, partial_rotary_factor=0.5, qk_layernorm=True)),
     "phi3": ("Phi3Config", "Phi3ForCausalLM", dict(SMALL, num_key_value_heads=2, rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.75})),
     # Long rows (> 4 tokens) take the long factors, short padded rows the short ones.
-    "phi3-longrope": ("Phi3Config", "Phi3ForCausalLM", dict(SMALL, num_key_value_heads=2, original_max_position_embeddings=4, rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.75, "short_factor": [1.0, 1.5, 2.0], "long_factor": [1.0, 3.0, 7.0], "original_max_position_embeddings": 4})),
+    "phi3-longrope": ("Phi3Config", "Phi3ForCausalLM", dict(SMALL, num_key_value_heads=2, original_max_position_embeddings=4, rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.75, "short_factor": [1.0, 1.5, 2.0], "long_factor": [5.0, 30.0, 70.0], "original_max_position_embeddings": 4})),
     "olmo": ("OlmoConfig", "OlmoForCausalLM", dict(SMALL)),
     "olmo2": ("Olmo2Config", "Olmo2ForCausalLM", dict(SMALL, num_key_value_heads=2)),
     "olmo3": ("Olmo3Config", "Olmo3ForCausalLM", dict(SMALL, num_key_value_heads=2, sliding_window=3, layer_types=LOCAL_GLOBAL)),
@@ -127,6 +127,20 @@ def test_kv_cache_generation_equals_hugging_face_greedy(family):
     with torch.no_grad():
         theirs = reference.generate(prompt, max_new_tokens=6, do_sample=False)
     assert torch.equal(ours, theirs), name
+
+
+def test_longrope_generation_across_the_original_context_equals_hugging_face(tmp_path):
+    """A 3-token prompt crosses the 4-token original context while generating: HF's Phi-3 then
+    recomputes its cache with the long factors, and so must we."""
+    reference = _build("phi3-longrope", tmp_path)
+    model = HookedTransformer.from_pretrained(str(tmp_path), device="cpu")
+    prompt = torch.randint(1, VOCAB, (8, 3), generator=torch.Generator().manual_seed(11))
+    ours = model.generate(prompt, max_new_tokens=5, do_sample=False, stop_at_eos=False, verbose=False, use_past_kv_cache=True)
+    recomputed = model.generate(prompt, max_new_tokens=5, do_sample=False, stop_at_eos=False, verbose=False, use_past_kv_cache=False)
+    assert not torch.equal(recomputed[:, 4:], recomputed[:, 4:].roll(1, 0)), "rows should differ"
+    with torch.no_grad():
+        theirs = reference.generate(prompt, max_new_tokens=5, do_sample=False)
+    assert torch.equal(ours, theirs) and torch.equal(recomputed, theirs)
 
 
 def test_bfloat16_smoke(family):
