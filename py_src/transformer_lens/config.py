@@ -117,6 +117,7 @@ class HookedTransformerConfig:
     rotary_longrope_long_factor: Optional[list] = None  # used by rows longer than the original context
     rotary_longrope_original_ctx_len: Optional[int] = None
     rotary_attention_factor: float = 1.0  # longrope's scale on cos/sin
+    clip_qkv: Optional[float] = None  # OLMo (1) 0424/1.7: q, k, v clamped to [-clip_qkv, clip_qkv]
     qk_norm_over_all_heads: bool = False  # OLMo 2/3: q/k norms span every head at once, not one head
     normalization_after_only: bool = False  # OLMo 2/3: ln1/ln2 normalise each sublayer's output
 

@@ -126,6 +126,10 @@ class Attention(nn.Module):
         ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
         """
         q, k, v = self.compute_qkv(query_input, key_input, value_input)
+        if self.cfg.clip_qkv is not None:
+            # OLMo clamps the projections themselves, so the hooks below see the clamped values.
+            clip = self.cfg.clip_qkv
+            q, k, v = q.clamp(-clip, clip), k.clamp(-clip, clip), v.clamp(-clip, clip)
         if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention:
             # Hooks then see (and can patch) one key/value per query head, as upstream does.
             k = k.repeat_interleave(self.repeat_kv, dim=2)

@@ -1,4 +1,5 @@
-"""OLMo (1): LLaMA-style with LayerNorms that have no weights (``LNPre``, eps 1e-5)."""
+"""OLMo (1): LLaMA-style with LayerNorms that have no weights (``LNPre``, eps 1e-5) and, in
+later checkpoints (0424, 1.7), q/k/v clamped to ``clip_qkv``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {}  # names are kept by the model-n
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
-    if getattr(hf_config, "clip_qkv", None) is not None:
-        raise ValueError("OLMo clip_qkv (clamped q/k/v) is not supported; nearest supported family: olmo with clip_qkv=None")
     # OlmoLayerNorm hard-codes eps=1e-5 and has no rms_norm_eps to read.
-    return {**llama_like.config_from_hf(_with_eps(hf_config), "olmo"), "normalization_type": "LNPre", "final_rms": False}
+    cfg = llama_like.config_from_hf(_with_eps(hf_config), "olmo")
+    return {**cfg, "normalization_type": "LNPre", "final_rms": False, "clip_qkv": getattr(hf_config, "clip_qkv", None)}
 
 
 class _with_eps:
