@@ -143,14 +143,15 @@ def test_longrope_generation_across_the_original_context_equals_hugging_face(tmp
     assert torch.equal(ours, theirs) and torch.equal(recomputed, theirs)
 
 
-def test_bfloat16_smoke(family):
-    name, reference, processed, _ = family
-    model = HookedTransformer.from_pretrained_no_processing(str(reference.name_or_path), device="cpu", dtype=torch.bfloat16)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_half_precision_smoke(family, dtype):
+    name, reference, _, _ = family
+    model = HookedTransformer.from_pretrained(str(reference.name_or_path), device="cpu", dtype=dtype)
     with torch.no_grad():
         log_probs = model(TOKENS).float().log_softmax(-1)
     assert torch.isfinite(log_probs).all(), name
     agreement = (log_probs.argmax(-1) == _hf_log_probs(reference, TOKENS).argmax(-1)).float().mean().item()
-    assert agreement > 0.8, (name, agreement)
+    assert agreement > 0.8, (name, dtype, agreement)
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +289,8 @@ def _qwen1_checkpoint(directory) -> torch.nn.Module:
 
 def test_qwen1_remote_code_layout_matches_its_qwen2_twin(tmp_path):
     twin = _qwen1_checkpoint(tmp_path)
-    for load in (HookedTransformer.from_pretrained, HookedTransformer.from_pretrained_no_processing):
-        model = load(str(tmp_path), device="cpu")
+    for load, remote_code in ((HookedTransformer.from_pretrained, False), (HookedTransformer.from_pretrained_no_processing, True)):
+        model = load(str(tmp_path), device="cpu", trust_remote_code=remote_code)  # no code files either way
         diff = _max_diff(model, twin)
         print(f"\nqwen1 ({load.__name__}): max |d log-prob| {diff:.2e}")
         assert diff < TOL

@@ -52,8 +52,9 @@ def load_hf_config(checkpoint_dir: Path, trust_remote_code: bool = False) -> Any
         raise CheckpointNotFoundError(f"No config.json in {checkpoint_dir}")
     try:
         return AutoConfig.from_pretrained(str(checkpoint_dir), trust_remote_code=trust_remote_code)
-    except ValueError:
-        # Architectures that only exist as remote code (Qwen 1) are read from config.json itself.
+    except (ValueError, OSError):
+        # Architectures that only exist as remote code (Qwen 1) are read from config.json itself,
+        # also when trust_remote_code=True but the code files are not at hand.
         from transformer_lens.loading import registry
 
         raw = json.loads((checkpoint_dir / "config.json").read_text())
