@@ -41,7 +41,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
     ) -> None:
         super().__init__()
         cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.positional_embedding_type in ("shortformer", "alibi"):
+        if cfg.positional_embedding_type == "shortformer":
             raise ValueError(f"positional_embedding_type {cfg.positional_embedding_type!r} is not supported yet")
         self.cfg = cfg
         self.tokenizer = None
@@ -163,7 +163,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             fold_value_biases=fold_value_biases,
             refactor_factored_attn_matrices=refactor_factored_attn_matrices,
         )
-        if fold_ln and self.cfg.normalization_type in ("LN", "RMS"):
+        if fold_ln and weight_processing.can_fold_layer_norm(self.cfg):
             self._swap_norms(self.cfg.normalization_type + "Pre")
         self.load_state_dict_checked(state_dict)
 

@@ -53,6 +53,24 @@ def _fold_into(state_dict: StateDict, ln: str, weight_key: str, bias_key: str | 
     state_dict[weight_key] = weight
 
 
+def can_fold_layer_norm(cfg: HookedTransformerConfig) -> bool:
+    """Norms with learned weights can be folded into what reads them, unless they sit after a sublayer (post-LN)."""
+    return cfg.normalization_type in ("LN", "RMS") and not cfg.post_layer_norm
+
+
+def _mlp_readers(state_dict: StateDict, cfg: HookedTransformerConfig, layer: int) -> list[tuple[str, str | None]]:
+    """(weight, bias) pairs that read ln2's output: the MLP's, or the router's and every expert's."""
+    mlp = f"blocks.{layer}.mlp"
+    if not cfg.num_experts:
+        readers: list[tuple[str, str | None]] = [(f"{mlp}.W_in", f"{mlp}.b_in")]
+        return readers + ([(f"{mlp}.W_gate", None)] if cfg.gated_mlp else [])
+    readers = [(f"{mlp}.W_gate", f"{mlp}.b_gate")]
+    for expert in range(cfg.num_experts):
+        readers += [(f"{mlp}.experts.{expert}.W_in", f"{mlp}.experts.{expert}.b_in")]
+        readers += [(f"{mlp}.experts.{expert}.W_gate", f"{mlp}.experts.{expert}.b_gate")]
+    return [(weight, bias if bias in state_dict else None) for weight, bias in readers]
+
+
 def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_biases: bool = True, center_weights: bool = True) -> StateDict:
     """Fold every LayerNorm/RMSNorm weight into the weights reading from it."""
     sd = dict(state_dict)
@@ -67,10 +85,10 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
         _drop(sd, ln1)
         if not cfg.attn_only:
             ln2 = f"blocks.{layer}.ln2"
-            mlp = f"blocks.{layer}.mlp"
-            _fold_into(sd, ln2, f"{mlp}.W_in", f"{mlp}.b_in", center, has_bias)
-            if cfg.gated_mlp:
-                _fold_into(sd, ln2, f"{mlp}.W_gate", None, center, False)
+            for weight_key, bias_key in _mlp_readers(sd, cfg, layer):
+                if has_bias and bias_key is None and not (cfg.gated_mlp and not cfg.num_experts and weight_key.endswith("W_gate")):
+                    raise ValueError(f"cannot fold LayerNorm biases into {weight_key}: it has no bias")
+                _fold_into(sd, ln2, weight_key, bias_key, center, has_bias and bias_key is not None)
             _drop(sd, ln2)
     if "ln_final.w" in sd:
         _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
@@ -102,6 +120,9 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
         if not cfg.attn_only:
             center(f"blocks.{layer}.mlp.W_out")
             center(f"blocks.{layer}.mlp.b_out")
+            for expert in range(cfg.num_experts or 0):
+                center(f"blocks.{layer}.mlp.experts.{expert}.W_out")
+                center(f"blocks.{layer}.mlp.experts.{expert}.b_out")
     return sd
 
 
@@ -181,13 +202,15 @@ def process_state_dict(
     """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise."""
     sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
-    if fold_ln and cfg.normalization_type in ("LN", "RMS"):
+    if fold_ln and can_fold_layer_norm(cfg):
         sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
-    if center_writing_weights and layer_norm and not cfg.final_rms:
+    # Post-LN attention reads the raw stream, so centering what writes to it would change the output.
+    if center_writing_weights and layer_norm and not cfg.final_rms and not cfg.post_layer_norm:
         sd = _center_writing(sd, cfg)
     if center_unembed:
         sd = _center_unembed(sd)
-    if fold_value_biases:
+    # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
+    if fold_value_biases and not cfg.use_attention_sinks:
         sd = _fold_value_biases(sd, cfg)
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)

@@ -1,4 +1,4 @@
-"""One transformer block: pre-norm attention and MLP, sequential or parallel."""
+"""One transformer block: pre-norm (or OPT-350m's post-norm) attention and MLP, sequential or parallel."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
 
 
+def make_mlp(cfg: HookedTransformerConfig) -> nn.Module:
+    """The dense MLP, or a mixture of experts when the config names experts."""
+    if cfg.num_experts:
+        from transformer_lens.components.mlps.moe import MoE
+
+        return MoE(cfg)
+    return MLP(cfg)
+
+
 class TransformerBlock(nn.Module):
     def __init__(self, cfg: HookedTransformerConfig, block_index: int) -> None:
         super().__init__()
@@ -24,7 +33,7 @@ class TransformerBlock(nn.Module):
         self.attn = make_attention(cfg, block_index)
         if not cfg.attn_only:
             self.ln2 = make_norm(cfg)
-            self.mlp = MLP(cfg)
+            self.mlp = make_mlp(cfg)
         self.hook_attn_in = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_q_input = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_k_input = HookPoint()  # [batch, pos, head_index, d_model]
@@ -62,6 +71,8 @@ class TransformerBlock(nn.Module):
     ) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
         resid_pre = self.hook_resid_pre(resid_pre)
+        if self.cfg.post_layer_norm:
+            return self._post_norm_forward(resid_pre, past_kv_cache_entry, attention_mask)
         q_in, k_in, v_in = self._attention_inputs(resid_pre)
         attn_out = self.hook_attn_out(
             self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
@@ -76,3 +87,26 @@ class TransformerBlock(nn.Module):
         mlp_in = resid_mid if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_mid.clone())
         mlp_out = self.hook_mlp_out(self.mlp(self.ln2(mlp_in)))
         return self.hook_resid_post(resid_mid + mlp_out)
+
+    def _post_norm_forward(
+        self,
+        resid_pre: torch.Tensor,
+        past_kv_cache_entry: Optional[KeyValueCacheEntry],
+        attention_mask: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """OPT-350m's order: attention reads the raw stream; each sum is normalised before it flows on.
+
+        ``hook_resid_mid`` is ``ln1(resid_pre + attn_out)`` and ``hook_resid_post`` is
+        ``ln2(resid_mid + mlp_out)``: the streams the next sublayer actually reads.
+        """
+        if self.cfg.use_split_qkv_input or self.cfg.use_attn_in:
+            raise ValueError("use_split_qkv_input/use_attn_in are not supported with post_layer_norm (OPT-350m)")
+        attn_out = self.hook_attn_out(
+            self.attn(resid_pre, resid_pre, resid_pre, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
+        )
+        if self.cfg.attn_only:
+            return self.hook_resid_post(self.ln1(resid_pre + attn_out))
+        resid_mid = self.hook_resid_mid(self.ln1(resid_pre + attn_out))
+        mlp_in = resid_mid if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_mid.clone())
+        mlp_out = self.hook_mlp_out(self.mlp(mlp_in))
+        return self.hook_resid_post(self.ln2(resid_mid + mlp_out))
