@@ -5,12 +5,27 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional
 
-from transformer_lens.loading.families import gemma, gpt2, gpt_oss, gptj, llama, mistral, mixtral, neo, neox, olmoe, opt, qwen2
+from transformer_lens.loading.families import (
+    bloom,
+    gemma,
+    gpt2,
+    gpt_bigcode,
+    gpt_oss,
+    gptj,
+    llama,
+    mistral,
+    mixtral,
+    neo,
+    neox,
+    olmoe,
+    opt,
+    qwen2,
+)
 
 # The explicit, greppable list of supported families.
 FAMILIES: tuple[ModuleType, ...] = (gpt2, neox, neo, gptj, opt, llama, mistral, qwen2, gemma)
 # Non-standard architectures (mixture of experts, ALiBi, multi-query, post-LN).
-FAMILIES += (mixtral, olmoe, gpt_oss)
+FAMILIES += (mixtral, olmoe, gpt_oss, bloom, gpt_bigcode)
 
 ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
 
