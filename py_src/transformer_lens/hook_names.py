@@ -78,12 +78,29 @@ ENCODER_HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head output before the unembedding.", "final"),
 )
 
+# Mixture-of-experts MLPs (Mixtral, OLMoE, gpt-oss) and full-width q/k norms (OLMoE); see docs/hooks.md.
+_ROUTED = ("routed_tokens",)
+FAMILY_HOOK_SPECS: tuple[HookSpec, ...] = (
+    HookSpec("blocks.{layer}.attn.q_norm.hook_scale", (*_BATCH_POS, "1"), "RMS scale of all heads' queries (OLMoE q_norm).", "attn"),
+    HookSpec("blocks.{layer}.attn.q_norm.hook_normalized", (*_BATCH_POS, "n_heads*d_head"), "Normalized queries before the head split.", "attn"),
+    HookSpec("blocks.{layer}.attn.k_norm.hook_scale", (*_BATCH_POS, "1"), "RMS scale of all key heads (OLMoE k_norm).", "attn"),
+    HookSpec("blocks.{layer}.attn.k_norm.hook_normalized", (*_BATCH_POS, "n_kv_heads*d_head"), "Normalized keys before the head split.", "attn"),
+    HookSpec("blocks.{layer}.mlp.hook_router_logits", (*_BATCH_POS, "num_experts"), "Router logits, one per expert.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_expert_indices", (*_BATCH_POS, "experts_per_token"), "The experts chosen for each token.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_expert_weights", (*_BATCH_POS, "experts_per_token"), "The chosen experts' weights.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_gate", (*_ROUTED, "d_mlp"), "Expert gate pre-activations (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_pre", (*_ROUTED, "d_mlp"), "Expert linear branch (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_post", (*_ROUTED, "d_mlp"), "Expert activations (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_out", (*_ROUTED, "d_model"), "Expert output before its routing weight.", "mlp"),
+)
+
 _LAYER_RE = re.compile(r"^blocks\.(\d+)\.")
+_EXPERT_RE = re.compile(r"\.experts\.\d+\.")
 
 
 def spec_for(name: str) -> Optional[HookSpec]:
     """The table entry for a concrete hook name such as ``blocks.3.attn.hook_q``."""
-    template = _LAYER_RE.sub("blocks.{layer}.", name)
+    template = _EXPERT_RE.sub(".experts.{expert}.", _LAYER_RE.sub("blocks.{layer}.", name))
     return _SPEC_BY_TEMPLATE.get(template)
 
 
@@ -119,7 +136,7 @@ def layer_of(name: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS)}
+_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS, *FAMILY_HOOK_SPECS)}
 
 # Shorthands accepted by get_act_name, as upstream TransformerLens accepts them.
 ACT_NAME_ALIASES = {

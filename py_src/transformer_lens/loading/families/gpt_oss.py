@@ -15,6 +15,10 @@ OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {}
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
+    rope_type = (getattr(hf_config, "rope_parameters", None) or {}).get("rope_type", "default")
+    if rope_type != "default":
+        # The released checkpoints use YaRN; the default-RoPE path is all that is verified here.
+        raise ValueError(f"gpt-oss with rope_type {rope_type!r} is not supported yet (nearest supported: gpt-oss with default RoPE)")
     return {
         **_moe.moe_config(
             hf_config,
