@@ -22,6 +22,7 @@ _LAZY_MODULES = {"patching", "utils", "evals", "head_detector", "loading", "weig
 _LAZY_ATTRIBUTES = {
     "HookedEncoder": "transformer_lens.hooked_encoder",
     "HookedEncoderConfig": "transformer_lens.hooked_encoder",
+    "HookedEncoderDecoder": "transformer_lens.hooked_encoder_decoder",
 }
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "HookedTransformerKeyValueCache",
     "HookPoint",
     "HookedEncoder",
+    "HookedEncoderDecoder",
     "patching",
     "utils",
 ]
