@@ -94,13 +94,46 @@ FAMILY_HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_out", (*_ROUTED, "d_model"), "Expert output before its routing weight.", "mlp"),
 )
 
-_LAYER_RE = re.compile(r"^blocks\.(\d+)\.")
+
+
+def _encoder_decoder_specs() -> tuple[HookSpec, ...]:
+    """HookedEncoderDecoder (T5): the block hooks under ``encoder.{layer}`` and ``decoder.{layer}``, plus cross-attention."""
+    specs = []
+    for spec in HOOK_SPECS:
+        if spec.template.startswith("blocks.{layer}."):
+            rest = spec.template.removeprefix("blocks.")
+            specs.append(HookSpec("encoder." + rest, spec.shape, spec.description, spec.component, spec.enabled_by))
+            description = "Normalized input to cross-attention." if rest == "{layer}.ln2.hook_normalized" else spec.description
+            specs.append(HookSpec("decoder." + rest, spec.shape, description, spec.component, spec.enabled_by))
+            if rest.startswith("{layer}.attn."):
+                cross = rest.replace(".attn.", ".cross_attn.")
+                specs.append(HookSpec("decoder." + cross, spec.shape, "Cross-attention: " + spec.description, spec.component, spec.enabled_by))
+    bias_shape = ("1", "head_index", "query_pos", "key_pos")
+    return (
+        *specs,
+        HookSpec("encoder.{layer}.attn.rel_pos_hook", bias_shape, "Relative position bias added to every encoder layer's scores.", "attn"),
+        HookSpec("decoder.{layer}.attn.rel_pos_hook", bias_shape, "Relative position bias added to every decoder layer's scores.", "attn"),
+        HookSpec("decoder.{layer}.hook_cross_attn_out", (*_BATCH_POS, "d_model"), "Cross-attention output (over the encoder).", "attn"),
+        HookSpec("decoder.{layer}.hook_resid_mid_cross", (*_BATCH_POS, "d_model"), "Residual stream after cross-attention.", "resid"),
+        HookSpec("decoder.{layer}.ln3.hook_scale", (*_BATCH_POS, "1"), "RMSNorm scale before the MLP.", "ln"),
+        HookSpec("decoder.{layer}.ln3.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
+        HookSpec("hook_decoder_embed", (*_BATCH_POS, "d_model"), "Decoder token embeddings W_E[decoder tokens].", "embed"),
+        HookSpec("encoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Encoder's final RMSNorm scale.", "final"),
+        HookSpec("encoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Encoder output (read by cross-attention).", "final"),
+        HookSpec("decoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Decoder's final RMSNorm scale.", "final"),
+        HookSpec("decoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized decoder output.", "final"),
+    )
+
+
+ENCODER_DECODER_HOOK_SPECS: tuple[HookSpec, ...] = _encoder_decoder_specs()
+
+_LAYER_RE = re.compile(r"^(blocks|encoder|decoder)\.(\d+)\.")
 _EXPERT_RE = re.compile(r"\.experts\.\d+\.")
 
 
 def spec_for(name: str) -> Optional[HookSpec]:
     """The table entry for a concrete hook name such as ``blocks.3.attn.hook_q``."""
-    template = _EXPERT_RE.sub(".experts.{expert}.", _LAYER_RE.sub("blocks.{layer}.", name))
+    template = _EXPERT_RE.sub(".experts.{expert}.", _LAYER_RE.sub(lambda match: f"{match.group(1)}.{{layer}}.", name))
     return _SPEC_BY_TEMPLATE.get(template)
 
 
@@ -133,10 +166,10 @@ def silent_reason(name: str, cfg: Any) -> Optional[str]:
 def layer_of(name: str) -> Optional[int]:
     """Block index of a hook name, or None for model-level hooks."""
     match = _LAYER_RE.match(name)
-    return int(match.group(1)) if match else None
+    return int(match.group(2)) if match else None
 
 
-_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS, *FAMILY_HOOK_SPECS)}
+_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS, *FAMILY_HOOK_SPECS, *ENCODER_DECODER_HOOK_SPECS)}
 
 # Shorthands accepted by get_act_name, as upstream TransformerLens accepts them.
 ACT_NAME_ALIASES = {
