@@ -23,10 +23,12 @@ _LAZY_ATTRIBUTES = {
     "HookedEncoder": "transformer_lens.hooked_encoder",
     "HookedEncoderConfig": "transformer_lens.hooked_encoder",
     "HookedEncoderDecoder": "transformer_lens.hooked_encoder_decoder",
+    "BertNextSentencePrediction": "transformer_lens.bert_next_sentence_prediction",
 }
 
 __all__ = [
     "ActivationCache",
+    "BertNextSentencePrediction",
     "FactoredMatrix",
     "HookedRootModule",
     "HookedTransformer",

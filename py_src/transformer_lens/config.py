@@ -142,6 +142,8 @@ class HookedTransformerConfig:
         if self.num_experts is not None and not 0 < self.experts_per_token <= self.num_experts:
             raise ValueError(f"experts_per_token must lie in [1, num_experts={self.num_experts}], got {self.experts_per_token}")
         _check_choice("moe_style", self.moe_style, MOE_STYLES)
+        if self.post_layer_norm and self.parallel_attn_mlp:
+            raise ValueError("post_layer_norm (OPT-350m's post-LN) cannot be combined with parallel_attn_mlp")
         if self.device is None:
             self.device = default_device()
         if isinstance(self.dtype, str):

@@ -76,6 +76,8 @@ ENCODER_HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.hook_normalized_resid_post", (*_BATCH_POS, "d_model"), "Post-LN block output (ln2 of resid_post).", "resid"),
     HookSpec("mlm_head.ln.hook_scale", (*_BATCH_POS, "1"), "MLM head LayerNorm scale (std).", "final"),
     HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head output before the unembedding.", "final"),
+    HookSpec("pooler.hook_pooler_out", ("batch", "d_model"), "Pooled [CLS] representation (tanh of a linear map).", "final"),
+    HookSpec("nsp_head.hook_nsp_out", ("batch", "2"), "Next-sentence logits: 0 = B follows A, 1 = B is random.", "final"),
 )
 
 # Mixture-of-experts MLPs (Mixtral, OLMoE, gpt-oss) and full-width q/k norms (OLMoE); see docs/hooks.md.

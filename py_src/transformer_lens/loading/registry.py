@@ -27,7 +27,7 @@ FAMILIES: tuple[ModuleType, ...] = (gpt2, neox, neo, gptj, opt, llama, mistral, 
 # Non-standard architectures (mixture of experts, ALiBi, multi-query, post-LN).
 FAMILIES += (mixtral, olmoe, gpt_oss, bloom, gpt_bigcode)
 
-ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
+ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining", "BertForNextSentencePrediction")
 
 
 def _embedded_names() -> tuple[str, ...]:
