@@ -92,3 +92,21 @@ def test_unsupported_bloom_option_fails_in_one_line():
     with pytest.raises(ValueError, match="apply_residual_connection_post_layernorm.*nearest") as error:
         bloom.config_from_hf(config)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kwargs", "option"),
+    [
+        ("OPT", dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=1, layer_norm_elementwise_affine=False), "layer_norm_elementwise_affine"),
+        ("GPTBigCode", dict(n_embd=32, n_head=4, n_layer=1, add_cross_attention=True), "add_cross_attention"),
+    ],
+)
+def test_other_unsupported_options_fail_in_one_line(prefix, kwargs, option):
+    import transformers
+
+    from transformer_lens.loading import registry
+
+    config = getattr(transformers, f"{prefix}Config")(vocab_size=dp.VOCAB, **kwargs)
+    with pytest.raises(ValueError, match="nearest") as error:
+        registry.family_for_architecture(f"{prefix}ForCausalLM").config_from_hf(config)
+    assert option in str(error.value) and "\n" not in str(error.value)

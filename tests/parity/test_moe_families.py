@@ -1,7 +1,7 @@
 """Mixture-of-experts families (Mixtral, OLMoE, gpt-oss) against Hugging Face, on tiny random checkpoints.
 
-Four experts, two per token, so routing matters; gpt-oss alternates sliding (window 3) and full
-attention layers and has attention sinks. Besides log-probs, the router's hooks are checked
+Four experts, two per token, so routing matters; Mixtral slides a window of 4 over every layer,
+gpt-oss alternates sliding (window 3) and full attention layers and has attention sinks. Besides log-probs, the router's hooks are checked
 against HF's own router logits, and the experts' hooks add up to the MLP output.
 """
 
@@ -13,7 +13,7 @@ import torch
 
 _SIZES = dict(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=2, intermediate_size=24, max_position_embeddings=64)
 FAMILIES = {
-    "mixtral": ("Mixtral", dict(_SIZES, num_local_experts=4, num_experts_per_tok=2)),
+    "mixtral": ("Mixtral", dict(_SIZES, num_local_experts=4, num_experts_per_tok=2, sliding_window=4)),
     "olmoe": ("Olmoe", dict(_SIZES, num_experts=4, num_experts_per_tok=2)),
     "gpt-oss": (
         "GptOss",
