@@ -54,20 +54,27 @@ def _fold_into(state_dict: StateDict, ln: str, weight_key: str, bias_key: str | 
 
 
 def can_fold_layer_norm(cfg: HookedTransformerConfig) -> bool:
-    """Norms with learned weights can be folded into what reads them, unless they sit after a sublayer (post-LN)."""
-    return cfg.normalization_type in ("LN", "RMS") and not cfg.post_layer_norm
+    """Norms with learned weights can be folded into what reads them, unless they sit after a sublayer (post-LN).
+
+    A LayerNorm's bias cannot be folded into bias-free experts and routers, so LayerNorm MoE
+    models keep their norms (RMSNorm ones, every released MoE, fold).
+    """
+    moe_layer_norm = bool(cfg.num_experts) and cfg.normalization_type == "LN"
+    return cfg.normalization_type in ("LN", "RMS") and not cfg.post_layer_norm and not moe_layer_norm
 
 
 def _mlp_readers(state_dict: StateDict, cfg: HookedTransformerConfig, layer: int) -> list[tuple[str, str | None]]:
-    """(weight, bias) pairs that read ln2's output: the MLP's, or the router's and every expert's."""
+    """(weight, bias) pairs that read ln2's output: the MLP's, or the router's and every expert's.
+
+    The bias is None where the reader has none (a dense gated MLP's ``W_gate``; bias-free experts,
+    whose models are never folded with a LayerNorm: see ``can_fold_layer_norm``).
+    """
     mlp = f"blocks.{layer}.mlp"
     if not cfg.num_experts:
-        readers: list[tuple[str, str | None]] = [(f"{mlp}.W_in", f"{mlp}.b_in")]
-        return readers + ([(f"{mlp}.W_gate", None)] if cfg.gated_mlp else [])
+        return [(f"{mlp}.W_in", f"{mlp}.b_in")] + ([(f"{mlp}.W_gate", None)] if cfg.gated_mlp else [])
     readers = [(f"{mlp}.W_gate", f"{mlp}.b_gate")]
     for expert in range(cfg.num_experts):
-        readers += [(f"{mlp}.experts.{expert}.W_in", f"{mlp}.experts.{expert}.b_in")]
-        readers += [(f"{mlp}.experts.{expert}.W_gate", f"{mlp}.experts.{expert}.b_gate")]
+        readers += [(f"{mlp}.experts.{expert}.{w}", f"{mlp}.experts.{expert}.{b}") for w, b in (("W_in", "b_in"), ("W_gate", "b_gate"))]
     return [(weight, bias if bias in state_dict else None) for weight, bias in readers]
 
 
@@ -86,8 +93,6 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
         if not cfg.attn_only:
             ln2 = f"blocks.{layer}.ln2"
             for weight_key, bias_key in _mlp_readers(sd, cfg, layer):
-                if has_bias and bias_key is None and not (cfg.gated_mlp and not cfg.num_experts and weight_key.endswith("W_gate")):
-                    raise ValueError(f"cannot fold LayerNorm biases into {weight_key}: it has no bias")
                 _fold_into(sd, ln2, weight_key, bias_key, center, has_bias and bias_key is not None)
             _drop(sd, ln2)
     if "ln_final.w" in sd:
