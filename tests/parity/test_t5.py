@@ -128,3 +128,10 @@ def test_unsupported_depths_fail_in_one_line():
     with pytest.raises(ValueError, match="num_decoder_layers.*nearest") as error:
         t5.config_from_hf(config)
     assert "\n" not in str(error.value)
+
+
+def test_hooked_transformer_points_t5_to_the_encoder_decoder(checkpoint):
+    from transformer_lens import HookedTransformer
+
+    with pytest.raises(ValueError, match="HookedEncoderDecoder.from_pretrained"):
+        HookedTransformer.from_pretrained(str(checkpoint[1]), device="cpu")

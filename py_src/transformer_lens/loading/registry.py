@@ -76,6 +76,8 @@ def family_for_architecture(architecture: str) -> ModuleType:
     for family in FAMILIES:
         if architecture in family.HF_ARCHITECTURES:
             return family
+    if architecture == "T5ForConditionalGeneration":
+        raise ValueError(f"{architecture} is an encoder-decoder (T5) model: load it with transformer_lens.HookedEncoderDecoder.from_pretrained")
     if architecture in ENCODER_ARCHITECTURES:
         raise ValueError(
             f"{architecture} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained"

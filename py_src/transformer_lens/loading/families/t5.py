@@ -57,7 +57,11 @@ def _attention(hf: Mapping[str, torch.Tensor], src: str, dst: str, cfg: HookedTr
 
 def _mlp(hf: Mapping[str, torch.Tensor], src: str, dst: str, cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
     dtype = hf[src + "wo.weight"].dtype
-    out = {dst + "W_out": hf[src + "wo.weight"].T, dst + "b_in": torch.zeros(cfg.d_mlp, dtype=dtype), dst + "b_out": torch.zeros(cfg.d_model, dtype=dtype)}
+    out = {
+        dst + "W_out": hf[src + "wo.weight"].T,
+        dst + "b_in": torch.zeros(cfg.d_mlp, dtype=dtype),
+        dst + "b_out": torch.zeros(cfg.d_model, dtype=dtype),
+    }
     if cfg.gated_mlp:
         out[dst + "W_gate"], out[dst + "W_in"] = hf[src + "wi_0.weight"].T, hf[src + "wi_1.weight"].T
     else:
