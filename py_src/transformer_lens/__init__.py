@@ -22,10 +22,13 @@ _LAZY_MODULES = {"patching", "utils", "evals", "head_detector", "loading", "weig
 _LAZY_ATTRIBUTES = {
     "HookedEncoder": "transformer_lens.hooked_encoder",
     "HookedEncoderConfig": "transformer_lens.hooked_encoder",
+    "HookedEncoderDecoder": "transformer_lens.hooked_encoder_decoder",
+    "BertNextSentencePrediction": "transformer_lens.bert_next_sentence_prediction",
 }
 
 __all__ = [
     "ActivationCache",
+    "BertNextSentencePrediction",
     "FactoredMatrix",
     "HookedRootModule",
     "HookedTransformer",
@@ -33,6 +36,7 @@ __all__ = [
     "HookedTransformerKeyValueCache",
     "HookPoint",
     "HookedEncoder",
+    "HookedEncoderDecoder",
     "patching",
     "utils",
 ]

@@ -17,6 +17,7 @@ NORMALIZATION_TYPES: tuple = (*get_args(get_args(NormalizationType)[0]), None)
 ACT_FNS: tuple = get_args(ActFn)
 POSITIONAL_EMBEDDING_TYPES: tuple = get_args(PositionalEmbeddingType)
 ATTENTION_DIRS: tuple = get_args(AttentionDir)
+MOE_STYLES: tuple = ("mixtral", "gpt_oss")
 
 
 def default_device() -> str:
@@ -120,6 +121,16 @@ class HookedTransformerConfig:
     clip_qkv: Optional[float] = None  # OLMo (1) 0424/1.7: q, k, v clamped to [-clip_qkv, clip_qkv]
     qk_norm_over_all_heads: bool = False  # OLMo 2/3: q/k norms span every head at once, not one head
     normalization_after_only: bool = False  # OLMo 2/3: ln1/ln2 normalise each sublayer's output
+    # ---- Non-standard architectures (mixture of experts, ALiBi, post-LN, encoder-decoder) ----
+    # Upstream TransformerLens 3.x names:
+    norm_topk_prob: bool = False  # renormalise the chosen experts' weights to sum to 1 (Mixtral: True)
+    relative_attention_max_distance: Optional[int] = None  # T5 relative position buckets
+    relative_attention_num_buckets: Optional[int] = None
+    decoder_start_token_id: Optional[int] = None  # first decoder token of an encoder-decoder model
+    # LensLab's own (upstream has no field for these):
+    moe_style: str = "mixtral"  # "mixtral": softmax, top-k, SwiGLU experts; "gpt_oss": top-k, softmax, clamped biased GLU
+    use_attention_sinks: bool = False  # gpt-oss: one learned logit per head competes in every softmax
+    post_layer_norm: bool = False  # OPT-350m: ln1/ln2 follow attention/MLP (resid = ln(resid + out))
 
     def __post_init__(self) -> None:
         _check_choice("normalization_type", self.normalization_type, NORMALIZATION_TYPES)
@@ -149,6 +160,13 @@ class HookedTransformerConfig:
             raise ValueError(
                 f"n_heads ({self.n_heads}) must be a multiple of n_key_value_heads ({self.n_key_value_heads})"
             )
+        if (self.num_experts is None) != (self.experts_per_token is None):
+            raise ValueError("num_experts and experts_per_token must be set together (mixture-of-experts MLP)")
+        if self.num_experts is not None and not 0 < self.experts_per_token <= self.num_experts:
+            raise ValueError(f"experts_per_token must lie in [1, num_experts={self.num_experts}], got {self.experts_per_token}")
+        _check_choice("moe_style", self.moe_style, MOE_STYLES)
+        if self.post_layer_norm and self.parallel_attn_mlp:
+            raise ValueError("post_layer_norm (OPT-350m's post-LN) cannot be combined with parallel_attn_mlp")
         if self.device is None:
             self.device = default_device()
         if isinstance(self.dtype, str):
@@ -160,6 +178,8 @@ class HookedTransformerConfig:
         kv_heads = self.n_key_value_heads or self.n_heads
         attn = self.d_model * self.d_head * (2 * self.n_heads + 2 * kv_heads)
         mlp = 0 if self.attn_only else self.d_model * (self.d_mlp or 0) * (3 if self.gated_mlp else 2)
+        if self.num_experts and not self.attn_only:  # every expert plus its router column, as upstream
+            mlp = (mlp + self.d_model) * self.num_experts
         return self.n_layers * (attn + mlp)
 
     @classmethod

@@ -44,7 +44,7 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.attn.hook_q", (*_BATCH_POS, "head_index", "d_head"), "Queries.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_k", (*_BATCH_POS, "head_index", "d_head"), "Keys.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_v", (*_BATCH_POS, "head_index", "d_head"), "Values.", "attn"),
-    HookSpec("blocks.{layer}.attn.q_norm.hook_scale", (*_BATCH_POS, "head_index", "1"), "Query norm scale (cfg.use_qk_norm: Gemma 3, Qwen 3, OLMo 2).", "attn"),
+    HookSpec("blocks.{layer}.attn.q_norm.hook_scale", (*_BATCH_POS, "head_index", "1"), "Query norm scale (cfg.use_qk_norm: Gemma 3, Qwen 3, OLMo 2, OLMoE).", "attn"),
     HookSpec("blocks.{layer}.attn.q_norm.hook_normalized", (*_BATCH_POS, "head_index", "d_head"), "Normalized queries (cfg.use_qk_norm), before rotary.", "attn"),
     HookSpec("blocks.{layer}.attn.k_norm.hook_scale", (*_BATCH_POS, "head_index", "1"), "Key norm scale (cfg.use_qk_norm).", "attn"),
     HookSpec("blocks.{layer}.attn.k_norm.hook_normalized", (*_BATCH_POS, "head_index", "d_head"), "Normalized keys (cfg.use_qk_norm), before rotary.", "attn"),
@@ -84,14 +84,61 @@ ENCODER_HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.hook_normalized_resid_post", (*_BATCH_POS, "d_model"), "Post-LN block output (ln2 of resid_post).", "resid"),
     HookSpec("mlm_head.ln.hook_scale", (*_BATCH_POS, "1"), "MLM head LayerNorm scale (std).", "final"),
     HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head output before the unembedding.", "final"),
+    HookSpec("pooler.hook_pooler_out", ("batch", "d_model"), "Pooled [CLS] representation (tanh of a linear map).", "final"),
+    HookSpec("nsp_head.hook_nsp_out", ("batch", "2"), "Next-sentence logits: 0 = B follows A, 1 = B is random.", "final"),
 )
 
-_LAYER_RE = re.compile(r"^blocks\.(\d+)\.")
+# Mixture-of-experts MLPs (Mixtral, OLMoE, gpt-oss); see docs/hooks.md.
+_ROUTED = ("routed_tokens",)
+FAMILY_HOOK_SPECS: tuple[HookSpec, ...] = (
+    HookSpec("blocks.{layer}.mlp.hook_router_logits", (*_BATCH_POS, "num_experts"), "Router logits, one per expert.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_expert_indices", (*_BATCH_POS, "experts_per_token"), "The experts chosen for each token.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.hook_expert_weights", (*_BATCH_POS, "experts_per_token"), "The chosen experts' weights.", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_gate", (*_ROUTED, "d_mlp"), "Expert gate pre-activations (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_pre", (*_ROUTED, "d_mlp"), "Expert linear branch (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_post", (*_ROUTED, "d_mlp"), "Expert activations (tokens routed to it).", "mlp"),
+    HookSpec("blocks.{layer}.mlp.experts.{expert}.hook_out", (*_ROUTED, "d_model"), "Expert output before its routing weight.", "mlp"),
+)
+
+
+def _encoder_decoder_specs() -> tuple[HookSpec, ...]:
+    """HookedEncoderDecoder (T5): the block hooks under ``encoder.{layer}`` and ``decoder.{layer}``, plus cross-attention."""
+    specs = []
+    for spec in HOOK_SPECS:
+        if spec.template.startswith("blocks.{layer}."):
+            rest = spec.template.removeprefix("blocks.")
+            specs.append(HookSpec("encoder." + rest, spec.shape, spec.description, spec.component, spec.enabled_by))
+            description = "Normalized input to cross-attention." if rest == "{layer}.ln2.hook_normalized" else spec.description
+            specs.append(HookSpec("decoder." + rest, spec.shape, description, spec.component, spec.enabled_by))
+            if rest.startswith("{layer}.attn."):
+                cross = rest.replace(".attn.", ".cross_attn.")
+                specs.append(HookSpec("decoder." + cross, spec.shape, "Cross-attention: " + spec.description, spec.component, spec.enabled_by))
+    bias_shape = ("1", "head_index", "query_pos", "key_pos")
+    return (
+        *specs,
+        HookSpec("encoder.{layer}.attn.rel_pos_hook", bias_shape, "Relative position bias added to every encoder layer's scores.", "attn"),
+        HookSpec("decoder.{layer}.attn.rel_pos_hook", bias_shape, "Relative position bias added to every decoder layer's scores.", "attn"),
+        HookSpec("decoder.{layer}.hook_cross_attn_out", (*_BATCH_POS, "d_model"), "Cross-attention output (over the encoder).", "attn"),
+        HookSpec("decoder.{layer}.hook_resid_mid_cross", (*_BATCH_POS, "d_model"), "Residual stream after cross-attention.", "resid"),
+        HookSpec("decoder.{layer}.ln3.hook_scale", (*_BATCH_POS, "1"), "RMSNorm scale before the MLP.", "ln"),
+        HookSpec("decoder.{layer}.ln3.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
+        HookSpec("hook_decoder_embed", (*_BATCH_POS, "d_model"), "Decoder token embeddings W_E[decoder tokens].", "embed"),
+        HookSpec("encoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Encoder's final RMSNorm scale.", "final"),
+        HookSpec("encoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Encoder output (read by cross-attention).", "final"),
+        HookSpec("decoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Decoder's final RMSNorm scale.", "final"),
+        HookSpec("decoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized decoder output.", "final"),
+    )
+
+
+ENCODER_DECODER_HOOK_SPECS: tuple[HookSpec, ...] = _encoder_decoder_specs()
+
+_LAYER_RE = re.compile(r"^(blocks|encoder|decoder)\.(\d+)\.")
+_EXPERT_RE = re.compile(r"\.experts\.\d+\.")
 
 
 def spec_for(name: str) -> Optional[HookSpec]:
     """The table entry for a concrete hook name such as ``blocks.3.attn.hook_q``."""
-    template = _LAYER_RE.sub("blocks.{layer}.", name)
+    template = _EXPERT_RE.sub(".experts.{expert}.", _LAYER_RE.sub(lambda match: f"{match.group(1)}.{{layer}}.", name))
     return _SPEC_BY_TEMPLATE.get(template)
 
 
@@ -105,7 +152,7 @@ _SWITCHES = {
 }
 
 
-# OLMo 2/3 normalise q and k over the whole projection (cfg.qk_norm_over_all_heads), as upstream:
+# OLMo 2/3 and OLMoE normalise q and k over the whole projection (cfg.qk_norm_over_all_heads), as upstream:
 # those norms' hooks see the flat projection, not one row per head.
 _FLAT_QK_NORM_SHAPES = {"hook_scale": (*_BATCH_POS, "1"), "hook_normalized": (*_BATCH_POS, "head_index*d_head")}
 
@@ -139,10 +186,10 @@ def silent_reason(name: str, cfg: Any) -> Optional[str]:
 def layer_of(name: str) -> Optional[int]:
     """Block index of a hook name, or None for model-level hooks."""
     match = _LAYER_RE.match(name)
-    return int(match.group(1)) if match else None
+    return int(match.group(2)) if match else None
 
 
-_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS)}
+_SPEC_BY_TEMPLATE = {spec.template: spec for spec in (*HOOK_SPECS, *ENCODER_HOOK_SPECS, *FAMILY_HOOK_SPECS, *ENCODER_DECODER_HOOK_SPECS)}
 
 # Shorthands accepted by get_act_name, as upstream TransformerLens accepts them.
 ACT_NAME_ALIASES = {

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from transformer_lens.activation_cache import ActivationCache
-from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead
+from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, BertNSPHead, BertPooler
 from transformer_lens.components.embed import Unembed
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookedRootModule, HookPoint
@@ -75,6 +75,9 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         if self.has_mlm_head:
             self.mlm_head = BertMLMHead(cfg)
             self.unembed = Unembed(cfg)
+        if cfg.original_architecture in bert_family.NSP_ARCHITECTURES:
+            self.pooler = BertPooler(cfg)
+            self.nsp_head = BertNSPHead(cfg)
         if cfg.init_weights:
             self.init_weights()
         if move_to_device:
@@ -83,8 +86,8 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
 
     @property
     def has_mlm_head(self) -> bool:
-        """False for models loaded from a plain ``BertModel`` checkpoint (no logits then)."""
-        return self.cfg.original_architecture not in bert_family.ENCODER_ONLY_ARCHITECTURES
+        """False for models loaded from a ``BertModel`` or ``BertForNextSentencePrediction`` checkpoint (no MLM logits then)."""
+        return self.cfg.original_architecture not in bert_family.NO_MLM_HEAD_ARCHITECTURES
 
     def init_weights(self) -> None:
         """Weights ~ N(0, initializer_range), LayerNorm weights 1, biases 0."""

@@ -41,7 +41,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
     ) -> None:
         super().__init__()
         cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.positional_embedding_type in ("shortformer", "alibi"):
+        if cfg.positional_embedding_type == "shortformer":
             raise ValueError(f"positional_embedding_type {cfg.positional_embedding_type!r} is not supported yet")
         self.cfg = cfg
         self.tokenizer = None
@@ -61,7 +61,8 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if cfg.use_hook_tokens:
             self.hook_tokens = HookPoint()  # [batch, pos]
         self.blocks = nn.ModuleList([TransformerBlock(cfg, index) for index in range(cfg.n_layers)])
-        self.ln_final = make_norm(cfg) if cfg.normalization_type is not None else None
+        # Post-LN blocks end in a norm already (OPT-350m has no final one).
+        self.ln_final = make_norm(cfg) if cfg.normalization_type is not None and not cfg.post_layer_norm else None
         self.unembed = Unembed(cfg)
         if cfg.init_weights:
             self.init_weights()

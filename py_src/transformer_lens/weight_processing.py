@@ -53,6 +53,21 @@ def _fold_into(state_dict: StateDict, ln: str, weight_key: str, bias_key: str | 
     state_dict[weight_key] = weight
 
 
+def _mlp_readers(state_dict: StateDict, cfg: HookedTransformerConfig, layer: int) -> list[tuple[str, str | None]]:
+    """(weight, bias) pairs that read ln2's output: the MLP's, or the router's and every expert's.
+
+    The bias is None where the reader has none (a dense gated MLP's ``W_gate``; bias-free experts,
+    whose models are never folded with a LayerNorm: see ``can_fold_ln``).
+    """
+    mlp = f"blocks.{layer}.mlp"
+    if not cfg.num_experts:
+        return [(f"{mlp}.W_in", f"{mlp}.b_in")] + ([(f"{mlp}.W_gate", None)] if cfg.gated_mlp else [])
+    readers = [(f"{mlp}.W_gate", f"{mlp}.b_gate")]
+    for expert in range(cfg.num_experts):
+        readers += [(f"{mlp}.experts.{expert}.{w}", f"{mlp}.experts.{expert}.{b}") for w, b in (("W_in", "b_in"), ("W_gate", "b_gate"))]
+    return [(weight, bias if bias in state_dict else None) for weight, bias in readers]
+
+
 def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_biases: bool = True, center_weights: bool = True) -> StateDict:
     """Fold every LayerNorm/RMSNorm weight into the weights reading from it."""
     sd = dict(state_dict)
@@ -67,10 +82,8 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
         _drop(sd, ln1)
         if not cfg.attn_only:
             ln2 = f"blocks.{layer}.ln2"
-            mlp = f"blocks.{layer}.mlp"
-            _fold_into(sd, ln2, f"{mlp}.W_in", f"{mlp}.b_in", center, has_bias)
-            if cfg.gated_mlp:
-                _fold_into(sd, ln2, f"{mlp}.W_gate", None, center, False)
+            for weight_key, bias_key in _mlp_readers(sd, cfg, layer):
+                _fold_into(sd, ln2, weight_key, bias_key, center, has_bias and bias_key is not None)
             _drop(sd, ln2)
     if "ln_final.w" in sd:
         _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
@@ -82,10 +95,13 @@ def can_fold_ln(cfg: HookedTransformerConfig) -> bool:
     """Whether ``fold_ln`` applies: learned pre-norms that a linear map reads (not OLMo 2's post-norms).
 
     A LayerNorm bias cannot fold into a gated MLP (StableLM): its gate has no bias to take it.
+    Post-LN (OPT-350m) norms sit after a sublayer, so nothing linear reads them. A LayerNorm's
+    bias cannot be folded into bias-free experts and routers either, so LayerNorm MoE models keep
+    their norms (RMSNorm ones, every released MoE, fold).
     """
-    if cfg.normalization_type == "LN" and cfg.gated_mlp:
+    if cfg.normalization_type == "LN" and (cfg.gated_mlp or cfg.num_experts):
         return False
-    return cfg.normalization_type in ("LN", "RMS") and not cfg.normalization_after_only
+    return cfg.normalization_type in ("LN", "RMS") and not cfg.normalization_after_only and not cfg.post_layer_norm
 
 
 def _drop(state_dict: StateDict, ln: str) -> None:
@@ -112,6 +128,9 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
         if not cfg.attn_only:
             center(f"blocks.{layer}.mlp.W_out")
             center(f"blocks.{layer}.mlp.b_out")
+            for expert in range(cfg.num_experts or 0):
+                center(f"blocks.{layer}.mlp.experts.{expert}.W_out")
+                center(f"blocks.{layer}.mlp.experts.{expert}.b_out")
     return sd
 
 
@@ -198,12 +217,15 @@ def process_state_dict(
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
     if fold_ln and can_fold_ln(cfg):
         sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
-    post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only
+    # Post-norms (Gemma 2, OLMo 2, OPT-350m's post-LN) mean sublayers do not write straight into a
+    # stream that a LayerNorm reads, so centering what writes to it would change the output.
+    post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only or cfg.post_layer_norm
     if center_writing_weights and layer_norm and not cfg.final_rms and not post_norms:
         sd = _center_writing(sd, cfg)
     if center_unembed and cfg.output_logits_soft_cap <= 0:
         sd = _center_unembed(sd)
-    if fold_value_biases:
+    # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
+    if fold_value_biases and not cfg.use_attention_sinks:
         sd = _fold_value_biases(sd, cfg)
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)

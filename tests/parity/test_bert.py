@@ -178,3 +178,102 @@ def test_real_minilm_hidden_states_match_hf(device):
     with torch.no_grad():
         final = model.encoder_output(tokens, token_types, mask)
     torch.testing.assert_close(final[real], hf_out.last_hidden_state[real], atol=ATOL, rtol=0)
+
+
+# ---- next-sentence prediction and the larger BERT shapes -------------------------------------
+
+
+@pytest.fixture(scope="module", params=["BertForNextSentencePrediction", "BertForPreTraining"])
+def nsp_checkpoint(request, tmp_path_factory, device):
+    hf_model = bert_checkpoints.build_bert(seed=7, architecture=request.param, vocab_size=VOCAB, **SHAPES["2L-4H-d64"])
+    directory = bert_checkpoints.save_bert(hf_model, tmp_path_factory.mktemp("nsp"))
+    return directory, hf_model.to(device)
+
+
+def _nsp_logits(hf_model, tokens, token_types, mask):
+    with torch.no_grad():
+        out = hf_model(tokens, token_type_ids=token_types, attention_mask=mask)
+    return out.logits if hasattr(out, "logits") else out.seq_relationship_logits
+
+
+def test_next_sentence_logits_match_hf(nsp_checkpoint, device):
+    from transformer_lens import BertNextSentencePrediction
+
+    directory, hf_model = nsp_checkpoint
+    nsp = BertNextSentencePrediction(hooked_encoder().from_pretrained(str(directory), device=device))
+    tokens, token_types, mask = (t.to(device) for t in batch(VOCAB, 2, seed=3))
+    with torch.no_grad():
+        logits, cache = nsp.run_with_cache(tokens, token_type_ids=token_types, one_zero_attention_mask=mask)
+    assert logits.shape == (3, 2)
+    torch.testing.assert_close(logits, _nsp_logits(hf_model, tokens, token_types, mask), atol=ATOL, rtol=0)
+    torch.testing.assert_close(cache["nsp_head.hook_nsp_out"], logits)
+    assert cache["pooler.hook_pooler_out"].shape == (3, nsp.model.cfg.d_model)
+    # Patching the pooled [CLS] with another batch row's moves the logits to that row's.
+    with torch.no_grad(), nsp.model.hooks(fwd_hooks=[("pooler.hook_pooler_out", lambda act, hook: act[[1, 1, 1]])]):
+        moved = nsp(tokens, token_type_ids=token_types, one_zero_attention_mask=mask)
+    torch.testing.assert_close(moved, logits[[1, 1, 1]], atol=1e-6, rtol=0)
+    assert nsp(tokens[:1], token_type_ids=token_types[:1], return_type="predictions") in (
+        "The sentences are sequential",
+        "The sentences are NOT sequential",
+    )
+
+
+def test_next_sentence_prediction_bad_input(nsp_checkpoint, device, tmp_path):
+    from transformer_lens import BertNextSentencePrediction
+
+    directory, _ = nsp_checkpoint
+    nsp = BertNextSentencePrediction(hooked_encoder().from_pretrained(str(directory), device=device))
+    tokens, _, _ = batch(VOCAB, 2)
+    with pytest.raises(ValueError, match="needs token_type_ids"):
+        nsp(tokens.to(device))
+    mlm_only = bert_checkpoints.build_bert(seed=8, vocab_size=VOCAB, **SHAPES["1L-1H-d16"])
+    bert_checkpoints.save_bert(mlm_only, tmp_path)
+    with pytest.raises(ValueError, match="no next-sentence head") as error:
+        BertNextSentencePrediction(hooked_encoder().from_pretrained(str(tmp_path), device=device))
+    assert "\n" not in str(error.value)
+    assert not any(hp.fwd_hooks for hp in nsp.model.hook_points())
+
+
+def test_next_sentence_prediction_text_pair_with_real_tokenizer(tmp_path, device):
+    tokenizer = bert_checkpoints.bert_uncased_tokenizer()
+    if tokenizer is None:
+        pytest.skip(bert_checkpoints.MINILM_MISSING)
+    from transformer_lens import BertNextSentencePrediction
+
+    hf_model = bert_checkpoints.build_bert(seed=9, architecture="BertForNextSentencePrediction", **bert_checkpoints.GUIDE_BERT_SHAPE)
+    directory = bert_checkpoints.save_bert(hf_model, tmp_path, tokenizer=tokenizer)
+    nsp = BertNextSentencePrediction(hooked_encoder().from_pretrained(str(directory), device=device))
+    pair = ["The weather is lovely today.", "Let us go for a walk."]
+    encoded = tokenizer(*pair, return_tensors="pt").to(device)
+    with torch.no_grad():
+        expected = hf_model.to(device)(**encoded).logits
+        logits = nsp(pair)
+    torch.testing.assert_close(logits, expected, atol=ATOL, rtol=0)
+
+
+def test_hook_tree_covers_the_nsp_model(nsp_checkpoint, device):
+    from lenslab.comm.handler import _hook_info
+
+    directory, _ = nsp_checkpoint
+    model = hooked_encoder().from_pretrained(str(directory), device=device)
+    assert not [name for name in model.hook_dict if _hook_info(name, model).component == "other"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # bert-large-cased's shape: 24 layers, 16 heads, cased WordPiece vocabulary of 28996.
+        (dict(vocab_size=28996, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096), (1024, 64, 16, 4096, 24, 28996)),
+        # bert-base-cased.
+        (dict(vocab_size=28996), (768, 64, 12, 3072, 12, 28996)),
+    ],
+    ids=["large-cased", "base-cased"],
+)
+def test_cased_and_large_config_mapping(shape, expected):
+    from transformers import BertConfig
+
+    from transformer_lens.loading.families import bert
+
+    cfg = bert.config_from_hf(BertConfig(**shape))
+    assert (cfg["d_model"], cfg["d_head"], cfg["n_heads"], cfg["d_mlp"], cfg["n_layers"], cfg["d_vocab"]) == expected
+    assert cfg["act_fn"] == "gelu" and cfg["eps"] == 1e-12 and cfg["n_ctx"] == 512

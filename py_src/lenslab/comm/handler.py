@@ -209,7 +209,15 @@ def _hook_info(name: str, model: Any) -> p.HookInfo:
     )
 
 
-_CFG_DIMS = {"d_model": "d_model", "d_head": "d_head", "d_mlp": "d_mlp", "d_vocab": "d_vocab", "head_index": "n_heads"}
+_CFG_DIMS = {
+    "d_model": "d_model",
+    "d_head": "d_head",
+    "d_mlp": "d_mlp",
+    "d_vocab": "d_vocab",
+    "head_index": "n_heads",
+    "num_experts": "num_experts",
+    "experts_per_token": "experts_per_token",
+}
 
 
 def _size(cfg: Any, hook: str, dim: str) -> Optional[int]:

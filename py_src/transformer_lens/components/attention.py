@@ -7,6 +7,7 @@ the hooks they use.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -19,10 +20,12 @@ from transformer_lens.kv_cache import KeyValueCacheEntry
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig, layer_idx: int = 0) -> None:
+    def __init__(self, cfg: HookedTransformerConfig, layer_idx: int = 0, causal: Optional[bool] = None) -> None:
+        """``causal`` overrides ``cfg.attention_dir`` (T5's decoder reads its encoder bidirectionally)."""
         super().__init__()
         self.cfg = cfg
         self.layer_idx = layer_idx
+        self.causal = cfg.attention_dir == "causal" if causal is None else causal
         n_heads, n_kv = cfg.n_heads, cfg.n_key_value_heads or cfg.n_heads
         self.W_Q = nn.Parameter(torch.empty(n_heads, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
         self.b_Q = nn.Parameter(torch.zeros(n_heads, cfg.d_head, dtype=cfg.dtype))
@@ -44,7 +47,7 @@ class Attention(nn.Module):
         if cfg.use_qk_norm:
             from transformer_lens.components.norms import make_learned_norm
 
-            # Per head (Gemma 3, Qwen 3) or over the whole projection (OLMo 2/3), as upstream names them.
+            # Per head (Gemma 3, Qwen 3) or over the whole projection (OLMo 2/3, OLMoE), as upstream names them.
             q_len = cfg.n_heads * cfg.d_head if cfg.qk_norm_over_all_heads else cfg.d_head
             k_len = n_kv * cfg.d_head if cfg.qk_norm_over_all_heads else cfg.d_head
             self.q_norm = make_learned_norm(cfg, q_len)
@@ -55,6 +58,10 @@ class Attention(nn.Module):
             self.rotary = Rotary(cfg, self.attn_type)
             self.hook_rot_q = HookPoint()  # [batch, pos, head_index, d_head]
             self.hook_rot_k = HookPoint()  # [batch, pos, head_index, d_head]
+        if cfg.use_attention_sinks:
+            self.sinks = nn.Parameter(torch.zeros(n_heads, dtype=cfg.dtype))  # one extra softmax logit per head
+        if cfg.positional_embedding_type == "alibi":
+            self.register_buffer("alibi_slopes", alibi_slopes(n_heads), persistent=False)
         self._fused_cache: Optional[tuple] = None
 
     _kv_prefix = ""  # GQA stores K/V per group under private names
@@ -120,10 +127,12 @@ class Attention(nn.Module):
         value_input: torch.Tensor,
         past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
         attention_mask: Optional[torch.Tensor] = None,
+        position_bias: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``"batch pos d_model"`` (or per-head ``"batch pos head_index d_model"``) -> ``"batch pos d_model"``.
 
         ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
+        ``position_bias`` (``"batch|1 head_index query_pos key_pos"``) is added to the scores (T5).
         """
         q, k, v = self.compute_qkv(query_input, key_input, value_input)
         if self.cfg.clip_qkv is not None:
@@ -151,7 +160,9 @@ class Attention(nn.Module):
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
         mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)
-        z = self.hook_z(self._attend(q, k, v, mask))
+        if self.cfg.positional_embedding_type == "alibi":
+            position_bias = self._alibi(k.shape[1], attention_mask, q.device)
+        z = self.hook_z(self._attend(q, k, v, mask, position_bias))
         return self._output(z)
 
     def _qk_norm(self, x: torch.Tensor, norm: nn.Module, copies: int) -> torch.Tensor:
@@ -168,12 +179,24 @@ class Attention(nn.Module):
         normed = norm(x.reshape(batch, pos, heads * d_head)).view(batch, pos, heads, d_head)
         return normed.repeat_interleave(copies, dim=2) if copies > 1 else normed
 
+    def _alibi(self, k_len: int, attention_mask: Optional[torch.Tensor], device: torch.device) -> torch.Tensor:
+        """BLOOM's ALiBi bias ``"batch|1 head_index 1 key_pos"``: slope times the key's position.
+
+        Softmax ignores a per-query constant, so this equals upstream's ``-slope * distance``;
+        positions count real tokens only, so padding changes nothing.
+        """
+        if attention_mask is None:
+            positions = torch.arange(k_len, device=device, dtype=torch.float32)[None]
+        else:
+            positions = ((attention_mask[:, -k_len:].long().cumsum(dim=1) - 1).clamp(min=0)).float()
+        return self.alibi_slopes.to(device)[None, :, None, None] * positions[:, None, None, :]
+
     def _mask(
         self, q_len: int, k_len: int, attention_mask: Optional[torch.Tensor], device: torch.device
     ) -> Optional[torch.Tensor]:
         """Boolean ``[batch|1, 1, q, k]`` mask of allowed positions, or None when nothing is masked."""
         mask = None
-        if self.cfg.attention_dir == "causal":
+        if self.causal:
             q_pos = torch.arange(k_len - q_len, k_len, device=device)[:, None]
             k_pos = torch.arange(k_len, device=device)[None, :]
             mask = k_pos <= q_pos
@@ -192,32 +215,53 @@ class Attention(nn.Module):
             or self.hook_pattern.fwd_hooks
             or self.hook_pattern.bwd_hooks
             or self.cfg.attn_scores_soft_cap > 0
+            or self.cfg.use_attention_sinks
         )
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def _attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: Optional[torch.Tensor],
+        position_bias: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape."""
         qh, kh, vh = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if not self._needs_explicit_pattern():
             if mask is not None:
                 # A query with no visible key (left padding) would give NaN; let it see everything.
                 mask = mask | ~mask.any(dim=-1, keepdim=True)
+            if position_bias is not None:
+                bias = position_bias.to(qh.dtype)
+                mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
             z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
             return z.transpose(1, 2)
         # In-place steps on fresh tensors: autograd needs none of their old values, and fewer
         # temporaries keep run_with_cache's memory close to what the cache itself holds.
         scores = torch.matmul(qh, kh.transpose(-1, -2)).div_(self.attn_scale)
+        if position_bias is not None:
+            scores = scores + position_bias.to(scores.dtype)
         if self.cfg.attn_scores_soft_cap > 0:
             cap = self.cfg.attn_scores_soft_cap
             scores = cap * torch.tanh(scores / cap)
         if mask is not None:
             scores.masked_fill_(~mask, float("-inf"))
         scores = self.hook_attn_scores(scores)
-        pattern = torch.softmax(scores, dim=-1)
+        if self.cfg.use_attention_sinks:
+            pattern = self._softmax_with_sinks(scores)
+        else:
+            pattern = torch.softmax(scores, dim=-1)
         if mask is not None and not bool(mask.any(dim=-1).all()):
             # Rows with no visible key (left padding) are NaN after softmax; upstream makes them 0.
             pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
         pattern = self.hook_pattern(pattern.to(v.dtype))
         return torch.matmul(pattern, vh).transpose(1, 2)
+
+    def _softmax_with_sinks(self, scores: torch.Tensor) -> torch.Tensor:
+        """gpt-oss: each head's sink logit joins the softmax and is dropped after, so rows sum to < 1."""
+        sink = self.sinks.to(scores.dtype)[None, :, None, None].expand(*scores.shape[:-1], 1)
+        return torch.softmax(torch.cat([scores, sink], dim=-1), dim=-1)[..., :-1]
 
     def _output(self, z: torch.Tensor) -> torch.Tensor:
         if self.cfg.use_attn_result:
@@ -255,6 +299,18 @@ class GroupedQueryAttention(Attention):
     @property
     def b_V(self) -> torch.Tensor:  # type: ignore[override]
         return self._b_V.repeat_interleave(self.repeat_kv, dim=0)
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """ALiBi's per-head slopes ``[n_heads]``: a geometric sequence, interleaved when n_heads is no power of 2."""
+    closest = 2 ** math.floor(math.log2(n_heads))
+    base = 2.0 ** (-(2.0 ** -(math.log2(closest) - 3)))
+    slopes = base ** torch.arange(1, closest + 1, dtype=torch.float32)
+    if closest != n_heads:
+        extra_base = 2.0 ** (-(2.0 ** -(math.log2(2 * closest) - 3)))
+        remaining = min(closest, n_heads - closest)
+        slopes = torch.cat([slopes, extra_base ** torch.arange(1, 2 * remaining + 1, 2, dtype=torch.float32)])
+    return slopes
 
 
 def make_attention(cfg: HookedTransformerConfig, layer_idx: int) -> Attention:

@@ -1,4 +1,5 @@
-"""BERT pieces for HookedEncoder: embeddings with token types, the post-LN block and the MLM head.
+"""BERT pieces for HookedEncoder: embeddings with token types, the post-LN block, the MLM head,
+and the pooler and next-sentence-prediction head.
 
 Attention, MLP, LayerNorm and the token/position embeddings are the shared components; only
 the wiring differs from the decoder stack. Names and hook names follow upstream TransformerLens.
@@ -122,3 +123,33 @@ class BertMLMHead(nn.Module):
     def forward(self, resid: torch.Tensor) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
         return self.ln(self.act_fn(torch.matmul(resid, self.W) + self.b))
+
+
+class BertPooler(nn.Module):
+    """``tanh(resid[:, 0] @ W + b)``: the ``[CLS]`` position, transformed for sentence-level heads."""
+
+    def __init__(self, cfg: HookedTransformerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.W = nn.Parameter(torch.empty(cfg.d_model, cfg.d_model, dtype=cfg.dtype))  # [d_model_in, d_model_out]
+        self.b = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
+        self.hook_pooler_out = HookPoint()  # [batch, d_model]
+
+    def forward(self, resid: torch.Tensor) -> torch.Tensor:
+        """``"batch pos d_model" -> "batch d_model"``."""
+        return self.hook_pooler_out(torch.tanh(resid[:, 0] @ self.W + self.b))
+
+
+class BertNSPHead(nn.Module):
+    """Next-sentence logits from the pooled ``[CLS]``: index 0 = "B follows A", 1 = "B is random"."""
+
+    def __init__(self, cfg: HookedTransformerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.W = nn.Parameter(torch.empty(cfg.d_model, 2, dtype=cfg.dtype))
+        self.b = nn.Parameter(torch.zeros(2, dtype=cfg.dtype))
+        self.hook_nsp_out = HookPoint()  # [batch, 2]
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        """``"batch d_model" -> "batch 2"``."""
+        return self.hook_nsp_out(pooled @ self.W + self.b)

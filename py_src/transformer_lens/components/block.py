@@ -1,9 +1,10 @@
 """One transformer block: pre-norm attention and MLP, sequential or parallel.
 
-Two variants for newer families: Gemma 2/3 add post-norms (``ln1_post``, ``ln2_post``) on each
+Variants for newer families: Gemma 2/3 add post-norms (``ln1_post``, ``ln2_post``) on each
 sublayer's output (``use_normalization_before_and_after``); OLMo 2/3 normalise only the outputs,
 with ``ln1``/``ln2`` (upstream's names) as those post-norms (``normalization_after_only``).
 Either way ``hook_attn_out``/``hook_mlp_out`` hold exactly what is added to the residual stream.
+OPT-350m is post-LN (``post_layer_norm``): each sum is normalised before it flows on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
 
 
+def make_mlp(cfg: HookedTransformerConfig) -> nn.Module:
+    """The dense MLP, or a mixture of experts when the config names experts."""
+    if cfg.num_experts:
+        from transformer_lens.components.mlps.moe import MoE
+
+        return MoE(cfg)
+    return MLP(cfg)
+
+
 class TransformerBlock(nn.Module):
     def __init__(self, cfg: HookedTransformerConfig, block_index: int) -> None:
         super().__init__()
@@ -30,7 +40,7 @@ class TransformerBlock(nn.Module):
         self.attn = make_attention(cfg, block_index)
         if not cfg.attn_only:
             self.ln2 = make_norm(cfg)
-            self.mlp = MLP(cfg)
+            self.mlp = make_mlp(cfg)
         if cfg.use_normalization_before_and_after:
             self.ln1_post = make_learned_norm(cfg)
             if not cfg.attn_only:
@@ -76,6 +86,8 @@ class TransformerBlock(nn.Module):
     ) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
         resid_pre = self.hook_resid_pre(resid_pre)
+        if self.cfg.post_layer_norm:
+            return self._post_norm_forward(resid_pre, past_kv_cache_entry, attention_mask)
         q_in, k_in, v_in = self._attention_inputs(resid_pre)
         attn_out = self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
         if self.cfg.normalization_after_only:
@@ -101,3 +113,26 @@ class TransformerBlock(nn.Module):
         if self.cfg.use_normalization_before_and_after:
             mlp_out = self.ln2_post(mlp_out)
         return self.hook_mlp_out(mlp_out)
+
+    def _post_norm_forward(
+        self,
+        resid_pre: torch.Tensor,
+        past_kv_cache_entry: Optional[KeyValueCacheEntry],
+        attention_mask: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """OPT-350m's order: attention reads the raw stream; each sum is normalised before it flows on.
+
+        ``hook_resid_mid`` is ``ln1(resid_pre + attn_out)`` and ``hook_resid_post`` is
+        ``ln2(resid_mid + mlp_out)``: the streams the next sublayer actually reads.
+        """
+        if self.cfg.use_split_qkv_input or self.cfg.use_attn_in:
+            raise ValueError("use_split_qkv_input/use_attn_in are not supported with post_layer_norm (OPT-350m)")
+        attn_out = self.hook_attn_out(
+            self.attn(resid_pre, resid_pre, resid_pre, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
+        )
+        if self.cfg.attn_only:
+            return self.hook_resid_post(self.ln1(resid_pre + attn_out))
+        resid_mid = self.hook_resid_mid(self.ln1(resid_pre + attn_out))
+        mlp_in = resid_mid if not self.cfg.use_hook_mlp_in else self.hook_mlp_in(resid_mid.clone())
+        mlp_out = self.hook_mlp_out(self.mlp(mlp_in))
+        return self.hook_resid_post(self.ln2(resid_mid + mlp_out))

@@ -15,10 +15,16 @@ class Embed(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.W_E = nn.Parameter(torch.empty(cfg.d_vocab, cfg.d_model, dtype=cfg.dtype))
+        if cfg.post_embedding_ln:  # BLOOM normalises the embeddings (upstream's embed.ln)
+            from transformer_lens.components.norms import LayerNorm
+
+            self.ln = LayerNorm(cfg)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """``"batch pos" -> "batch pos d_model"``."""
         embed = self.W_E[tokens]
+        if self.cfg.post_embedding_ln:
+            embed = self.ln(embed)
         if self.cfg.embedding_multiplier != 1.0:
             embed = embed * self.cfg.embedding_multiplier
         return embed

@@ -7,18 +7,23 @@ from typing import Optional
 
 from transformer_lens.loading.families import (
     apertus,
+    bloom,
     gemma,
     gemma2,
     gemma3,
     gpt2,
+    gpt_bigcode,
+    gpt_oss,
     gptj,
     llama,
     mistral,
+    mixtral,
     neo,
     neox,
     olmo,
     olmo2,
     olmo3,
+    olmoe,
     opt,
     phi,
     phi3,
@@ -29,11 +34,16 @@ from transformer_lens.loading.families import (
 )
 
 # The explicit, greppable list of supported families.
-FAMILIES: tuple[ModuleType, ...] = (gpt2, neox, neo, gptj, opt, llama, mistral, qwen2, gemma)
-# Dense decoder families added for issue 14 (kept apart so parallel additions merge cleanly).
-FAMILIES += (gemma2, gemma3, qwen, qwen3, phi, phi3, olmo, olmo2, olmo3, stablelm, apertus)
+FAMILIES: tuple[ModuleType, ...] = (
+    # GPT-2 era and the first open models
+    gpt2, neox, neo, gptj, opt, bloom, gpt_bigcode,
+    # LLaMA-style dense decoders
+    llama, mistral, qwen, qwen2, qwen3, gemma, gemma2, gemma3, phi, phi3, olmo, olmo2, olmo3, stablelm, apertus,
+    # mixture of experts
+    mixtral, olmoe, gpt_oss,
+)  # fmt: skip
 
-ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
+ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining", "BertForNextSentencePrediction")
 
 
 def _embedded_names() -> tuple[str, ...]:
@@ -82,6 +92,8 @@ def family_for_architecture(architecture: str) -> ModuleType:
     for family in FAMILIES:
         if architecture in family.HF_ARCHITECTURES:
             return family
+    if architecture == "T5ForConditionalGeneration":
+        raise ValueError(f"{architecture} is an encoder-decoder (T5) model: load it with transformer_lens.HookedEncoderDecoder.from_pretrained")
     if architecture in ENCODER_ARCHITECTURES:
         raise ValueError(
             f"{architecture} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained"

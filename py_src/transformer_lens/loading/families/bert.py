@@ -1,7 +1,8 @@
 """BERT family (HookedEncoder): config mapping and weight conversion.
 
-Handles ``BertForMaskedLM`` and ``BertForPreTraining`` checkpoints (MLM head converted) and plain
-``BertModel`` ones (encoder only). Pooler and next-sentence weights are not used.
+Handles ``BertForMaskedLM`` and ``BertForPreTraining`` checkpoints (MLM head converted), plain
+``BertModel`` ones (encoder only) and ``BertForNextSentencePrediction`` ones; the pooler and the
+next-sentence head are converted for the last two kinds and ``BertForPreTraining``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import torch
 
 from transformer_lens.config import HookedTransformerConfig
 
-HF_ARCHITECTURES = ("BertForMaskedLM", "BertForPreTraining", "BertModel")
-# Architectures whose checkpoints carry no MLM head: HookedEncoder builds no mlm_head/unembed.
+HF_ARCHITECTURES = ("BertForMaskedLM", "BertForPreTraining", "BertModel", "BertForNextSentencePrediction")
+# Architectures whose checkpoints carry no head at all (loading warns: no logits).
 ENCODER_ONLY_ARCHITECTURES = ("BertModel",)
+# Architectures without an MLM head: HookedEncoder builds no mlm_head/unembed.
+NO_MLM_HEAD_ARCHITECTURES = ("BertModel", "BertForNextSentencePrediction")
+# Architectures with a pooler and a next-sentence head (HookedEncoder's pooler and nsp_head).
+NSP_ARCHITECTURES = ("BertForPreTraining", "BertForNextSentencePrediction")
 
 # Official name -> aliases (the official name is also the Hugging Face repo id), as upstream.
 OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
@@ -117,7 +122,10 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
         sd[dst + "mlp.b_out"] = get(src + "output.dense.bias")
         sd[dst + "ln2.w"] = get(src + "output.LayerNorm.weight")
         sd[dst + "ln2.b"] = get(src + "output.LayerNorm.bias")
-    if cfg.original_architecture in ENCODER_ONLY_ARCHITECTURES:
+    if cfg.original_architecture in NSP_ARCHITECTURES:
+        sd["pooler.W"], sd["pooler.b"] = get("pooler.dense.weight").T, get("pooler.dense.bias")
+        sd["nsp_head.W"], sd["nsp_head.b"] = get("cls.seq_relationship.weight").T, get("cls.seq_relationship.bias")
+    if cfg.original_architecture in NO_MLM_HEAD_ARCHITECTURES:
         return sd
     head = "cls.predictions."
     sd["mlm_head.W"] = get(head + "transform.dense.weight").T

@@ -1,4 +1,9 @@
-"""OPT (pre-LayerNorm sizes): learned positions stored with an offset of 2, ReLU MLP."""
+"""OPT: learned positions stored with an offset of 2, ReLU MLP; pre-LN, or post-LN with projected embeddings (opt-350m).
+
+opt-350m embeds in ``word_embed_proj_dim`` (512) and projects in and out of the 1024-wide
+residual stream; both projections are linear and bias-free, so they are folded into ``W_E``
+and ``W_U`` (``hook_embed`` then holds the projected embedding).
+"""
 
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ POSITION_OFFSET = 2
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
-    if not hf_config.do_layer_norm_before:
-        raise ValueError("OPT checkpoints with post-LayerNorm (do_layer_norm_before=False, e.g. opt-350m) are not supported")
-    if hf_config.word_embed_proj_dim != hf_config.hidden_size:
-        raise ValueError("OPT checkpoints with projected embeddings (word_embed_proj_dim != hidden_size) are not supported")
+    if not getattr(hf_config, "layer_norm_elementwise_affine", True):
+        raise ValueError("OPT checkpoints with layer_norm_elementwise_affine=False are not supported (nearest: OPT with affine LayerNorms)")
+    if getattr(hf_config, "_remove_final_layer_norm", False):
+        raise ValueError("OPT checkpoints with _remove_final_layer_norm=True are not supported (nearest: OPT with a final LayerNorm)")
     return dict(
+        post_layer_norm=not hf_config.do_layer_norm_before,
         d_model=hf_config.hidden_size,
         d_head=hf_config.hidden_size // hf_config.num_attention_heads,
         n_heads=hf_config.num_attention_heads,
@@ -48,6 +54,12 @@ def config_from_hf(hf_config: Any) -> dict[str, Any]:
 def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
     hf = strip_prefixes(hf_tensors, "model.decoder.", "decoder.")
     embed = hf["embed_tokens.weight"]
+    unembed = hf.get("lm_head.weight", embed)
+    if "project_in.weight" in hf:  # [d_model, word_embed_proj_dim]
+        embed = embed @ hf["project_in.weight"].T
+    if "project_out.weight" in hf:  # [word_embed_proj_dim, d_model]
+        unembed = unembed @ hf["project_out.weight"]
+    zeros = lambda size: torch.zeros(size, dtype=embed.dtype)  # noqa: E731  (enable_bias=False checkpoints)
     sd: dict[str, torch.Tensor] = {
         "embed.W_E": embed,
         "pos_embed.W_pos": hf["embed_positions.weight"][POSITION_OFFSET : POSITION_OFFSET + cfg.n_ctx],
@@ -61,9 +73,10 @@ def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
             sd[dst + "attn." + b_name] = bias_to_heads(hf.get(src + f"self_attn.{proj}.bias"), cfg.n_heads, cfg.d_head, embed)
         sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "self_attn.out_proj.weight"], cfg.n_heads)
         sd[dst + "attn.b_O"] = hf.get(src + "self_attn.out_proj.bias", torch.zeros(cfg.d_model, dtype=embed.dtype))
-        sd[dst + "mlp.W_in"], sd[dst + "mlp.b_in"] = hf[src + "fc1.weight"].T, hf[src + "fc1.bias"]
-        sd[dst + "mlp.W_out"], sd[dst + "mlp.b_out"] = hf[src + "fc2.weight"].T, hf[src + "fc2.bias"]
-    sd["ln_final.w"], sd["ln_final.b"] = hf["final_layer_norm.weight"], hf["final_layer_norm.bias"]
-    sd["unembed.W_U"] = hf.get("lm_head.weight", embed).T
+        sd[dst + "mlp.W_in"], sd[dst + "mlp.b_in"] = hf[src + "fc1.weight"].T, hf.get(src + "fc1.bias", zeros(cfg.d_mlp))
+        sd[dst + "mlp.W_out"], sd[dst + "mlp.b_out"] = hf[src + "fc2.weight"].T, hf.get(src + "fc2.bias", zeros(cfg.d_model))
+    if not cfg.post_layer_norm:  # post-LN OPT has no final LayerNorm: the last block's ln2 ends the stack
+        sd["ln_final.w"], sd["ln_final.b"] = hf["final_layer_norm.weight"], hf["final_layer_norm.bias"]
+    sd["unembed.W_U"] = unembed.T
     sd["unembed.b_U"] = torch.zeros(cfg.d_vocab_out, dtype=embed.dtype)
     return sd
