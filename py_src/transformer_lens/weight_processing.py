@@ -6,11 +6,14 @@ logits of a position by one constant), while making weights easier to interpret.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
 
 StateDict = dict[str, torch.Tensor]
+logger = logging.getLogger(__name__)
 
 
 _KV_NAMES = ("W_K", "b_K", "W_V", "b_V")
@@ -72,10 +75,18 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
             if cfg.gated_mlp:
                 _fold_into(sd, ln2, f"{mlp}.W_gate", None, center, False)
             _drop(sd, ln2)
+            if f"{mlp}.ln.w" in sd:
+                _fold_mlp_ln(sd, mlp, center, has_bias)
     if "ln_final.w" in sd:
         _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
         _drop(sd, "ln_final")
     return sd
+
+
+def _fold_mlp_ln(state_dict: StateDict, mlp: str, center: bool, has_bias: bool) -> None:
+    """Fold the LayerNorm inside a SoLU MLP (over d_mlp) into ``W_out`` (which reads from it)."""
+    _fold_into(state_dict, f"{mlp}.ln", f"{mlp}.W_out", f"{mlp}.b_out", center, has_bias)
+    _drop(state_dict, f"{mlp}.ln")
 
 
 def _drop(state_dict: StateDict, ln: str) -> None:
@@ -178,7 +189,14 @@ def process_state_dict(
     fold_value_biases: bool = True,
     refactor_factored_attn_matrices: bool = False,
 ) -> StateDict:
-    """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise."""
+    """Apply the requested steps in upstream's order; centering needs LayerNorm and is skipped otherwise.
+
+    Shortformer models add positions after ``ln1``, so folding it, centering the writing weights
+    (``W_pos`` included) or the unembedding are skipped for them, as upstream does.
+    """
+    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
+        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
+        fold_ln = center_writing_weights = center_unembed = False
     sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
     if fold_ln and cfg.normalization_type in ("LN", "RMS"):

@@ -11,12 +11,6 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("GemmaForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "google/gemma-2b": ("gemma-2b",),
-    "google/gemma-7b": ("gemma-7b",),
-    "google/gemma-2b-it": ("gemma-2b-it",),
-    "google/gemma-7b-it": ("gemma-7b-it",),
-}
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:

@@ -11,10 +11,6 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("MistralForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "mistralai/Mistral-7B-v0.1": ("mistral-7b", "Mistral-7B-v0.1"),
-    "mistralai/Mistral-7B-Instruct-v0.1": ("mistral-7b-instruct", "Mistral-7B-Instruct-v0.1"),
-}
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:

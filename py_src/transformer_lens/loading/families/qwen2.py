@@ -11,14 +11,6 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("Qwen2ForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "Qwen/Qwen2-0.5B": ("qwen2-0.5b",),
-    "Qwen/Qwen2-1.5B": ("qwen2-1.5b",),
-    "Qwen/Qwen2-7B": ("qwen2-7b",),
-    "Qwen/Qwen2.5-0.5B": ("qwen2.5-0.5b",),
-    "Qwen/Qwen2.5-1.5B": ("qwen2.5-1.5b",),
-    "Qwen/Qwen2.5-7B": ("qwen2.5-7b",),
-}
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
