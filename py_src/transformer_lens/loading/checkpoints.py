@@ -58,9 +58,15 @@ def resolve_checkpoint(
     """``(index, value, label_type)`` of the checkpoint chosen by index (negative counts from the end) or value."""
     labels, label_type = get_checkpoint_labels(official_name, repo_files)
     suite = "Pythia" if official_name.startswith("EleutherAI/pythia") else official_name
+    return pick_checkpoint(labels, label_type, checkpoint_index, checkpoint_value, suite)
+
+
+def pick_checkpoint(
+    labels: list[int], label_type: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int], suite: str
+) -> tuple[int, int, str]:
     if checkpoint_index is not None:
         if not -len(labels) <= checkpoint_index < len(labels):
-            raise ValueError(f"checkpoint_index must be in [0, {len(labels)}) for {official_name}, got {checkpoint_index}")
+            raise ValueError(f"checkpoint_index must be in [0, {len(labels)}) for {suite}, got {checkpoint_index}")
         index = checkpoint_index % len(labels)
         return index, labels[index], label_type
     if checkpoint_value not in labels:

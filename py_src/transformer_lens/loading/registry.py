@@ -100,8 +100,9 @@ def unsupported_name_error(name: str) -> Optional[ValueError]:
     if architecture is None or is_supported_architecture(architecture):
         return None
     nearest = NEAREST_SUPPORTED.get(architecture, "none")
+    official = get_official_model_name(name)
     return ValueError(
-        f"{name} is a {architecture} model; LensLab does not support {architecture} yet (nearest supported: {nearest})"
+        f"{official} is a {architecture} model; LensLab does not support {architecture} yet (nearest supported: {nearest})"
     )
 
 
