@@ -15,7 +15,7 @@ import torch.nn as nn
 from transformer_lens import devices, weight_processing
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
-from transformer_lens.components.norms import make_norm
+from transformer_lens.components.norms import make_final_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
@@ -61,7 +61,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if cfg.use_hook_tokens:
             self.hook_tokens = HookPoint()  # [batch, pos]
         self.blocks = nn.ModuleList([TransformerBlock(cfg, index) for index in range(cfg.n_layers)])
-        self.ln_final = make_norm(cfg) if cfg.normalization_type is not None else None
+        self.ln_final = make_final_norm(cfg) if cfg.normalization_type is not None else None
         self.unembed = Unembed(cfg)
         if cfg.init_weights:
             self.init_weights()
@@ -197,7 +197,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
                 if hasattr(block.mlp, "ln"):  # SoLU's LayerNorm over d_mlp is folded too
                     block.mlp.ln = make_norm(self.cfg, block.mlp.W_out.shape[0]).to(device)
         if self.ln_final is not None:
-            self.ln_final = make_norm(self.cfg).to(device)
+            self.ln_final = make_final_norm(self.cfg).to(device)
         self.setup()
 
     def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:

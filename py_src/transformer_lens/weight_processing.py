@@ -78,7 +78,8 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
             if f"{mlp}.ln.w" in sd:
                 _fold_mlp_ln(sd, mlp, center, has_bias)
     if "ln_final.w" in sd:
-        _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
+        final_rms = cfg.final_rms and layer_norm  # an RMSNorm ln_final in a LayerNorm model: no bias, no centering
+        _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center and not final_rms, has_bias and not final_rms)
         _drop(sd, "ln_final")
     return sd
 

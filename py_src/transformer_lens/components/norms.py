@@ -102,3 +102,10 @@ def make_norm(cfg: HookedTransformerConfig, length: int | None = None) -> nn.Mod
     if cfg.normalization_type is None:
         return nn.Identity()
     return NORM_CLASSES[cfg.normalization_type](cfg, length)
+
+
+def make_final_norm(cfg: HookedTransformerConfig) -> nn.Module:
+    """``ln_final``: as ``make_norm``, except that ``final_rms`` makes a LayerNorm model's last norm an RMSNorm."""
+    if cfg.final_rms and cfg.normalization_type in ("LN", "LNPre"):
+        return (RMSNorm if cfg.normalization_type == "LN" else RMSNormPre)(cfg)
+    return make_norm(cfg)

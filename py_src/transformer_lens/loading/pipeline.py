@@ -108,9 +108,7 @@ def load_pretrained(
         tl_overrides = split_overrides(hf_config, overrides)
         architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
         family = registry.family_for_architecture(architecture)
-        cfg_dict = family.config_from_hf(hf_config)
-        cfg_dict.update(original_architecture=architecture, tokenizer_name=None)
-        cfg_dict["model_name"] = _short_name(official or model_name)
+        cfg_dict = config_fields_from_hf(hf_config, architecture, official or model_name)
         cfg_dict["from_checkpoint"] = bool(checkpoint_fields)
         cfg_dict.update(checkpoint_fields)
         cfg_dict.update(tl_overrides)
@@ -145,6 +143,17 @@ def load_pretrained(
         model.move_model_modules_to_device()
     model.eval()
     return model
+
+
+def config_fields_from_hf(hf_config: Any, architecture: str, name: str) -> dict[str, Any]:
+    """HookedTransformerConfig fields for a Hugging Face config, before loading options (dtype, device...).
+
+    These are the fields upstream's ``convert_hf_model_config`` gives, except ``tokenizer_name``,
+    set once a tokenizer is actually loaded (see tests/transformer_lens/loading/test_upstream_config_fields.py).
+    """
+    cfg_dict = registry.family_for_architecture(architecture).config_from_hf(hf_config)
+    cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name))
+    return cfg_dict
 
 
 def _is_tl_format(model_name: str, local_dir: bool) -> bool:

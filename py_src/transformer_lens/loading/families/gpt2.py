@@ -13,7 +13,6 @@ from transformer_lens.loading.families._common import gpt2_style_sizes
 HF_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 
 
-
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(
         **gpt2_style_sizes(hf_config),

@@ -18,7 +18,6 @@ from transformer_lens.loading.families._common import (
 HF_ARCHITECTURES = ("GPTJForCausalLM",)
 
 
-
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(
         **gpt2_style_sizes(hf_config),

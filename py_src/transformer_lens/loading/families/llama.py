@@ -12,7 +12,6 @@ from transformer_lens.loading.families import llama_like
 HF_ARCHITECTURES = ("LlamaForCausalLM",)
 
 
-
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return llama_like.config_from_hf(hf_config)
 

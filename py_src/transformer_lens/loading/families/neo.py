@@ -12,7 +12,6 @@ from transformer_lens.loading.families._common import bias_to_heads, linear_from
 HF_ARCHITECTURES = ("GPTNeoForCausalLM",)
 
 
-
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(
         d_model=hf_config.hidden_size,

@@ -31,6 +31,7 @@ def config_from_hf(hf_config: Any) -> dict[str, Any]:
         rotary_base=rope["rotary_base"],
         rotary_dim=int(d_head * rope["partial_rotary_factor"]),
         parallel_attn_mlp=hf_config.use_parallel_residual,
+        default_prepend_bos=False,  # as upstream: Pythia was trained without a BOS token
     )
 
 
