@@ -15,7 +15,7 @@ import torch.nn as nn
 from transformer_lens import devices, weight_processing
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
-from transformer_lens.components.norms import make_final_norm, make_norm
+from transformer_lens.components.norms import make_final_norm, make_mlp_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
@@ -195,7 +195,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             if not self.cfg.attn_only:
                 block.ln2 = make_norm(self.cfg).to(device)
                 if hasattr(block.mlp, "ln"):  # SoLU's LayerNorm over d_mlp is folded too
-                    block.mlp.ln = make_norm(self.cfg, block.mlp.W_out.shape[0]).to(device)
+                    block.mlp.ln = make_mlp_norm(self.cfg, block.mlp.W_out.shape[0]).to(device)
         if self.ln_final is not None:
             self.ln_final = make_final_norm(self.cfg).to(device)
         self.setup()

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from transformer_lens.components.norms import make_norm
+from transformer_lens.components.norms import make_mlp_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 
@@ -70,7 +70,7 @@ class MLP(nn.Module):
         self.hook_post = HookPoint()  # [batch, pos, d_mlp]
         if is_layer_norm_activation(cfg):
             self.hook_mid = HookPoint()  # [batch, pos, d_mlp]
-            self.ln = make_norm(cfg, d_mlp)
+            self.ln = make_mlp_norm(cfg, d_mlp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""

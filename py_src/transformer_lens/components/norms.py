@@ -109,3 +109,8 @@ def make_final_norm(cfg: HookedTransformerConfig) -> nn.Module:
     if cfg.final_rms and cfg.normalization_type in ("LN", "LNPre"):
         return (RMSNorm if cfg.normalization_type == "LN" else RMSNormPre)(cfg)
     return make_norm(cfg)
+
+
+def make_mlp_norm(cfg: HookedTransformerConfig, length: int) -> nn.Module:
+    """The LayerNorm inside a SoLU MLP (over ``length`` = d_mlp): learned until weights are folded, as upstream."""
+    return LayerNorm(cfg, length) if cfg.normalization_type == "LN" else LayerNormPre(cfg, length)

@@ -281,3 +281,8 @@ NEAREST_SUPPORTED: dict[str, str] = {
     "HubertModel": "none (audio model)",
     "Wav2Vec2ForPreTraining": "none (audio model)",
 }
+
+# Fields upstream sets by name, over what the checkpoint's config says. TinyStories was trained
+# on 512-token sequences although its config allows 2048 positions (upstream issue #492); the
+# position table is cut to match.
+CONFIG_BY_NAME_PREFIX: dict[str, dict[str, object]] = {"roneneldan/TinyStories": {"n_ctx": 512}}

@@ -11,6 +11,7 @@ import torch
 
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading import checkpoints, hf_io, registry, tl_format
+from transformer_lens.loading.model_names import CONFIG_BY_NAME_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ def config_fields_from_hf(hf_config: Any, architecture: str, name: str) -> dict[
     """
     cfg_dict = registry.family_for_architecture(architecture).config_from_hf(hf_config)
     cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name))
+    for prefix, fields in CONFIG_BY_NAME_PREFIX.items():
+        if name.startswith(prefix):
+            cfg_dict.update(fields)
     return cfg_dict
 
 
@@ -186,12 +190,16 @@ def _tokenizer_by_name(name: Optional[str], trust_remote_code: bool) -> Any:
 def _convert(family: Any, tensors: dict, cfg: HookedTransformerConfig) -> dict:
     """Family conversion with a one-line reason when the weights do not fit the config."""
     try:
-        return family.convert_state_dict(tensors, cfg)
+        state_dict = family.convert_state_dict(tensors, cfg)
     except KeyError as error:
         raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({cfg.original_architecture}) needs") from None
     except (RuntimeError, ValueError) as error:  # reshapes that cannot fit, e.g. einops errors
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"Checkpoint weights do not match its config ({cfg.original_architecture}): {first_line}") from None
+    positions = state_dict.get("pos_embed.W_pos")
+    if positions is not None and positions.shape[0] > cfg.n_ctx:  # a context cut by name (TinyStories)
+        state_dict["pos_embed.W_pos"] = positions[: cfg.n_ctx]
+    return state_dict
 
 
 def _embedded_module():

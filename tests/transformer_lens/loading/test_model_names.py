@@ -128,3 +128,23 @@ def test_checkpoints_map_to_hub_revisions():
     assert registry.checkpoint_revision("pythia-70m-v0", 0, None) == "step1000"
     with pytest.raises(ValueError, match="checkpoint_value 15 is not a"):
         registry.checkpoint_revision("stanford-gpt2-small-a", None, 15)
+
+
+def test_tiny_stories_context_is_cut_to_its_training_length_as_upstream(tmp_path, hf_home):
+    """TinyStories' config allows 2048 positions but it was trained on 512: upstream sets n_ctx=512."""
+    import hf_checkpoints
+    import torch
+    from transformers import GPTNeoConfig, GPTNeoForCausalLM
+
+    config = GPTNeoConfig(vocab_size=50, hidden_size=16, num_heads=2, num_layers=2, max_position_embeddings=600,
+                          attention_types=[[["global", "local"], 1]], window_size=4, bos_token_id=0, eos_token_id=0)  # fmt: skip
+    torch.manual_seed(0)
+    hf_model = GPTNeoForCausalLM(config).eval()
+    hf_model.save_pretrained(tmp_path)
+    hf_checkpoints.install_in_hf_cache(hf_home, "roneneldan/TinyStories-1M", tmp_path)
+    model = HookedTransformer.from_pretrained_no_processing("tiny-stories-1M", device="cpu")
+    assert model.cfg.n_ctx == 512 and model.pos_embed.W_pos.shape == (512, 16)
+    torch.testing.assert_close(model.pos_embed.W_pos, hf_model.transformer.wpe.weight[:512])
+    tokens = torch.randint(0, 50, (1, 9), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens).log_softmax(-1), hf_model(tokens).logits.log_softmax(-1), atol=1e-4, rtol=1e-4)

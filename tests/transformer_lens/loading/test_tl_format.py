@@ -48,6 +48,7 @@ def random_state_dict(config: dict, seed: int) -> dict[str, torch.Tensor]:
         d_vocab=config["d_vocab"], act_fn=config["act_fn"], attn_only=config["attn_only"],
         normalization_type=config.get("normalization_type", config.get("normalization")),
         positional_embedding_type="shortformer" if config["shortformer_pos"] else "standard", device="cpu",
+        final_rms=config.get("final_rms", False),
     )  # fmt: skip
     generator = torch.Generator().manual_seed(seed)
     sd = {}
@@ -111,7 +112,10 @@ def reference_log_probs(sd: dict, config: dict, tokens: torch.Tensor) -> torch.T
         else:
             act = torch.nn.functional.gelu(pre)
         x = x + act @ sd[p + "mlp.W_out"] + sd[p + "mlp.b_out"]
-    x = layer_norm(x, sd["ln_final.w"], sd["ln_final.b"])
+    if config.get("final_rms"):  # an RMSNorm (no centring, no bias) after LayerNorm blocks
+        x = x / (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt() * sd["ln_final.w"]
+    else:
+        x = layer_norm(x, sd["ln_final.w"], sd["ln_final.b"])
     return (x @ sd["unembed.W_U"] + sd["unembed.b_U"]).log_softmax(-1)
 
 
@@ -197,6 +201,7 @@ CASES = {
     "solu": ("NeelNanda/SoLU_2L512W_C4_Code", dict(act_fn="solu_ln")),
     "shortformer": ("NeelNanda/Attn-Only-2L512W-Shortformer-6B-big-lr", dict(attn_only=True, shortformer_pos=True)),
     "solu-shortformer": ("solu-shortformer-local-only", dict(act_fn="solu_ln", shortformer_pos=True)),
+    "final-rms": ("gelu-final-rms-local-only", dict(final_rms=True)),
 }
 
 
