@@ -134,12 +134,17 @@ def family_for_architecture(architecture: str) -> ModuleType:
 
 
 def get_checkpoint_labels(model_name: str) -> tuple[list[int], str]:
-    """Upstream's ``get_checkpoint_labels`` for the suites published as hub revisions (Pythia, stanford-crfm).
+    """Upstream's ``get_checkpoint_labels``: a model's training-checkpoint labels and their type ("step"/"token").
 
-    NeelNanda's TransformerLens-format checkpoints are files in the repo: their labels come from
-    :func:`transformer_lens.loading.tl_format.checkpoint_labels`.
+    Pythia and stanford-crfm publish them as hub revisions (a fixed list); NeelNanda's
+    TransformerLens-format repos as files, listed from the repo (or its cached snapshot).
     """
-    return checkpoints.get_checkpoint_labels(get_official_model_name(model_name) or model_name)
+    official = get_official_model_name(model_name) or model_name
+    if is_tl_format_name(official):
+        from transformer_lens.loading import tl_format
+
+        return tl_format.checkpoint_labels(official)
+    return checkpoints.get_checkpoint_labels(official)
 
 
 def checkpoint_revision(model_name: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int]) -> str:

@@ -140,12 +140,17 @@ def convert_state_dict(state_dict: dict[str, torch.Tensor], cfg: Any) -> dict[st
         state_dict = _convert_solu_old(state_dict, cfg)
     elif cfg.original_architecture == "mingpt":
         state_dict = _convert_mingpt(state_dict, cfg)
-    sd = {k: v for k, v in state_dict.items() if k.rpartition(".")[2] not in _SAVED_BUFFERS}
+    sd = {k: v for k, v in state_dict.items() if k.rpartition(".")[2] not in _SAVED_BUFFERS and _in_layers(k, cfg)}
     for key, shape in _bias_shapes(cfg).items():
         if key not in sd:
             logger.info("%s is not in the checkpoint; using zeros", key)
             sd[key] = torch.zeros(shape, dtype=sd["embed.W_E"].dtype)
     return sd
+
+
+def _in_layers(key: str, cfg: Any) -> bool:
+    """Whether a tensor belongs to the first ``cfg.n_layers`` blocks (all of them unless first_n_layers cut it)."""
+    return not key.startswith("blocks.") or int(key.split(".")[1]) < cfg.n_layers
 
 
 def _bias_shapes(cfg: Any) -> dict[str, tuple[int, ...]]:

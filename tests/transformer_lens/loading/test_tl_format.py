@@ -22,6 +22,7 @@ import einops
 import pytest
 import torch
 
+import transformer_lens.loading
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading import tl_format
 
@@ -187,6 +188,13 @@ def test_tl_format_model_equals_its_gpt2_conversion_and_hugging_face(gpt2_like):
     assert by_name.cfg.attn_only == config["attn_only"] and by_name.cfg.normalization_type == "LNPre"  # folded
 
 
+def test_first_n_layers_keeps_the_first_blocks(gpt2_like):
+    name, _, _, sd, config = gpt2_like
+    model = HookedTransformer.from_pretrained_no_processing(name, first_n_layers=1, device="cpu")
+    assert model.cfg.n_layers == 1
+    torch.testing.assert_close(log_probs(model), reference_log_probs(sd, {**config, "n_layers": 1}, TOKENS), atol=1e-4, rtol=1e-4)
+
+
 def test_aliases_load_the_same_repo(gpt2_like):
     name = gpt2_like[0]
     alias = "attn-only-2l" if "Attn" in name else "gelu-2l-c4-code"
@@ -326,6 +334,7 @@ def test_training_checkpoints_load_by_index_and_value(tmp_path, hf_home):
     name = "NeelNanda/Attn_Only_1L512W_C4_Code"
     install_repo(hf_home, name, write_repo(tmp_path / "Attn_Only_1L512W_C4_Code", config, weights[2048], weights))
     assert tl_format.checkpoint_labels(name) == ([0, 512, 2048], "step")
+    assert transformer_lens.loading.get_checkpoint_labels("attn-only-1l") == ([0, 512, 2048], "step")
     model = HookedTransformer.from_pretrained_no_processing("attn-only-1l", checkpoint_index=1, device="cpu")
     assert (model.cfg.from_checkpoint, model.cfg.checkpoint_index, model.cfg.checkpoint_value) == (True, 1, 512)
     assert model.cfg.checkpoint_label_type == "step"
