@@ -110,12 +110,10 @@ def load_tl_format(
     checkpoint_value: Optional[int],
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Config fields and the state dict (TransformerLens names) of a TransformerLens-format model."""
-    try:
-        fields = json.loads(_fetch(name, "config.json", revision).read_text())
-    except FileNotFoundError:
-        raise OSError(f"{name} has no config.json") from None
-    cfg = config_from_tl_json(fields, official_name)
     files = repo_files(name, revision)
+    if "config.json" not in files:
+        raise OSError(f"{name} has no config.json")
+    cfg = config_from_tl_json(json.loads(_fetch(name, "config.json", revision).read_text()), official_name)
     if checkpoint_index is not None or checkpoint_value is not None:
         labels, label_type = checkpoints.neel_checkpoint_labels(files)
         if not labels:

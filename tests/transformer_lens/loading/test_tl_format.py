@@ -380,3 +380,8 @@ def test_missing_weights_file_is_one_clear_line(tmp_path):
     torch.save({}, repo / "b.pth")
     with pytest.raises(OSError, match=r"expected one weights file \(\*final.pth\), found: a.pth, b.pth"):
         HookedTransformer.from_pretrained(str(repo))
+
+
+def test_a_model_neither_cached_nor_reachable_is_one_clear_line():
+    with pytest.raises(OSError, match=r"Cannot find model 'NeelNanda/SoLU_12L1536W_C4_Code': not a local directory"):
+        HookedTransformer.from_pretrained("solu-12l")
