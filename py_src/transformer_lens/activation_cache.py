@@ -47,7 +47,8 @@ class ActivationCache(ResidDecompositionMixin):
 
     @property
     def has_pos_embed(self) -> bool:
-        return "hook_pos_embed" in self.cache_dict
+        # Shortformer models cache hook_pos_embed too, but it never enters the residual stream.
+        return "hook_pos_embed" in self.cache_dict and self.model.cfg.positional_embedding_type == "standard"
 
     # ---- dict-like access ------------------------------------------------------------
     def resolve_key(self, key: Any) -> str:

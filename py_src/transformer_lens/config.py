@@ -9,7 +9,7 @@ from typing import Any, Literal, Optional, Union, get_args
 import torch
 
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
-ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "xielu"]
+ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "xielu", "solu", "solu_ln"]
 PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
 AttentionDir = Literal["causal", "bidirectional"]
 

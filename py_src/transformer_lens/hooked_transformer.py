@@ -15,7 +15,7 @@ import torch.nn as nn
 from transformer_lens import devices, weight_processing
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
-from transformer_lens.components.norms import make_norm
+from transformer_lens.components.norms import make_final_norm, make_mlp_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
@@ -41,8 +41,6 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
     ) -> None:
         super().__init__()
         cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.positional_embedding_type == "shortformer":
-            raise ValueError(f"positional_embedding_type {cfg.positional_embedding_type!r} is not supported yet")
         self.cfg = cfg
         self.tokenizer = None
         if tokenizer is not None:
@@ -55,14 +53,14 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             raise ValueError("d_vocab must be set in the config or come from a tokenizer")
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
-        if cfg.positional_embedding_type == "standard":
+        if cfg.positional_embedding_type in ("standard", "shortformer"):
             self.pos_embed = PosEmbed(cfg)
             self.hook_pos_embed = HookPoint()  # [batch, pos, d_model]
         if cfg.use_hook_tokens:
             self.hook_tokens = HookPoint()  # [batch, pos]
         self.blocks = nn.ModuleList([TransformerBlock(cfg, index) for index in range(cfg.n_layers)])
         # Post-LN blocks end in a norm already (OPT-350m has no final one).
-        self.ln_final = make_norm(cfg) if cfg.normalization_type is not None and not cfg.post_layer_norm else None
+        self.ln_final = make_final_norm(cfg) if cfg.normalization_type is not None and not cfg.post_layer_norm else None
         self.unembed = Unembed(cfg)
         if cfg.init_weights:
             self.init_weights()
@@ -196,8 +194,10 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             block.ln1 = make_norm(self.cfg).to(device)
             if not self.cfg.attn_only:
                 block.ln2 = make_norm(self.cfg).to(device)
+                if hasattr(block.mlp, "ln"):  # SoLU's LayerNorm over d_mlp is folded too
+                    block.mlp.ln = make_mlp_norm(self.cfg, block.mlp.W_out.shape[0]).to(device)
         if self.ln_final is not None:
-            self.ln_final = make_norm(self.cfg).to(device)
+            self.ln_final = make_final_norm(self.cfg).to(device)
         self.setup()
 
     def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
@@ -230,6 +230,22 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         past_kv_cache: Optional[HookedTransformerKeyValueCache] = None,
     ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """Tokens, the embedded residual stream ``"batch pos d_model"`` and the attention mask."""
+        tokens, residual, attention_mask, _ = self._embed(input, prepend_bos, padding_side, attention_mask, past_kv_cache)
+        return tokens, residual, attention_mask
+
+    def _embed(
+        self,
+        input: Union[str, list[str], torch.Tensor],
+        prepend_bos: Optional[bool],
+        padding_side: Optional[PaddingSide],
+        attention_mask: Optional[torch.Tensor],
+        past_kv_cache: Optional[HookedTransformerKeyValueCache],
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """``input_to_embed`` plus the shortformer positional embedding ``"batch pos d_model"`` (else None).
+
+        Shortformer models never add positions to the residual stream: each block adds them to
+        its query and key inputs only.
+        """
         if isinstance(input, (str, list)):
             tokens, string_mask = self._tokenize(input, prepend_bos, padding_side)
             if attention_mask is None and not bool(string_mask.all()):
@@ -252,9 +268,12 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if self.cfg.use_hook_tokens:
             tokens = self.hook_tokens(tokens)
         residual = self.hook_embed(self.embed(tokens))
+        shortformer_pos_embed = None
         if self.cfg.positional_embedding_type == "standard":
             residual = residual + self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
-        return tokens, residual, attention_mask
+        elif self.cfg.positional_embedding_type == "shortformer":
+            shortformer_pos_embed = self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
+        return tokens, residual, attention_mask, shortformer_pos_embed
 
     def _check_tokens(self, tokens: Any) -> torch.Tensor:
         if not isinstance(tokens, torch.Tensor):
@@ -270,7 +289,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
             raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
-        if tokens.shape[1] > self.cfg.n_ctx and self.cfg.positional_embedding_type == "standard":
+        if tokens.shape[1] > self.cfg.n_ctx and self.cfg.positional_embedding_type in ("standard", "shortformer"):
             raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
         return tokens
 
@@ -298,7 +317,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if return_type not in RETURN_TYPES:
             raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
         if start_at_layer is None:
-            tokens, residual, attention_mask = self.input_to_embed(
+            tokens, residual, attention_mask, shortformer_pos_embed = self._embed(
                 input, prepend_bos, padding_side, attention_mask, past_kv_cache
             )
         else:
@@ -314,7 +333,14 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
                 block_device = devices.get_device_for_block_index(index, self.cfg)
                 residual = residual.to(block_device)
                 attention_mask = attention_mask.to(block_device) if attention_mask is not None else None
-            residual = self.blocks[index](residual, past_kv_cache_entry=entry, attention_mask=attention_mask)
+            if multi_device and shortformer_pos_embed is not None:
+                shortformer_pos_embed = shortformer_pos_embed.to(residual.device)
+            residual = self.blocks[index](
+                residual,
+                past_kv_cache_entry=entry,
+                attention_mask=attention_mask,
+                shortformer_pos_embed=shortformer_pos_embed,
+            )
         if stop_at_layer is not None:
             return residual
         if multi_device:

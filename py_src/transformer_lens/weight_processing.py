@@ -6,11 +6,14 @@ logits of a position by one constant), while making weights easier to interpret.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
 
 StateDict = dict[str, torch.Tensor]
+logger = logging.getLogger(__name__)
 
 
 _KV_NAMES = ("W_K", "b_K", "W_V", "b_V")
@@ -85,8 +88,12 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
             for weight_key, bias_key in _mlp_readers(sd, cfg, layer):
                 _fold_into(sd, ln2, weight_key, bias_key, center, has_bias and bias_key is not None)
             _drop(sd, ln2)
+            mlp = f"blocks.{layer}.mlp"
+            if f"{mlp}.ln.w" in sd:
+                _fold_mlp_ln(sd, mlp, center, has_bias)
     if "ln_final.w" in sd:
-        _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center, has_bias)
+        final_rms = cfg.final_rms and layer_norm  # an RMSNorm ln_final in a LayerNorm model: no bias, no centering
+        _fold_into(sd, "ln_final", "unembed.W_U", "unembed.b_U", center and not final_rms, has_bias and not final_rms)
         _drop(sd, "ln_final")
     return sd
 
@@ -97,11 +104,20 @@ def can_fold_ln(cfg: HookedTransformerConfig) -> bool:
     A LayerNorm bias cannot fold into a gated MLP (StableLM): its gate has no bias to take it.
     Post-LN (OPT-350m) norms sit after a sublayer, so nothing linear reads them. A LayerNorm's
     bias cannot be folded into bias-free experts and routers either, so LayerNorm MoE models keep
-    their norms (RMSNorm ones, every released MoE, fold).
+    their norms (RMSNorm ones, every released MoE, fold). Shortformer models add positions after
+    ``ln1``, so its output is not what the weights read (upstream skips folding them too).
     """
+    if cfg.positional_embedding_type == "shortformer":
+        return False
     if cfg.normalization_type == "LN" and (cfg.gated_mlp or cfg.num_experts):
         return False
     return cfg.normalization_type in ("LN", "RMS") and not cfg.normalization_after_only and not cfg.post_layer_norm
+
+
+def _fold_mlp_ln(state_dict: StateDict, mlp: str, center: bool, has_bias: bool) -> None:
+    """Fold the LayerNorm inside a SoLU MLP (over d_mlp) into ``W_out`` (which reads from it)."""
+    _fold_into(state_dict, f"{mlp}.ln", f"{mlp}.W_out", f"{mlp}.b_out", center, has_bias)
+    _drop(state_dict, f"{mlp}.ln")
 
 
 def _drop(state_dict: StateDict, ln: str) -> None:
@@ -212,7 +228,13 @@ def process_state_dict(
     Centering needs LayerNorm (and sublayers that write straight into the residual stream, not
     into a post-norm); ``fold_ln`` needs norms that precede the weights reading them (not OLMo 2's);
     ``center_unembed`` needs shift-invariant outputs (not Gemma 2's soft-capped logits).
+
+    Shortformer models add positions after ``ln1``, so folding it, centering the writing weights
+    (``W_pos`` included) or the unembedding are skipped for them, as upstream does.
     """
+    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
+        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
+        fold_ln = center_writing_weights = center_unembed = False
     sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
     if fold_ln and can_fold_ln(cfg):

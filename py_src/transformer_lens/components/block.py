@@ -57,8 +57,19 @@ class TransformerBlock(nn.Module):
             self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]
 
-    def _attention_inputs(self, resid_pre: torch.Tensor):
-        """Query, key and value inputs; per-head copies when the config asks for those hooks."""
+    def _attention_inputs(self, resid_pre: torch.Tensor, shortformer_pos_embed: Optional[torch.Tensor] = None):
+        """Query, key and value inputs; per-head copies when the config asks for those hooks.
+
+        Shortformer models add the positional embedding to the normalised query and key inputs
+        (never to values or the residual stream).
+        """
+        q_in, k_in, v_in = self._normed_inputs(resid_pre)
+        if shortformer_pos_embed is not None:
+            pos = shortformer_pos_embed.unsqueeze(2) if q_in.ndim == 4 else shortformer_pos_embed
+            q_in, k_in = q_in + pos, k_in + pos
+        return q_in, k_in, v_in
+
+    def _normed_inputs(self, resid_pre: torch.Tensor):
         cfg = self.cfg
         if cfg.use_split_qkv_input or cfg.use_attn_in:
             per_head = resid_pre.unsqueeze(2).expand(-1, -1, cfg.n_heads, -1)
@@ -83,12 +94,13 @@ class TransformerBlock(nn.Module):
         resid_pre: torch.Tensor,
         past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
         attention_mask: Optional[torch.Tensor] = None,
+        shortformer_pos_embed: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """``"batch pos d_model" -> "batch pos d_model"``."""
+        """``"batch pos d_model" -> "batch pos d_model"``; ``shortformer_pos_embed`` is ``"batch pos d_model"``."""
         resid_pre = self.hook_resid_pre(resid_pre)
         if self.cfg.post_layer_norm:
             return self._post_norm_forward(resid_pre, past_kv_cache_entry, attention_mask)
-        q_in, k_in, v_in = self._attention_inputs(resid_pre)
+        q_in, k_in, v_in = self._attention_inputs(resid_pre, shortformer_pos_embed)
         attn_out = self.attn(q_in, k_in, v_in, past_kv_cache_entry=past_kv_cache_entry, attention_mask=attention_mask)
         if self.cfg.normalization_after_only:
             attn_out = self.ln1(attn_out)

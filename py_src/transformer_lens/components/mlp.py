@@ -1,4 +1,8 @@
-"""MLP layers: plain and gated (``cfg.gated_mlp``)."""
+"""MLP layers: plain and gated (``cfg.gated_mlp``).
+
+``act_fn="solu_ln"`` (the SoLU models) normalises the activations with a LayerNorm over
+``d_mlp`` before ``W_out``, as upstream: ``hook_pre -> solu -> hook_mid -> ln -> hook_post``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from transformer_lens.components.norms import make_mlp_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 
 
 def _gelu_fast(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
+
+
+def solu(x: torch.Tensor) -> torch.Tensor:
+    """Softmax linear unit: ``x * softmax(x)`` over the neurons (https://transformer-circuits.pub/2022/solu)."""
+    return x * F.softmax(x, dim=-1)
 
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -27,6 +37,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "swish": F.silu,
     "tanh": torch.tanh,
     "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
+    "solu": solu,
+    "solu_ln": solu,  # followed by the MLP's own LayerNorm (``MLP.ln``)
 }
 
 
@@ -52,6 +64,11 @@ class XIELU(nn.Module):
         return torch.where(x > 0, alpha_p * x * x + self.beta * x, negative)
 
 
+def is_layer_norm_activation(cfg: HookedTransformerConfig) -> bool:
+    """Activations named ``*_ln`` carry a LayerNorm over d_mlp inside the MLP (upstream's convention)."""
+    return cfg.act_fn is not None and cfg.act_fn.endswith("_ln")
+
+
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     flat = torch.addmm(bias, x.reshape(-1, x.shape[-1]), weight)
     return flat.view(*x.shape[:-1], -1)
@@ -74,6 +91,9 @@ class MLP(nn.Module):
         if cfg.gated_mlp:
             self.hook_pre_linear = HookPoint()  # [batch, pos, d_mlp]
         self.hook_post = HookPoint()  # [batch, pos, d_mlp]
+        if is_layer_norm_activation(cfg):
+            self.hook_mid = HookPoint()  # [batch, pos, d_mlp]
+            self.ln = make_mlp_norm(cfg, d_mlp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
@@ -81,6 +101,9 @@ class MLP(nn.Module):
             gate = self.hook_pre(torch.matmul(x, self.W_gate))
             linear = self.hook_pre_linear(_linear(x, self.W_in, self.b_in))
             post = self.hook_post(self.act_fn(gate) * linear)
+        elif is_layer_norm_activation(self.cfg):
+            mid = self.hook_mid(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
+            post = self.hook_post(self.ln(mid))
         else:
             post = self.hook_post(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
         return _linear(post, self.W_out, self.b_out)

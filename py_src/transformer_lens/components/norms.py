@@ -113,3 +113,15 @@ def make_learned_norm(cfg: HookedTransformerConfig, length: int | None = None) -
     if cfg.normalization_type is None:
         return nn.Identity()
     return (RMSNorm if cfg.normalization_type.startswith("RMS") else LayerNorm)(cfg, length)
+
+
+def make_final_norm(cfg: HookedTransformerConfig) -> nn.Module:
+    """``ln_final``: as ``make_norm``, except that ``final_rms`` makes a LayerNorm model's last norm an RMSNorm."""
+    if cfg.final_rms and cfg.normalization_type in ("LN", "LNPre"):
+        return (RMSNorm if cfg.normalization_type == "LN" else RMSNormPre)(cfg)
+    return make_norm(cfg)
+
+
+def make_mlp_norm(cfg: HookedTransformerConfig, length: int) -> nn.Module:
+    """The LayerNorm inside a SoLU MLP (over ``length`` = d_mlp): learned until weights are folded, as upstream."""
+    return LayerNorm(cfg, length) if cfg.normalization_type == "LN" else LayerNormPre(cfg, length)

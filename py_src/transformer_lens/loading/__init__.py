@@ -1,8 +1,8 @@
 """Loading checkpoints into hooked models.
 
 As in upstream TransformerLens, ``transformer_lens.loading.OFFICIAL_MODEL_NAMES`` lists the
-supported names (the embedded ``lenslab/...`` models included) and
-``get_official_model_name`` resolves an alias. They are looked up on first use, so importing
+known names (the embedded ``lenslab/...`` models included), ``MODEL_ALIASES`` their aliases,
+and ``get_official_model_name`` resolves an alias. They are looked up on first use, so importing
 this package stays cheap.
 """
 
@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-_FROM_REGISTRY = ("OFFICIAL_MODEL_NAMES", "official_model_names", "get_official_model_name")
+_FROM_REGISTRY = (
+    "OFFICIAL_MODEL_NAMES",
+    "MODEL_ALIASES",
+    "DEFAULT_MODEL_ALIASES",
+    "official_model_names",
+    "get_official_model_name",
+    "get_checkpoint_labels",
+)
 
 
 def __getattr__(name: str) -> Any:

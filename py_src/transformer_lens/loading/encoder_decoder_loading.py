@@ -8,7 +8,7 @@ from typing import Any, Union
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading import hf_io
+from transformer_lens.loading import hf_io, registry
 from transformer_lens.loading.families import t5
 from transformer_lens.loading.pipeline import as_dtype, split_overrides
 
@@ -25,6 +25,9 @@ def load_encoder_decoder(
     overrides: dict[str, Any],
 ) -> Any:
     model_name = os.fspath(model_name)
+    if hf_model is None and not os.path.isdir(model_name):
+        # A T5 name or alias ("t5-small") -> its hub repo id, as HookedTransformer does for decoders.
+        model_name = registry.get_official_model_name(model_name) or model_name
     checkpoint_dir = None if hf_model is not None else hf_io.resolve_checkpoint_dir(model_name)
     hf_config = hf_model.config if hf_model is not None else hf_io.load_hf_config(checkpoint_dir)
     architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model is not None else "?"])[0]

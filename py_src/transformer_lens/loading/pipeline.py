@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+from pathlib import Path
 from typing import Any, Optional, Union
 
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading import hf_io, registry
+from transformer_lens.loading import checkpoints, hf_io, registry, tl_format
+from transformer_lens.loading.model_names import CONFIG_BY_NAME_PREFIX
+
+logger = logging.getLogger(__name__)
 
 _TL_FIELDS = {f.name for f in dataclasses.fields(HookedTransformerConfig)}
 
@@ -63,29 +68,50 @@ def load_pretrained(
     trust_remote_code: bool,
     overrides: dict[str, Any],
 ) -> Any:
-    encoder_error = registry.encoder_name_error(model_name)
+    encoder_error = registry.encoder_name_error(model_name) or registry.encoder_decoder_name_error(model_name)
     if encoder_error is not None:
         raise encoder_error
     official = registry.get_official_model_name(model_name)
-    if checkpoint_index is not None or checkpoint_value is not None:
-        revision = registry.checkpoint_revision(official or model_name, checkpoint_index, checkpoint_value)
+    local_dir = Path(model_name).expanduser().is_dir()
+    unsupported = registry.unsupported_name_error(model_name) if not local_dir and hf_model is None else None
+    if unsupported is not None:
+        raise unsupported
     torch_dtype = as_dtype(dtype)
     embedded = _embedded_module()
     family = None
+    tl_format_model = False
     if embedded is not None and embedded.is_embedded(model_name):
+        _refuse_checkpoint(model_name, checkpoint_index, checkpoint_value)
         cfg_dict, tensors, embedded_tokenizer = embedded.load_embedded(model_name)
         tokenizer = tokenizer if tokenizer is not None else embedded_tokenizer
         cfg_dict.update(split_overrides(None, overrides))
+    elif hf_model is None and _is_tl_format(model_name, local_dir):
+        tl_format_model = True
+        source = model_name if local_dir else official
+        cfg_dict, tensors = tl_format.load_tl_format(source, official or model_name, revision, checkpoint_index, checkpoint_value)
+        if tokenizer is None:
+            tokenizer = _tokenizer_by_name(cfg_dict["tokenizer_name"], trust_remote_code)
+        if tokenizer is None:
+            cfg_dict["tokenizer_name"] = None  # not reachable: the model works on token ids alone
+        cfg_dict["model_name"] = _short_name(official or model_name)
+        cfg_dict.update(split_overrides(None, overrides))
     else:
+        if checkpoint_index is not None or checkpoint_value is not None:
+            name = official or model_name
+            index, value, label_type = checkpoints.resolve_checkpoint(name, checkpoint_index, checkpoint_value)
+            revision = checkpoints.checkpoint_revision(name, value)
+            checkpoint_fields = dict(checkpoint_index=index, checkpoint_value=value, checkpoint_label_type=label_type)
+        else:
+            checkpoint_fields = {}
         hf_config, tensors, hub_tokenizer = _load_hf(
             official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
         )
         tl_overrides = split_overrides(hf_config, overrides)
         architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
         family = registry.family_for_architecture(architecture)
-        cfg_dict = family.config_from_hf(hf_config)
-        cfg_dict.update(original_architecture=architecture, tokenizer_name=None)
-        cfg_dict["model_name"] = official or model_name
+        cfg_dict = config_fields_from_hf(hf_config, architecture, official or model_name)
+        cfg_dict["from_checkpoint"] = bool(checkpoint_fields)
+        cfg_dict.update(checkpoint_fields)
         cfg_dict.update(tl_overrides)
         tokenizer = tokenizer if tokenizer is not None else hub_tokenizer
     if first_n_layers is not None:
@@ -96,8 +122,16 @@ def load_pretrained(
         cfg_dict["default_prepend_bos"] = default_prepend_bos
     cfg_dict["init_weights"] = False
     cfg = HookedTransformerConfig(**cfg_dict)
-    state_dict = _convert(family, tensors, cfg) if family is not None else tensors
+    if family is not None:
+        state_dict = _convert(family, tensors, cfg)
+    elif tl_format_model:
+        state_dict = tl_format.convert_state_dict(tensors, cfg)
+    else:
+        state_dict = tensors
     model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
+    if family is not None and model.tokenizer is not None:
+        # As upstream: the name AutoTokenizer loads it by (set after construction, which would load it).
+        model.cfg.tokenizer_name = official or model_name
     model.load_and_process_state_dict(
         state_dict,
         fold_ln=fold_ln,
@@ -112,15 +146,60 @@ def load_pretrained(
     return model
 
 
+def config_fields_from_hf(hf_config: Any, architecture: str, name: str) -> dict[str, Any]:
+    """HookedTransformerConfig fields for a Hugging Face config, before loading options (dtype, device...).
+
+    These are the fields upstream's ``convert_hf_model_config`` gives, except ``tokenizer_name``,
+    set once a tokenizer is actually loaded (see tests/transformer_lens/loading/test_upstream_config_fields.py).
+    """
+    cfg_dict = registry.family_for_architecture(architecture).config_from_hf(hf_config)
+    cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name))
+    for prefix, fields in CONFIG_BY_NAME_PREFIX.items():
+        if name.startswith(prefix):
+            cfg_dict.update(fields)
+    return cfg_dict
+
+
+def _is_tl_format(model_name: str, local_dir: bool) -> bool:
+    if local_dir:
+        return tl_format.is_tl_format_dir(Path(model_name).expanduser())
+    return registry.is_tl_format_name(model_name)
+
+
+def _short_name(name: str) -> str:
+    """Upstream's ``cfg.model_name``: the official name (or directory) without its organisation."""
+    return Path(name).name or name
+
+
+def _refuse_checkpoint(model_name: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int]) -> None:
+    if checkpoint_index is not None or checkpoint_value is not None:
+        raise ValueError(f"{model_name} has no published training checkpoints (checkpoint_index/checkpoint_value)")
+
+
+def _tokenizer_by_name(name: Optional[str], trust_remote_code: bool) -> Any:
+    """The tokenizer a TransformerLens-format config names (a hub id or directory), or None if unavailable."""
+    if not name:
+        return None
+    try:
+        return hf_io.load_tokenizer(hf_io.resolve_checkpoint_dir(name), trust_remote_code)
+    except hf_io.CheckpointNotFoundError:
+        logger.warning("Tokenizer %s is not available; the model takes token ids only", name)
+        return None
+
+
 def _convert(family: Any, tensors: dict, cfg: HookedTransformerConfig) -> dict:
     """Family conversion with a one-line reason when the weights do not fit the config."""
     try:
-        return family.convert_state_dict(tensors, cfg)
+        state_dict = family.convert_state_dict(tensors, cfg)
     except KeyError as error:
         raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({cfg.original_architecture}) needs") from None
     except (RuntimeError, ValueError) as error:  # reshapes that cannot fit, e.g. einops errors
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"Checkpoint weights do not match its config ({cfg.original_architecture}): {first_line}") from None
+    positions = state_dict.get("pos_embed.W_pos")
+    if positions is not None and positions.shape[0] > cfg.n_ctx:  # a context cut by name (TinyStories)
+        state_dict["pos_embed.W_pos"] = positions[: cfg.n_ctx]
+    return state_dict
 
 
 def _embedded_module():

@@ -1,10 +1,17 @@
-"""Official model names, aliases and the family that handles each HF architecture."""
+"""Official model names, aliases and the family that handles each HF architecture.
+
+Every name comes from the one table in :mod:`transformer_lens.loading.model_names`; this module
+derives upstream's ``OFFICIAL_MODEL_NAMES`` / ``MODEL_ALIASES`` from it and says which family
+(if any) loads a name.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from types import ModuleType
 from typing import Optional
 
+from transformer_lens.loading import checkpoints
 from transformer_lens.loading.families import (
     apertus,
     bloom,
@@ -32,6 +39,7 @@ from transformer_lens.loading.families import (
     qwen3,
     stablelm,
 )
+from transformer_lens.loading.model_names import NAMES_BY_ARCHITECTURE, NEAREST_SUPPORTED
 
 # The explicit, greppable list of supported families.
 FAMILIES: tuple[ModuleType, ...] = (
@@ -44,6 +52,9 @@ FAMILIES: tuple[ModuleType, ...] = (
 )  # fmt: skip
 
 ENCODER_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining", "BertForNextSentencePrediction")
+ENCODER_DECODER_ARCHITECTURES = ("T5ForConditionalGeneration",)  # HookedEncoderDecoder (families/t5.py)
+# Models stored in TransformerLens's own format (loaded by loading/tl_format.py, not by a family).
+TL_FORMAT_ARCHITECTURES = ("neel", "neel-solu-old", "mingpt")
 
 
 def _embedded_names() -> tuple[str, ...]:
@@ -54,10 +65,34 @@ def _embedded_names() -> tuple[str, ...]:
     return tuple(embedded.EMBEDDED_MODEL_NAMES)
 
 
+def _table_names() -> list[str]:
+    """Official names of the table, in upstream's order (sorted case-insensitively)."""
+    return sorted((name for names in NAMES_BY_ARCHITECTURE.values() for name in names), key=str.lower)
+
+
+def official_model_names() -> list[str]:
+    return _table_names() + list(_embedded_names())
+
+
+OFFICIAL_MODEL_NAMES = official_model_names()
+
+# Upstream's shape: official name -> its aliases, for the names that have any.
+MODEL_ALIASES: dict[str, list[str]] = {
+    name: list(aliases)
+    for name in _table_names()
+    for names in NAMES_BY_ARCHITECTURE.values()
+    if (aliases := names.get(name))
+}
+
+# Upstream's convention: a model's first alias, else its official name.
+DEFAULT_MODEL_ALIASES: list[str] = [MODEL_ALIASES[name][0] if name in MODEL_ALIASES else name for name in _table_names()]
+
+
+@lru_cache(maxsize=1)
 def _alias_table() -> dict[str, str]:
     table: dict[str, str] = {}
-    for family in FAMILIES:
-        for official, aliases in family.OFFICIAL_NAMES.items():
+    for names in NAMES_BY_ARCHITECTURE.values():
+        for official, aliases in names.items():
             for name in (official, *aliases):
                 table[name.lower()] = official
     for official in _embedded_names():
@@ -65,12 +100,9 @@ def _alias_table() -> dict[str, str]:
     return table
 
 
-def official_model_names() -> list[str]:
-    names = [official for family in FAMILIES for official in family.OFFICIAL_NAMES]
-    return names + list(_embedded_names())
-
-
-OFFICIAL_MODEL_NAMES = official_model_names()
+@lru_cache(maxsize=1)
+def _architecture_of() -> dict[str, str]:
+    return {official: arch for arch, names in NAMES_BY_ARCHITECTURE.items() for official in names}
 
 
 def get_official_model_name(name: str) -> Optional[str]:
@@ -78,13 +110,55 @@ def get_official_model_name(name: str) -> Optional[str]:
     return _alias_table().get(name.lower())
 
 
+def architecture_of(name: str) -> Optional[str]:
+    """The architecture a known name (or alias) has, per the names table; None if unknown."""
+    official = get_official_model_name(name)
+    return _architecture_of().get(official) if official is not None else None
+
+
+def supported_architectures() -> list[str]:
+    return sorted(arch for family in FAMILIES for arch in family.HF_ARCHITECTURES)
+
+
+def is_supported_architecture(architecture: str) -> bool:
+    return (
+        architecture in TL_FORMAT_ARCHITECTURES
+        or architecture in ENCODER_ARCHITECTURES
+        or architecture in ENCODER_DECODER_ARCHITECTURES
+        or any(architecture in family.HF_ARCHITECTURES for family in FAMILIES)
+    )
+
+
+def unsupported_name_error(name: str) -> Optional[ValueError]:
+    """The one-line error for a known name whose architecture no family loads yet, else None."""
+    architecture = architecture_of(name)
+    if architecture is None or is_supported_architecture(architecture):
+        return None
+    nearest = NEAREST_SUPPORTED.get(architecture, "none")
+    official = get_official_model_name(name)
+    return ValueError(
+        f"{official} is a {architecture} model; LensLab does not support {architecture} yet (nearest supported: {nearest})"
+    )
+
+
+def is_tl_format_name(name: str) -> bool:
+    """Whether ``name`` is a model stored in TransformerLens's own format on the hub (NeelNanda's, ...)."""
+    return architecture_of(name) in TL_FORMAT_ARCHITECTURES
+
+
 def encoder_name_error(name: str) -> Optional[ValueError]:
     """An error pointing to HookedEncoder when ``name`` is a known BERT checkpoint name."""
-    from transformer_lens.loading.families import bert
-
-    known = {alias.lower() for official, aliases in bert.OFFICIAL_NAMES.items() for alias in (official, *aliases)}
-    if name.lower() in known:
+    if architecture_of(name) in ENCODER_ARCHITECTURES:
         return ValueError(f"{name} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained")
+    return None
+
+
+def encoder_decoder_name_error(name: str) -> Optional[ValueError]:
+    """An error pointing to HookedEncoderDecoder when ``name`` is a known T5 checkpoint name."""
+    if architecture_of(name) in ENCODER_DECODER_ARCHITECTURES:
+        return ValueError(
+            f"{name} is an encoder-decoder (T5) model: load it with transformer_lens.HookedEncoderDecoder.from_pretrained"
+        )
     return None
 
 
@@ -92,14 +166,31 @@ def family_for_architecture(architecture: str) -> ModuleType:
     for family in FAMILIES:
         if architecture in family.HF_ARCHITECTURES:
             return family
-    if architecture == "T5ForConditionalGeneration":
+    if architecture in ENCODER_DECODER_ARCHITECTURES:
         raise ValueError(f"{architecture} is an encoder-decoder (T5) model: load it with transformer_lens.HookedEncoderDecoder.from_pretrained")
     if architecture in ENCODER_ARCHITECTURES:
         raise ValueError(
             f"{architecture} is an encoder (BERT) model: load it with transformer_lens.HookedEncoder.from_pretrained"
         )
-    supported = sorted(arch for family in FAMILIES for arch in family.HF_ARCHITECTURES)
-    raise ValueError(f"Architecture {architecture} is not supported; supported: {', '.join(supported)}")
+    if architecture in NEAREST_SUPPORTED:
+        raise ValueError(
+            f"LensLab does not support {architecture} yet (nearest supported: {NEAREST_SUPPORTED[architecture]})"
+        )
+    raise ValueError(f"Architecture {architecture} is not supported; supported: {', '.join(supported_architectures())}")
+
+
+def get_checkpoint_labels(model_name: str) -> tuple[list[int], str]:
+    """Upstream's ``get_checkpoint_labels``: a model's training-checkpoint labels and their type ("step"/"token").
+
+    Pythia and stanford-crfm publish them as hub revisions (a fixed list); NeelNanda's
+    TransformerLens-format repos as files, listed from the repo (or its cached snapshot).
+    """
+    official = get_official_model_name(model_name) or model_name
+    if is_tl_format_name(official):
+        from transformer_lens.loading import tl_format
+
+        return tl_format.checkpoint_labels(official)
+    return checkpoints.get_checkpoint_labels(official)
 
 
 def reads_plain_config(architectures: Optional[list]) -> bool:
@@ -108,8 +199,7 @@ def reads_plain_config(architectures: Optional[list]) -> bool:
 
 
 def checkpoint_revision(model_name: str, checkpoint_index: Optional[int], checkpoint_value: Optional[int]) -> str:
-    """Hub revision of a training checkpoint, for families that publish them (Pythia)."""
-    for family in FAMILIES:
-        if model_name in getattr(family, "CHECKPOINTED_MODELS", ()):
-            return family.checkpoint_revision(checkpoint_index, checkpoint_value)
-    raise ValueError(f"{model_name} has no published training checkpoints (checkpoint_index/checkpoint_value)")
+    """Hub revision of a training checkpoint, for the suites that publish them as revisions."""
+    official = get_official_model_name(model_name) or model_name
+    _, value, _ = checkpoints.resolve_checkpoint(official, checkpoint_index, checkpoint_value)
+    return checkpoints.checkpoint_revision(official, value)

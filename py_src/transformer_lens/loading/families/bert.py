@@ -22,24 +22,15 @@ NO_MLM_HEAD_ARCHITECTURES = ("BertModel", "BertForNextSentencePrediction")
 # Architectures with a pooler and a next-sentence head (HookedEncoder's pooler and nsp_head).
 NSP_ARCHITECTURES = ("BertForPreTraining", "BertForNextSentencePrediction")
 
-# Official name -> aliases (the official name is also the Hugging Face repo id), as upstream.
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "google-bert/bert-base-cased": ("bert-base-cased",),
-    "google-bert/bert-base-uncased": ("bert-base-uncased",),
-    "google-bert/bert-large-cased": ("bert-large-cased",),
-    "google-bert/bert-large-uncased": ("bert-large-uncased",),
-}
-
 # BertConfig attributes that change the forward pass, with the only value we implement.
 _REQUIRED_HF_VALUES = {"position_embedding_type": "absolute", "is_decoder": False, "add_cross_attention": False}
 
 
 def official_name(name: str) -> str | None:
     """The official repo id for a BERT name or alias (case-insensitive), else None."""
-    for official, aliases in OFFICIAL_NAMES.items():
-        if name.lower() in (official.lower(), *(alias.lower() for alias in aliases)):
-            return official
-    return None
+    from transformer_lens.loading import registry
+
+    return registry.get_official_model_name(name) if registry.encoder_name_error(name) is not None else None
 
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:

@@ -11,16 +11,15 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("GemmaForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "google/gemma-2b": ("gemma-2b",),
-    "google/gemma-7b": ("gemma-7b",),
-    "google/gemma-2b-it": ("gemma-2b-it",),
-    "google/gemma-7b-it": ("gemma-7b-it",),
-}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
-    return {**llama_like.config_from_hf(hf_config), "embedding_multiplier": hf_config.hidden_size**0.5}
+    return {
+        **llama_like.config_from_hf(hf_config),
+        "embedding_multiplier": hf_config.hidden_size**0.5,
+        # Upstream's values for these fields.
+        "n_key_value_heads": hf_config.num_key_value_heads,
+        "initializer_range": hf_config.initializer_range,
+    }
 
 
 def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:

@@ -12,15 +12,6 @@ from transformer_lens.loading.families._common import gpt2_style_sizes
 
 HF_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 
-# Official name -> aliases (the official name is also the Hugging Face repo id).
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "gpt2": ("gpt2-small",),
-    "gpt2-medium": (),
-    "gpt2-large": (),
-    "gpt2-xl": (),
-    "distilgpt2": ("distillgpt2", "distill-gpt2", "distil-gpt2", "gpt2-xs"),
-}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(

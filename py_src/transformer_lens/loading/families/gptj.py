@@ -17,8 +17,6 @@ from transformer_lens.loading.families._common import (
 
 HF_ARCHITECTURES = ("GPTJForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {"EleutherAI/gpt-j-6B": ("gpt-j-6B", "gpt-j", "gptj")}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(

@@ -11,15 +11,6 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("LlamaForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "meta-llama/Llama-2-7b-hf": ("Llama-2-7b", "llama-2-7b"),
-    "meta-llama/Llama-2-7b-chat-hf": ("Llama-2-7b-chat", "llama-2-7b-chat"),
-    "meta-llama/Llama-2-13b-hf": ("Llama-2-13b", "llama-2-13b"),
-    "meta-llama/Llama-2-70b-hf": ("Llama-2-70b", "llama-2-70b"),
-    "meta-llama/Meta-Llama-3-8B": ("Meta-Llama-3-8B", "llama-3-8b"),
-    "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T": ("tiny-llama", "TinyLlama-1.1B"),
-}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return llama_like.config_from_hf(hf_config)

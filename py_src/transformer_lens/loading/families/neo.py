@@ -11,12 +11,6 @@ from transformer_lens.loading.families._common import bias_to_heads, linear_from
 
 HF_ARCHITECTURES = ("GPTNeoForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "EleutherAI/gpt-neo-125M": ("gpt-neo-125M", "gpt-neo-small", "neo-small", "neo"),
-    "EleutherAI/gpt-neo-1.3B": ("gpt-neo-1.3B", "gpt-neo-medium", "neo-medium"),
-    "EleutherAI/gpt-neo-2.7B": ("gpt-neo-2.7B", "gpt-neo-large", "neo-large"),
-}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     return dict(

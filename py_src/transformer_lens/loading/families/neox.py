@@ -12,28 +12,6 @@ from transformer_lens.loading.families._common import linear_from_heads, rotary_
 
 HF_ARCHITECTURES = ("GPTNeoXForCausalLM",)
 
-_PYTHIA_SIZES = ("14m", "31m", "70m", "160m", "410m", "1b", "1.4b", "2.8b", "6.9b", "12b")
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    **{f"EleutherAI/pythia-{size}": (f"pythia-{size}",) for size in _PYTHIA_SIZES},
-    **{f"EleutherAI/pythia-{size}-deduped": (f"pythia-{size}-deduped",) for size in _PYTHIA_SIZES[2:]},
-    "EleutherAI/gpt-neox-20b": ("gpt-neox-20b", "gpt-neox"),
-}
-
-# Pythia publishes 154 training checkpoints as revisions "step{N}".
-CHECKPOINTED_MODELS = frozenset(name for name in OFFICIAL_NAMES if "/pythia-" in name)
-CHECKPOINT_STEPS: tuple[int, ...] = (0, *(2**i for i in range(10)), *range(1000, 143001, 1000))
-
-
-def checkpoint_revision(checkpoint_index: int | None, checkpoint_value: int | None) -> str:
-    """The hub revision of a Pythia training checkpoint, by index into CHECKPOINT_STEPS or by step."""
-    if checkpoint_index is not None:
-        if not -len(CHECKPOINT_STEPS) <= checkpoint_index < len(CHECKPOINT_STEPS):
-            raise ValueError(f"checkpoint_index must be in [0, {len(CHECKPOINT_STEPS)}), got {checkpoint_index}")
-        return f"step{CHECKPOINT_STEPS[checkpoint_index]}"
-    if checkpoint_value not in CHECKPOINT_STEPS:
-        raise ValueError(f"checkpoint_value {checkpoint_value} is not a Pythia checkpoint step")
-    return f"step{checkpoint_value}"
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
     d_head = hf_config.hidden_size // hf_config.num_attention_heads
@@ -50,6 +28,7 @@ def config_from_hf(hf_config: Any) -> dict[str, Any]:
         normalization_type="LN",
         **rotary_config(hf_config, d_head, "neox"),
         parallel_attn_mlp=hf_config.use_parallel_residual,
+        default_prepend_bos=False,  # as upstream: Pythia was trained without a BOS token
     )
 
 

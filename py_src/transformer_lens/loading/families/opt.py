@@ -16,15 +16,6 @@ from transformer_lens.loading.families._common import bias_to_heads, linear_from
 
 HF_ARCHITECTURES = ("OPTForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "facebook/opt-125m": ("opt-125m", "opt-small", "opt"),
-    "facebook/opt-1.3b": ("opt-1.3b", "opt-medium"),
-    "facebook/opt-2.7b": ("opt-2.7b", "opt-large"),
-    "facebook/opt-6.7b": ("opt-6.7b", "opt-xl"),
-    "facebook/opt-13b": ("opt-13b", "opt-xxl"),
-    "facebook/opt-30b": ("opt-30b",),
-    "facebook/opt-66b": ("opt-66b",),
-}
 
 # OPT's learned position table starts two rows in (a fairseq padding convention).
 POSITION_OFFSET = 2

@@ -11,18 +11,17 @@ from transformer_lens.loading.families import llama_like
 
 HF_ARCHITECTURES = ("Qwen2ForCausalLM",)
 
-OFFICIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "Qwen/Qwen2-0.5B": ("qwen2-0.5b",),
-    "Qwen/Qwen2-1.5B": ("qwen2-1.5b",),
-    "Qwen/Qwen2-7B": ("qwen2-7b",),
-    "Qwen/Qwen2.5-0.5B": ("qwen2.5-0.5b",),
-    "Qwen/Qwen2.5-1.5B": ("qwen2.5-1.5b",),
-    "Qwen/Qwen2.5-7B": ("qwen2.5-7b",),
-}
-
 
 def config_from_hf(hf_config: Any) -> dict[str, Any]:
-    return {**llama_like.config_from_hf(hf_config), **llama_like.sliding_window_config(hf_config)}
+    return {
+        **llama_like.config_from_hf(hf_config),
+        **llama_like.sliding_window_config(hf_config),
+        # Upstream's values: Qwen's tokenizer adds no BOS and the model was trained without one.
+        "n_key_value_heads": hf_config.num_key_value_heads,
+        "default_prepend_bos": False,
+        "tokenizer_prepends_bos": True,
+        "initializer_range": hf_config.initializer_range,
+    }
 
 
 def convert_state_dict(hf_tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
