@@ -265,11 +265,19 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             tokens = tokens.unsqueeze(0)
         if tokens.ndim != 2:
             raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
+        if tokens.shape[0] == 0:
+            raise ValueError(f"tokens of shape {tuple(tokens.shape)} hold no prompts: pass at least one")
+        if tokens.shape[1] == 0:
+            raise ValueError(
+                f"tokens of shape {tuple(tokens.shape)} have no positions: the model needs at least one token "
+                "(an empty string without BOS tokenizes to nothing)"
+            )
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
             raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
         if tokens.shape[1] > self.cfg.n_ctx and self.cfg.positional_embedding_type == "standard":
             raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
-        return tokens
+        # Embedding lookups index with int64; uint8 would even be read as a boolean mask.
+        return tokens if tokens.dtype == torch.long else tokens.long()
 
     def forward(
         self,

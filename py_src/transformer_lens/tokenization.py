@@ -10,6 +10,31 @@ PaddingSide = Literal["left", "right"]
 TokenInput = Union[str, list, torch.Tensor]
 
 
+def _check_texts(input: Any) -> list[str]:
+    """The prompts of a string or a non-empty list/tuple of strings that UTF-8 can encode."""
+    if isinstance(input, str):
+        texts = [input]
+    elif isinstance(input, (list, tuple)):
+        if not input:
+            raise ValueError("the input is an empty list: pass at least one prompt")
+        texts = list(input)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text input must be a string or a list of strings, but item {i} is {type(text).__name__}")
+    else:
+        raise TypeError(f"text input must be a string or a list of strings, got {type(input).__name__}")
+    for i, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            where = f" of string {i}" if len(texts) > 1 else ""
+            raise ValueError(
+                f"cannot tokenize character {text[error.start]!r} at index {error.start}{where}: "
+                "a lone surrogate is not valid Unicode text"
+            ) from None
+    return texts
+
+
 class TokenizationMixin:
     """Needs ``self.cfg`` and ``self.tokenizer``."""
 
@@ -55,9 +80,7 @@ class TokenizationMixin:
         padding_side = padding_side or self.cfg.tokenizer_padding_side
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-        texts = [input] if isinstance(input, str) else list(input)
-        if not all(isinstance(t, str) for t in texts):
-            raise TypeError("to_tokens expects a string or a list of strings")
+        texts = _check_texts(input)
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         if prepend_bos:
             encoded = [[tokenizer.bos_token_id, *ids] for ids in encoded]
