@@ -91,3 +91,39 @@ def test_bad_token_inputs_give_one_line_reasons(model):
         model(torch.tensor([[0, 60000]]))
     with pytest.raises(TypeError, match="string or a list of strings"):
         model([1, 2, 3])
+
+
+# ---- bad input: one-line errors that name the problem ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, error, message",
+    [
+        (123, TypeError, "text input must be a string or a list of strings, got int"),
+        (None, TypeError, "got NoneType"),
+        (b"bytes", TypeError, "got bytes"),
+        (["ok", 5], TypeError, "item 1 is int"),
+        ([], ValueError, "empty list: pass at least one prompt"),
+        ("a\ud800b", ValueError, r"cannot tokenize character '\\ud800' at index 1: a lone surrogate"),
+        (["fine", "\udfff"], ValueError, "at index 0 of string 1"),
+    ],
+)
+def test_to_tokens_names_bad_input(model, value, error, message):
+    from hook_state import attached_hooks
+
+    with pytest.raises(error, match=message) as info:
+        model.to_tokens(value)
+    assert "\n" not in str(info.value)
+    # A forward pass fails the same way (for non-text input its message also offers token tensors).
+    text_like = isinstance(value, (str, list))
+    with pytest.raises(error, match=message if text_like else f"got {type(value).__name__}") as info:
+        model(value)
+    assert "\n" not in str(info.value)
+    assert attached_hooks(model) == []
+
+
+def test_empty_and_unusual_strings_tokenize(model, gpt2_tokenizer):
+    assert model.to_tokens("", prepend_bos=False).shape == (1, 0)
+    assert model.to_tokens("").tolist() == [[gpt2_tokenizer.bos_token_id]]
+    text = "tab\tNUL\x00emoji \U0001F600"
+    assert model.to_tokens(text, prepend_bos=False)[0].tolist() == gpt2_tokenizer.encode(text)
