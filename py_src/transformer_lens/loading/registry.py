@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from types import ModuleType
-from typing import Optional
+from typing import Optional, Sequence
 
 from transformer_lens.loading.families import gemma, gpt2, gptj, llama, mistral, neo, neox, opt, qwen2
 
@@ -38,6 +39,23 @@ def official_model_names() -> list[str]:
 
 
 OFFICIAL_MODEL_NAMES = official_model_names()
+
+
+def did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the candidate closest to ``name`` (case-insensitive), else ``""``."""
+    by_lower: dict[str, str] = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(by_lower[c]) for c in close) + "?"
+
+
+def did_you_mean_model(name: str) -> str:
+    """A suggestion among the official names and their aliases, for a name that was not found."""
+    names = [alias for family in FAMILIES for official, aliases in family.OFFICIAL_NAMES.items() for alias in (official, *aliases)]
+    return did_you_mean(name, [*names, *_embedded_names()])
 
 
 def get_official_model_name(name: str) -> Optional[str]:
