@@ -105,7 +105,10 @@ def test_explicit_labels_override_and_are_checked():
         (torch.zeros(4, 2, 3), {"kind": "head_all_pos_every"}, "expects 5 components \\['output', 'query', 'key', 'value', 'pattern'\\] on axis 0; got shape \\[4, 2, 3\\]"),
         (torch.zeros(2, 3), {"kind": "head_by_pos"}, "kind 'head_by_pos' expects 3 dims"),
         (torch.tensor([[0.0, float("inf")]]), {}, "results has 1 NaN/inf value\\(s\\), the first at index \\(0, 1\\) \\(inf\\)"),
-        (torch.zeros(2, 3), {"vmax": -1}, "vmax must be >= 0"),
+        (torch.zeros(2, 3), {"vmax": -1}, "vmax must be a finite number >= 0 \\(0 means the largest \\|value\\|\\), got -1.0"),
+        (torch.zeros(2, 3), {"vmax": float("nan")}, "vmax must be a finite number >= 0 .*got nan"),
+        (torch.zeros(2, 3), {"vmax": float("inf")}, "vmax must be a finite number >= 0 .*got inf"),
+        (torch.zeros(2, 3), {"vmax": None}, "vmax must be a finite number >= 0 .*got NoneType"),
         (np.array([["a"]]), {}, "results must hold real numbers"),
     ],
 )
