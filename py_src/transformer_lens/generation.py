@@ -99,6 +99,10 @@ class GenerationMixin:
 
         Text in gives text out (``return_type="input"``); batches are left-padded so every
         row continues from its own last token. Finished rows keep emitting EOS.
+
+        Settings outside upstream's ranges (``top_p`` in (0, 1], ``top_k >= 1``, finite
+        ``temperature >= 0``, ``max_new_tokens >= 0``) and, with learned positional embeddings,
+        a run that would need more than ``n_ctx`` positions raise ``ValueError`` before any forward.
         """
         if return_type not in ("input", "str", "tokens"):
             raise ValueError(f"return_type must be 'input', 'str' or 'tokens', got {return_type!r}")

@@ -109,7 +109,9 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         """Load a checkpoint (official name, alias, HF id in the cache, local directory or embedded model).
 
         ``overrides`` are Hugging Face config keys (``activation_function="relu"``) or
-        HookedTransformerConfig fields; any other key raises ``TypeError`` naming it.
+        HookedTransformerConfig fields; any other key raises ``TypeError`` naming it (and the
+        closest known flag). ``first_n_layers=k`` keeps the first ``k`` blocks (1 <= k <= n_layers),
+        with the final norm and unembedding; ``dtype`` is float32, float16, bfloat16 or float64.
         """
         from transformer_lens.loading.pipeline import load_pretrained
 
