@@ -157,3 +157,13 @@ def test_every_kind_is_described():
     for name, kind in GRID_KINDS.items():
         assert sorted(kind.panels + kind.rows + kind.cols) == list(range(len(kind.dims))), name
         assert kind.description
+
+
+def test_a_big_grid_of_tiny_values_arrives_intact():
+    # 1M+ cells go as float16 when it holds them; 1e-8 values would arrive as 0, so float32.
+    values = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0)) * 1e-8
+    grid = PatchingGrid(values, kind="layer_pos")
+    assert grid.dtype == "float32"
+    np.testing.assert_array_equal(grid.tensor()[0], values.numpy())
+    assert grid.cell_info(0, 3, 5)["value"] == pytest.approx(float(values[3, 5]), rel=1e-6)
+    assert PatchingGrid(values * 1e8, kind="layer_pos").dtype == "float16"  # the same grid at scale 1
