@@ -35,6 +35,36 @@ def _check_texts(input: Any) -> list[str]:
     return texts
 
 
+def check_token_ids(tokens: Any, d_vocab: int, n_ctx: Optional[int], float_hint: str = "") -> torch.Tensor:
+    """Token ids as an int64 ``"batch pos"`` tensor, or a one-line error naming what is wrong.
+
+    ``n_ctx`` is the longest sequence the model takes (None: no limit); ``float_hint`` is added
+    to the error for floating-point input.
+    """
+    if not isinstance(tokens, torch.Tensor):
+        raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
+    if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
+        raise TypeError(f"token ids must be an integer tensor, got dtype {tokens.dtype}{float_hint}")
+    if tokens.ndim == 1:
+        tokens = tokens.unsqueeze(0)
+    if tokens.ndim != 2:
+        raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
+    if tokens.shape[0] == 0:
+        raise ValueError(f"tokens of shape {tuple(tokens.shape)} hold no prompts: pass at least one")
+    if tokens.shape[1] == 0:
+        raise ValueError(
+            f"tokens of shape {tuple(tokens.shape)} have no positions: the model needs at least one token "
+            "(an empty string without BOS tokenizes to nothing)"
+        )
+    low, high = int(tokens.min()), int(tokens.max())
+    if low < 0 or high >= d_vocab:
+        raise ValueError(f"token ids must lie in [0, {d_vocab}), got range [{low}, {high}]")
+    if n_ctx is not None and tokens.shape[1] > n_ctx:
+        raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={n_ctx}")
+    # Embedding lookups index with int64; uint8 would even be read as a boolean mask.
+    return tokens if tokens.dtype == torch.long else tokens.long()
+
+
 class TokenizationMixin:
     """Needs ``self.cfg`` and ``self.tokenizer``."""
 
