@@ -167,3 +167,15 @@ def test_any_string_gives_valid_ids_or_a_named_error(embedded, text):
     # default (BOS, truncated to n_ctx) is their prefix.
     assert embedded.to_string(full[0]) == text
     assert tokens[0, 1:].tolist() == full[0, : cfg.n_ctx - 1].tolist()
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(max_size=30), min_size=1, max_size=3), side=st.sampled_from(["left", "right"]))
+def test_a_batch_of_strings_is_each_string_padded(embedded, texts, side):
+    batch = embedded.to_tokens(texts, padding_side=side)
+    pad = embedded.tokenizer.pad_token_id
+    for row, text in zip(batch, texts):
+        alone = embedded.to_tokens(text)[0]
+        padding = torch.full((batch.shape[1] - len(alone),), pad, dtype=torch.long)
+        expected = torch.cat([padding, alone] if side == "left" else [alone, padding])
+        assert row.tolist() == expected.tolist()
