@@ -17,6 +17,7 @@ forward and backward pass.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from tqdm.auto import tqdm
 
 from transformer_lens import hook_names
 from transformer_lens._patch_attribution import attribution_estimates
-from transformer_lens._patch_metric import metric_value, read_positions
+from transformer_lens._patch_metric import metric_value, observed_metric_value
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache, KeyValueCacheEntry
 
 DEFAULT_MAX_BATCH_MEMORY_MB = 1024.0
@@ -112,6 +113,17 @@ class EngineOptions:
     cancel: Any = None
     approx: bool = False
 
+    def __post_init__(self) -> None:
+        size = self.batch_size
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise ValueError(
+                f"batch_size must be a positive number of patched runs per forward pass (or None to size "
+                f"chunks by max_batch_memory_mb), got {size!r}"
+            )
+        budget = self.max_batch_memory_mb
+        if not isinstance(budget, (int, float)) or isinstance(budget, bool) or not math.isfinite(budget) or budget <= 0:
+            raise ValueError(f"max_batch_memory_mb must be a positive number of megabytes, got {budget!r}")
+
 
 # ---- input checks (all before any patched forward) ----------------------------------------
 
@@ -132,6 +144,13 @@ def clean_activations(
     model: Any, clean_cache: Any, names: Sequence[str], tokens: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """The clean activations the runs need, checked against the model and the corrupted shape."""
+    if getattr(model.cfg, "attn_only", False):
+        mlp_hooks = [name for name in names if _needs_mlp(name)]
+        if mlp_hooks:
+            raise ValueError(
+                f"this model has no MLPs (attn_only=True), so {mlp_hooks[0]} never runs and cannot be patched; "
+                "patch the attention (attn_out, z, pattern) or the residual stream (resid_pre) instead"
+            )
     unknown = [name for name in names if name not in model.hook_dict]
     if unknown:
         raise KeyError(hook_names.unknown_hook_message(unknown[0], model.hook_dict))
@@ -149,6 +168,12 @@ def clean_activations(
         _check_clean_shape(name, act, tokens)
         acts[name] = act.to(device)
     return acts
+
+
+def _needs_mlp(name: str) -> bool:
+    """Whether a hook point exists only in blocks with an MLP (the MLP's own, ln2's, resid_mid)."""
+    spec = hook_names.spec_for(name)
+    return spec is not None and (spec.component == "mlp" or ".ln2." in spec.template or spec.short_name == "resid_mid")
 
 
 def _check_clean_shape(name: str, act: torch.Tensor, tokens: torch.Tensor) -> None:
@@ -190,7 +215,12 @@ def patch(
     with torch.no_grad():
         share = not options.sequential and _can_share_prefix(model, runs)
         corrupted = _corrupted_run(model, tokens, runs, clean, share)
-        corrupted.metric = metric_value(metric, corrupted.logits)  # a bad metric fails before any patched run
+        # A bad metric fails here, before any patched run; the batched path also learns from this
+        # call which logit positions the metric reads.
+        if options.sequential:
+            corrupted.metric = metric_value(metric, corrupted.logits)
+        else:
+            corrupted.metric, corrupted.positions = observed_metric_value(metric, corrupted.logits)
         values: list[Optional[torch.Tensor]] = [None] * len(runs)
         bar = _ProgressBar(options.progress, len(runs))
         try:
@@ -214,6 +244,7 @@ class _Corrupted:
     final_resid: Optional[torch.Tensor] = None  # leaving the last block
     shared: int = 0  # leading positions every patched run leaves as they are
     metric: Optional[torch.Tensor] = None
+    positions: Optional[list[int]] = None  # the logit positions the metric provably reads
 
 
 def _can_share_prefix(model: Any, runs: Sequence[PatchRun]) -> bool:
@@ -364,12 +395,10 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
             todo.append(i)
     bar.update(len(runs) - len(todo))
     own_hooks_only = not _user_hooks(model)
-    positions = read_positions(metric, pos) if own_hooks_only and todo else None
+    positions = corrupted.positions if own_hooks_only and todo else None
     per_chunk = options.batch_size or runs_per_chunk(
         model.cfg, batch, pos, options.max_batch_memory_mb, pos - shared, len(positions or range(pos))
     )
-    if per_chunk < 1:
-        raise ValueError(f"batch_size must be a positive number of runs, got {per_chunk}")
     clean = {name: _drop_positions(name, act, shared) for name, act in clean.items()}
     todo.sort(key=lambda i: runs[i].start)
     unembed = lambda final: model(final, start_at_layer=model.cfg.n_layers)  # noqa: E731
@@ -406,7 +435,7 @@ def _user_hooks(model: Any) -> bool:
 def _metric_input(logits: torch.Tensor, positions: Optional[list[int]], pos: int) -> torch.Tensor:
     """``[batch, pos, d_vocab]`` logits whose ``positions`` are right (all of them if None).
 
-    The others are never read by the metric (``read_positions`` proved it): with one position,
+    The others are never read by the metric (``observed_metric_value`` proved it): with one position,
     every position is a zero-copy view of it; otherwise they are left uninitialised.
     """
     if positions is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, Literal, Optional, Union
 
 import torch
@@ -19,6 +21,7 @@ def sample_logits(
     generator: Optional[torch.Generator] = None,
 ) -> torch.Tensor:
     """Next token ids ``"batch"`` from ``"batch d_vocab"`` logits; temperature 0 means greedy."""
+    check_sampling_args(top_k, top_p, temperature, freq_penalty)
     if temperature == 0.0:
         return final_logits.argmax(dim=-1)
     logits = final_logits.float() / temperature
@@ -36,6 +39,41 @@ def sample_logits(
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_sampling_args(top_k: Any, top_p: Any, temperature: Any, freq_penalty: Any) -> None:
+    """One-line ``ValueError``/``TypeError`` for sampling settings outside their meaning (upstream's ranges)."""
+    if not _is_number(temperature) or not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
+    if top_k is not None and (not isinstance(top_k, numbers.Integral) or isinstance(top_k, bool) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer (or None for no top-k filter), got {top_k!r}")
+    if top_p is not None and (not _is_number(top_p) or not 0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p must lie in (0, 1] (or be None for no nucleus filter), got {top_p!r}")
+    if not _is_number(freq_penalty) or not math.isfinite(freq_penalty):
+        raise ValueError(f"freq_penalty must be a finite number, got {freq_penalty!r}")
+
+
+def check_generation_length(cfg: Any, prompt_length: int, max_new_tokens: Any) -> None:
+    """Reject a negative count, and (before any forward) a run that would outgrow ``n_ctx``.
+
+    The last new token is never fed back, so ``prompt_length + max_new_tokens - 1`` positions
+    must fit the learned positional table; rotary models have no table and no such limit.
+    """
+    if not isinstance(max_new_tokens, numbers.Integral) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+    if cfg.positional_embedding_type != "standard" or max_new_tokens == 0:
+        return
+    needed = prompt_length + max_new_tokens - 1
+    if needed > cfg.n_ctx:
+        room = cfg.n_ctx + 1 - prompt_length
+        raise ValueError(
+            f"generate would reach {needed} positions (prompt of {prompt_length} tokens + max_new_tokens="
+            f"{max_new_tokens}) but the model's context length is n_ctx={cfg.n_ctx}: at most {room} new tokens fit"
+        )
 
 
 class GenerationMixin:
@@ -61,15 +99,21 @@ class GenerationMixin:
 
         Text in gives text out (``return_type="input"``); batches are left-padded so every
         row continues from its own last token. Finished rows keep emitting EOS.
+
+        Settings outside upstream's ranges (``top_p`` in (0, 1], ``top_k >= 1``, finite
+        ``temperature >= 0``, ``max_new_tokens >= 0``) and, with learned positional embeddings,
+        a run that would need more than ``n_ctx`` positions raise ``ValueError`` before any forward.
         """
         if return_type not in ("input", "str", "tokens"):
             raise ValueError(f"return_type must be 'input', 'str' or 'tokens', got {return_type!r}")
+        check_sampling_args(top_k, top_p, temperature, freq_penalty)
         text_input = isinstance(input, (str, list))
         if text_input:
             tokens, attention_mask = self._tokenize(input, prepend_bos, padding_side or "left")
         else:
             tokens = self._check_tokens(input)
             attention_mask = torch.ones_like(tokens)
+        check_generation_length(self.cfg, tokens.shape[1], max_new_tokens)
         device = self.W_E.device
         tokens, attention_mask = tokens.to(device), attention_mask.to(device)
         if attention_mask.all():

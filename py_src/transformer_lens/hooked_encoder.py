@@ -20,6 +20,7 @@ from transformer_lens.components.embed import Unembed
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.loading.families import bert as bert_family
+from transformer_lens.tokenization import check_token_ids
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
 # Upstream configures encoders with HookedTransformerConfig too; the alias keeps the name importable.
@@ -131,18 +132,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         return tokens, token_type_ids, attention_mask
 
     def _check_tokens(self, tokens: Any) -> torch.Tensor:
-        if not isinstance(tokens, torch.Tensor):
-            raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
-        if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
-            raise TypeError(f"token ids must be an integer tensor, got dtype {tokens.dtype}")
-        tokens = tokens.unsqueeze(0) if tokens.ndim == 1 else tokens
-        if tokens.ndim != 2:
-            raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
-            raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
-        if tokens.shape[1] > self.cfg.n_ctx:
-            raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
-        return tokens.to(self.W_E.device)
+        return check_token_ids(tokens, self.cfg.d_vocab, self.cfg.n_ctx).to(self.W_E.device)
 
     # ---- forward ---------------------------------------------------------------------
     def encoder_output(

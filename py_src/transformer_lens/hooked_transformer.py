@@ -22,7 +22,7 @@ from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
-from transformer_lens.tokenization import PaddingSide, TokenizationMixin
+from transformer_lens.tokenization import PaddingSide, TokenizationMixin, check_token_ids
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
 ReturnType = Optional[Literal["logits", "loss", "both"]]
@@ -110,7 +110,9 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         """Load a checkpoint (official name, alias, HF id in the cache, local directory or embedded model).
 
         ``overrides`` are Hugging Face config keys (``activation_function="relu"``) or
-        HookedTransformerConfig fields; any other key raises ``TypeError`` naming it.
+        HookedTransformerConfig fields; any other key raises ``TypeError`` naming it (and the
+        closest known flag). ``first_n_layers=k`` keeps the first ``k`` blocks (1 <= k <= n_layers),
+        with the final norm and unembedding; ``dtype`` is float32, float16, bfloat16 or float64.
         """
         from transformer_lens.loading.pipeline import load_pretrained
 
@@ -276,22 +278,10 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         return tokens, residual, attention_mask, shortformer_pos_embed
 
     def _check_tokens(self, tokens: Any) -> torch.Tensor:
-        if not isinstance(tokens, torch.Tensor):
-            raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
-        if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
-            raise TypeError(
-                f"token ids must be an integer tensor, got dtype {tokens.dtype} "
-                "(to start from a residual stream, pass start_at_layer)"
-            )
-        if tokens.ndim == 1:
-            tokens = tokens.unsqueeze(0)
-        if tokens.ndim != 2:
-            raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
-            raise ValueError(f"token ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
-        if tokens.shape[1] > self.cfg.n_ctx and self.cfg.positional_embedding_type in ("standard", "shortformer"):
-            raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={self.cfg.n_ctx}")
-        return tokens
+        # Only learned positional embeddings limit the length (rotary and friends extrapolate).
+        n_ctx = self.cfg.n_ctx if self.cfg.positional_embedding_type in ("standard", "shortformer") else None
+        hint = " (to start from a residual stream, pass start_at_layer)"
+        return check_token_ids(tokens, self.cfg.d_vocab, n_ctx, float_hint=hint)
 
     def forward(
         self,

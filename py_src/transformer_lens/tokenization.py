@@ -10,6 +10,61 @@ PaddingSide = Literal["left", "right"]
 TokenInput = Union[str, list, torch.Tensor]
 
 
+def _check_texts(input: Any) -> list[str]:
+    """The prompts of a string or a non-empty list/tuple of strings that UTF-8 can encode."""
+    if isinstance(input, str):
+        texts = [input]
+    elif isinstance(input, (list, tuple)):
+        if not input:
+            raise ValueError("the input is an empty list: pass at least one prompt")
+        texts = list(input)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text input must be a string or a list of strings, but item {i} is {type(text).__name__}")
+    else:
+        raise TypeError(f"text input must be a string or a list of strings, got {type(input).__name__}")
+    for i, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            where = f" of string {i}" if len(texts) > 1 else ""
+            raise ValueError(
+                f"cannot tokenize character {text[error.start]!r} at index {error.start}{where}: "
+                "a lone surrogate is not valid Unicode text"
+            ) from None
+    return texts
+
+
+def check_token_ids(tokens: Any, d_vocab: int, n_ctx: Optional[int], float_hint: str = "") -> torch.Tensor:
+    """Token ids as an int64 ``"batch pos"`` tensor, or a one-line error naming what is wrong.
+
+    ``n_ctx`` is the longest sequence the model takes (None: no limit); ``float_hint`` is added
+    to the error for floating-point input.
+    """
+    if not isinstance(tokens, torch.Tensor):
+        raise TypeError(f"input must be a string, a list of strings or a token tensor, got {type(tokens).__name__}")
+    if tokens.dtype.is_floating_point or tokens.dtype == torch.bool or tokens.is_complex():
+        raise TypeError(f"token ids must be an integer tensor, got dtype {tokens.dtype}{float_hint}")
+    if tokens.ndim == 1:
+        tokens = tokens.unsqueeze(0)
+    if tokens.ndim != 2:
+        raise ValueError(f"tokens must have shape [batch, pos], got {tuple(tokens.shape)}")
+    if tokens.shape[0] == 0:
+        raise ValueError(f"tokens of shape {tuple(tokens.shape)} hold no prompts: pass at least one")
+    if tokens.shape[1] == 0:
+        raise ValueError(
+            f"tokens of shape {tuple(tokens.shape)} have no positions: the model needs at least one token "
+            "(an empty string without BOS tokenizes to nothing)"
+        )
+    low, high = int(tokens.min()), int(tokens.max())
+    if low < 0 or high >= d_vocab:
+        raise ValueError(f"token ids must lie in [0, {d_vocab}), got range [{low}, {high}]")
+    if n_ctx is not None and tokens.shape[1] > n_ctx:
+        raise ValueError(f"sequence length {tokens.shape[1]} exceeds the context length n_ctx={n_ctx}")
+    # Embedding lookups index with int64; uint8 would even be read as a boolean mask.
+    return tokens if tokens.dtype == torch.long else tokens.long()
+
+
 class TokenizationMixin:
     """Needs ``self.cfg`` and ``self.tokenizer``."""
 
@@ -55,9 +110,7 @@ class TokenizationMixin:
         padding_side = padding_side or self.cfg.tokenizer_padding_side
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-        texts = [input] if isinstance(input, str) else list(input)
-        if not all(isinstance(t, str) for t in texts):
-            raise TypeError("to_tokens expects a string or a list of strings")
+        texts = _check_texts(input)
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         if prepend_bos:
             encoded = [[tokenizer.bos_token_id, *ids] for ids in encoded]

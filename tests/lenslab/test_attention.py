@@ -71,7 +71,16 @@ def test_string_tokens_from_a_prompt(gpt2_model):
         ((["a", "b"], softmax_pattern(2, 3)), {}, "tokens has 2 entries but the pattern has 3 positions"),
         ((None, softmax_pattern(2, 3)), {"head_names": ["x"]}, "head_names has 1 entries but the pattern has 2 heads"),
         ((None, softmax_pattern(2, 3)), {"selected_head": 2}, "selected_head=2 is out of range for 2 heads"),
-        ((None, softmax_pattern(2, 3)), {"vmax": 0}, "vmax must be positive"),
+        ((None, softmax_pattern(2, 3)), {"vmax": 0}, "vmax must be a finite number > 0, got 0.0"),
+        ((None, softmax_pattern(2, 3)), {"vmax": float("nan")}, "vmax must be a finite number > 0, got nan"),
+        ((None, softmax_pattern(2, 3)), {"vmax": float("inf")}, "vmax must be a finite number > 0, got inf"),
+        ((None, softmax_pattern(2, 3)), {"vmax": "1"}, "vmax must be a finite number > 0, got str"),
+        ((None, torch.ones(0, 3, 3)), {}, "pattern of shape \\[0, 3, 3\\] has no heads: nothing to show"),
+        ((None, torch.ones(2, 0, 0)), {}, "pattern of shape \\[2, 0, 0\\] has no positions"),
+        ((None, torch.ones(2, 0, 3, 3)), {}, "pattern of shape \\[2, 0, 3, 3\\] has no heads"),
+        (([["a", "b", "c"], ["d", "e", "f"]], torch.ones(3, 2, 3, 3) / 3), {"batch": 2}, "tokens has 2 rows but the pattern's batch has 3 prompts"),
+        ((torch.zeros(2, 3, dtype=torch.long), torch.ones(3, 2, 3, 3) / 3), {}, "tokens has 2 rows but the pattern's batch has 3 prompts"),
+        (([["a", "b", "c"], ["d", "e", "f"]], torch.ones(2, 3, 3) / 3), {"batch": 5}, "batch=5 is out of range for tokens with 2 rows"),
         ((None, torch.ones(2, 2, 3, 3) / 3), {"batch": 2}, "batch=2 is out of range"),
         ((None, torch.full((1, 2, 2), float("nan"))), {}, "pattern has 4 NaN/inf value\\(s\\), the first at index \\(0, 0, 0\\)"),
     ],
@@ -105,3 +114,18 @@ def test_selected_head_syncs_from_the_front_end():
     w = AttentionPatterns(None, softmax_pattern(3, 2))
     w.set_state({"selected_head": 2})  # what a click on a thumbnail sends
     assert w.selected_head == 2
+
+
+def test_cache_keys_must_be_hook_names():
+    pattern = softmax_pattern(2, 3)[None]
+    with pytest.raises(TypeError, match="cache keys must be hook names .*got int key 0") as info:
+        AttentionPatterns(None, {0: pattern}, layer=0)
+    assert "\n" not in str(info.value)
+
+
+def test_token_rows_of_a_cached_batch(tiny_run):
+    tokens, cache = tiny_run  # a batch of 2 prompts
+    rows = [[f"p{p}t{i}" for i in range(6)] for p in range(2)]
+    assert AttentionPatterns(rows, cache, layer=0, batch=1).tokens == rows[1]
+    with pytest.raises(ValueError, match="tokens has 3 rows but the pattern's batch has 2 prompts"):
+        AttentionPatterns(rows + rows[:1], cache, layer=0, batch=1)

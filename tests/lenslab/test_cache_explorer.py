@@ -130,3 +130,18 @@ def test_empty_and_bad_requests_show_a_message():
     assert ex.view == "empty" and ex.message == "The cache is empty."
     ex2 = CacheExplorer({"x": np.float32(3.0)})
     assert ex2.view == "empty" and ex2.message == "x is a scalar: 3.0"
+
+
+def test_bad_keys_and_token_rows_are_named(tiny_run):
+    with pytest.raises(TypeError, match="cache keys must be hook names .*got int key 5") as info:
+        CacheExplorer({"blocks.0.hook_resid_pre": torch.zeros(1, 3, 4), 5: torch.zeros(2)})
+    assert "\n" not in str(info.value)
+    _, cache = tiny_run  # a batch of 2 prompts, 6 positions
+    rows = [[f"p{p}t{i}" for i in range(6)] for p in range(3)]
+    with pytest.raises(ValueError, match=r"tokens has 3 rows but the cache holds a batch of 2 prompt\(s\)") as info:
+        CacheExplorer(cache, tokens=rows)
+    assert "\n" not in str(info.value)
+    explorer = CacheExplorer(cache, tokens=rows[:2], selected="blocks.0.hook_resid_pre")
+    explorer.batch = 1
+    assert explorer.tokens == rows[1]
+    assert CacheExplorer(cache, tokens=rows[0]).tokens == rows[0]  # one row labels every prompt

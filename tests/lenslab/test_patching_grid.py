@@ -105,7 +105,10 @@ def test_explicit_labels_override_and_are_checked():
         (torch.zeros(4, 2, 3), {"kind": "head_all_pos_every"}, "expects 5 components \\['output', 'query', 'key', 'value', 'pattern'\\] on axis 0; got shape \\[4, 2, 3\\]"),
         (torch.zeros(2, 3), {"kind": "head_by_pos"}, "kind 'head_by_pos' expects 3 dims"),
         (torch.tensor([[0.0, float("inf")]]), {}, "results has 1 NaN/inf value\\(s\\), the first at index \\(0, 1\\) \\(inf\\)"),
-        (torch.zeros(2, 3), {"vmax": -1}, "vmax must be >= 0"),
+        (torch.zeros(2, 3), {"vmax": -1}, "vmax must be a finite number >= 0 \\(0 means the largest \\|value\\|\\), got -1.0"),
+        (torch.zeros(2, 3), {"vmax": float("nan")}, "vmax must be a finite number >= 0 .*got nan"),
+        (torch.zeros(2, 3), {"vmax": float("inf")}, "vmax must be a finite number >= 0 .*got inf"),
+        (torch.zeros(2, 3), {"vmax": None}, "vmax must be a finite number >= 0 .*got NoneType"),
         (np.array([["a"]]), {}, "results must hold real numbers"),
     ],
 )
@@ -154,3 +157,13 @@ def test_every_kind_is_described():
     for name, kind in GRID_KINDS.items():
         assert sorted(kind.panels + kind.rows + kind.cols) == list(range(len(kind.dims))), name
         assert kind.description
+
+
+def test_a_big_grid_of_tiny_values_arrives_intact():
+    # 1M+ cells go as float16 when it holds them; 1e-8 values would arrive as 0, so float32.
+    values = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0)) * 1e-8
+    grid = PatchingGrid(values, kind="layer_pos")
+    assert grid.dtype == "float32"
+    np.testing.assert_array_equal(grid.tensor()[0], values.numpy())
+    assert grid.cell_info(0, 3, 5)["value"] == pytest.approx(float(values[3, 5]), rel=1e-6)
+    assert PatchingGrid(values * 1e8, kind="layer_pos").dtype == "float16"  # the same grid at scale 1

@@ -9,6 +9,7 @@ import torch
 from lenslab.widgets._tensor_payload import (
     AUTO_FLOAT16_MIN_ELEMENTS,
     check_finite,
+    check_scale,
     choose_dtype,
     decode,
     encode,
@@ -78,3 +79,49 @@ def test_decode_checks_sizes_and_dtypes():
         decode(b"\0" * 4, "float32", [2])
     with pytest.raises(ValueError, match="unknown payload dtype"):
         decode(b"", "int8", [0])
+
+
+def test_auto_precision_keeps_tiny_values_that_float16_would_lose():
+    n = AUTO_FLOAT16_MIN_ELEMENTS
+    generator = np.random.default_rng(0)
+    tiny = (generator.standard_normal(n) * 1e-8).astype(np.float32)  # float16 rounds these to 0 or a few ulps
+    assert np.count_nonzero(tiny.astype(np.float16)) < n // 2
+    payload = encode(tiny)
+    assert payload.dtype == "float32"
+    np.testing.assert_array_equal(decode(payload.data, payload.dtype, payload.shape), tiny)
+    # A visible value (within 2^-11 of the largest) below float16's smallest normal would lose
+    # its relative precision: 1e-5 next to 0.01 is subnormal in float16.
+    mixed = np.full(n, 0.01, np.float32)
+    mixed[5] = 1e-5
+    assert choose_dtype(mixed) == "float32"
+    mixed[5] = 1e-4  # a normal float16
+    assert choose_dtype(mixed) == "float16"
+    # Values far below the largest one are invisible next to it on any scale: float16 is fine,
+    # as for an attention pattern (a big one is 12 x 512 x 512) with near-zero weights.
+    pattern = np.full(n, 0.5, np.float32)
+    pattern[::7] = 1e-9
+    pattern[::11] = 0.0
+    assert choose_dtype(pattern) == "float16"
+    # Normal-range values keep float16's relative precision (2^-11) after the round trip.
+    wide = (generator.uniform(1e-3, 1e3, n) * generator.choice([-1, 1], n)).astype(np.float32)
+    payload = encode(wide)
+    assert payload.dtype == "float16"
+    back = decode(payload.data, payload.dtype, payload.shape).astype(np.float32)
+    assert float(np.max(np.abs(back - wide) / np.abs(wide))) <= 2.0**-11
+
+
+@pytest.mark.parametrize(
+    "vmax, zero_means, error, message",
+    [
+        (float("nan"), None, ValueError, "vmax must be a finite number > 0, got nan"),
+        (float("-inf"), None, ValueError, "got -inf"),
+        (0, None, ValueError, "vmax must be a finite number > 0, got 0.0"),
+        (-0.5, "0 means automatic", ValueError, r"vmax must be a finite number >= 0 \(0 means automatic\), got -0.5"),
+        (True, None, TypeError, "got bool"),
+        ("2", None, TypeError, "got str"),
+    ],
+)
+def test_check_scale(vmax, zero_means, error, message):
+    with pytest.raises(error, match=message):
+        check_scale(vmax, zero_means)
+    assert check_scale(0, "0 means automatic") == 0.0 and check_scale(np.float32(2.5)) == 2.5

@@ -114,3 +114,14 @@ def test_generation_with_kv_cache_matches_recompute(checkpoint):
     model = HookedTransformer.from_pretrained(str(directory), device="cpu")
     kwargs = dict(max_new_tokens=5, do_sample=False, stop_at_eos=False, verbose=False)
     assert torch.equal(model.generate(TOKENS[:2, :6], use_past_kv_cache=True, **kwargs), model.generate(TOKENS[:2, :6], use_past_kv_cache=False, **kwargs))
+
+
+def test_first_n_layers_loads_the_first_block(checkpoint):
+    # Oracle: HF's hidden state after its first layer (of two), in the checkpoint's own basis.
+    name, directory, reference = checkpoint
+    model = HookedTransformer.from_pretrained_no_processing(str(directory), first_n_layers=1, device="cpu")
+    assert model.cfg.n_layers == 1 and len(model.blocks) == 1
+    with torch.no_grad():
+        hidden = reference(TOKENS, output_hidden_states=True).hidden_states
+        _, cache = model.run_with_cache(TOKENS)
+    torch.testing.assert_close(cache["blocks.0.hook_resid_post"], hidden[1], atol=1e-4, rtol=1e-4, msg=name)

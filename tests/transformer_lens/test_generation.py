@@ -61,3 +61,88 @@ def test_top_k_one_is_greedy():
     assert torch.equal(sample_logits(logits, top_k=1), logits.argmax(-1))
     assert torch.equal(sample_logits(logits, top_p=1e-6), logits.argmax(-1))
     assert torch.equal(sample_logits(logits, temperature=0.0), logits.argmax(-1))
+
+
+# ---- bad arguments: one-line errors before any forward, nothing left behind ------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The embedded attention-only model: learned positions with n_ctx=256."""
+    return HookedTransformer.from_pretrained("lenslab/attn-only-2l", device="cpu")
+
+
+def _forbid_forward(model, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("generate ran a forward pass before rejecting its arguments")
+
+    monkeypatch.setattr(model, "forward", refuse)
+
+
+def test_generation_past_n_ctx_is_refused_before_generating(tiny, monkeypatch):
+    from hook_state import attached_hooks
+
+    n_ctx = tiny.cfg.n_ctx
+    prompt = torch.randint(1, tiny.cfg.d_vocab, (2, n_ctx - 6), generator=torch.Generator().manual_seed(0))
+    # The last new token is never fed back: 6 + 1 new tokens fill exactly n_ctx positions.
+    fits = 7
+    with monkeypatch.context() as patch:
+        _forbid_forward(tiny, patch)
+        for use_cache in (True, False):
+            with pytest.raises(ValueError, match=rf"reach {n_ctx + 1} positions .*n_ctx={n_ctx}: at most {fits} new tokens"):
+                tiny.generate(prompt, max_new_tokens=fits + 1, use_past_kv_cache=use_cache, verbose=False)
+    assert attached_hooks(tiny) == []
+    # The longest generation that fits runs, and the KV cache agrees with full recomputation.
+    kwargs = dict(max_new_tokens=fits, do_sample=False, stop_at_eos=False, verbose=False)
+    cached = tiny.generate(prompt, use_past_kv_cache=True, **kwargs)
+    recomputed = tiny.generate(prompt, use_past_kv_cache=False, **kwargs)
+    assert cached.shape == (2, n_ctx + 1)
+    assert torch.equal(cached, recomputed)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(max_new_tokens=-5), r"max_new_tokens must be an integer >= 0, got -5"),
+        (dict(max_new_tokens=2.5), r"max_new_tokens must be an integer >= 0, got 2.5"),
+        (dict(temperature=-1.0), r"temperature must be a finite number >= 0 .*got -1.0"),
+        (dict(temperature=float("nan")), r"temperature must be .*got nan"),
+        (dict(temperature=float("inf")), r"temperature must be .*got inf"),
+        (dict(top_p=0.0), r"top_p must lie in \(0, 1\] .*got 0.0"),
+        (dict(top_p=1.5), r"top_p must lie in \(0, 1\] .*got 1.5"),
+        (dict(top_p=float("nan")), r"top_p must lie in \(0, 1\] .*got nan"),
+        (dict(top_k=0), r"top_k must be a positive integer .*got 0"),
+        (dict(top_k=-3), r"top_k must be a positive integer .*got -3"),
+        (dict(top_k=2.5), r"top_k must be a positive integer .*got 2.5"),
+        (dict(freq_penalty=float("nan")), r"freq_penalty must be a finite number, got nan"),
+    ],
+)
+def test_bad_sampling_arguments_are_named(tiny, monkeypatch, kwargs, message):
+    from hook_state import attached_hooks
+
+    _forbid_forward(tiny, monkeypatch)
+    with pytest.raises(ValueError, match=message) as info:
+        tiny.generate("Once upon", verbose=False, **{"max_new_tokens": 3, **kwargs})
+    assert "\n" not in str(info.value)
+    assert attached_hooks(tiny) == []
+
+
+def test_sample_logits_checks_its_arguments_too():
+    from transformer_lens.generation import sample_logits
+
+    logits = torch.randn(2, 10)
+    with pytest.raises(ValueError, match="top_p must lie in"):
+        sample_logits(logits, top_p=0.0)
+    with pytest.raises(ValueError, match="temperature must be"):
+        sample_logits(logits, temperature=-0.5)
+    # The edges of the ranges are valid: top_p=1 keeps every token, so it samples all of them.
+    generator = torch.Generator().manual_seed(0)
+    uniform = torch.zeros(1, 4)
+    seen = {int(sample_logits(uniform, top_p=1.0, generator=generator)) for _ in range(200)}
+    assert seen == {0, 1, 2, 3}
+
+
+def test_zero_new_tokens_returns_the_input(tiny):
+    tokens = tiny.to_tokens("Once upon a time")
+    assert torch.equal(tiny.generate(tokens, max_new_tokens=0, verbose=False), tokens)
+    assert tiny.generate("Once upon a time", max_new_tokens=0, verbose=False) == "Once upon a time"

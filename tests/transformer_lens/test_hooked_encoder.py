@@ -354,3 +354,15 @@ def test_dtype_and_device_bookkeeping(small_dir):
     model.to(torch.float32)
     assert model.cfg.dtype == torch.float32
     assert model.cpu().cfg.device == "cpu"
+
+
+def test_empty_and_narrow_integer_token_tensors(small):
+    encoder = small
+    with pytest.raises(ValueError, match=r"tokens of shape \(1, 0\) have no positions"):
+        encoder(torch.zeros(1, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"tokens of shape \(0, 3\) hold no prompts"):
+        encoder(torch.zeros(0, 3, dtype=torch.long))
+    tokens = torch.tensor([[1, 7, 20], [2, 3, 40]])
+    reference = encoder(tokens)
+    for dtype in (torch.int32, torch.int16, torch.uint8):
+        torch.testing.assert_close(encoder(tokens.to(dtype)), reference, rtol=0, atol=0)

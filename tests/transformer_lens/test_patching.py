@@ -414,6 +414,44 @@ def test_other_bad_arguments(with_mlp: Setup) -> None:
     assert no_hooks(s.model)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(batch_size=0), r"batch_size must be a positive number of patched runs per forward pass \(or None .*got 0"),
+        (dict(batch_size=-2), r"batch_size must be .*got -2"),
+        (dict(batch_size=2.5), r"batch_size must be .*got 2.5"),
+        (dict(batch_size=True), r"batch_size must be .*got True"),
+        (dict(max_batch_memory_mb=0), r"max_batch_memory_mb must be a positive number of megabytes, got 0"),
+        (dict(max_batch_memory_mb=float("nan")), r"max_batch_memory_mb must be .*got nan"),
+    ],
+)
+def test_bad_engine_options_are_refused_before_any_forward(with_mlp: Setup, options, message: str) -> None:
+    for sequential in (False, True):
+        with pytest.raises(ValueError, match=message) as info, _forbid_forward(with_mlp.model, allowed=0):
+            patching.get_act_patch_resid_pre(*with_mlp.args, logit_diff, sequential=sequential, progress=False, **options)
+        assert "\n" not in str(info.value)
+    assert no_hooks(with_mlp.model)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, **kw: patching.get_act_patch_mlp_out(*s.args, logit_diff, **kw),
+        lambda s, **kw: patching.get_act_patch_resid_mid(*s.args, logit_diff, **kw),
+        lambda s, **kw: patching.get_act_patch_block_every(*s.args, logit_diff, **kw),
+        lambda s, **kw: patching.generic_activation_patch(*s.args, logit_diff, patching.layer_pos_patch_setter, "post", ["layer", "pos"], **kw),
+    ],
+    ids=["mlp_out", "resid_mid", "block_every", "generic_post"],
+)
+def test_mlp_patching_on_an_attention_only_model_says_so(attn_only: Setup, call) -> None:
+    for extra in (dict(), dict(sequential=True), dict(approx=True)):
+        with pytest.raises(ValueError, match=r"this model has no MLPs \(attn_only=True\), so blocks\.0\.\S+ never runs") as info, \
+                _forbid_forward(attn_only.model, allowed=0):
+            call(attn_only, progress=False, **extra)
+        assert "\n" not in str(info.value)
+    assert no_hooks(attn_only.model)
+
+
 # ---- cancel and Ctrl-C -----------------------------------------------------------------------
 
 
@@ -527,14 +565,39 @@ def test_progress_callback_and_metric_calls(with_mlp: Setup, sequential: bool) -
         (lambda logits: logits[..., -1, 0].mean(), None),
         (lambda logits: logits[:, -1, 0].mean() if logits[:, -1, 0].mean() > 0 else logits.sum(), None),
         (lambda logits: logits[:, -1].add_(1.0).mean(), None),  # writes in place
-        (lambda logits: logits[:, -1].mean() + logits.shape[1], None),
-        (lambda logits: torch.tensor(logits[:, -1, 0].mean().item()), None),
+        (lambda logits: logits[:, -1].mean() + logits.shape[1], [6]),  # shapes are the same for partial logits
+        (lambda logits: logits[:, -1].mean() * len(logits) / logits.size(0), [6]),
+        (lambda logits: torch.tensor(logits[:, -1, 0].mean().item()), None),  # a value reaches Python
+        (lambda logits: torch.tensor(logits[:, -1, 0].tolist()).mean(), None),
+        (lambda logits: logits[:, logits[0, -1].argmax() % 7, 0].mean(), None),  # a data-dependent position
+        (lambda logits: logits[:, -1:].exp_().mean(), None),  # a write into a view of the logits
+        (lambda logits: torch.zeros(3).index_add_(0, torch.tensor([0]), logits[0, -1, :1]).sum(), [6]),
+        (lambda logits: torch.zeros(()), None),  # reads nothing: nothing to restrict to
     ],
 )
-def test_read_positions(metric, positions) -> None:
-    from transformer_lens._patch_metric import read_positions
+def test_observed_read_positions(metric, positions) -> None:
+    from transformer_lens._patch_metric import metric_value, observed_metric_value
 
-    assert read_positions(metric, 7) == (sorted(set(positions)) if positions else None)
+    logits = torch.randn(2, 7, 10, generator=torch.Generator().manual_seed(0))
+    expected = metric_value(metric, logits.clone())
+    value, read = observed_metric_value(metric, logits.clone())
+    assert read == (sorted(set(positions)) if positions else None)
+    assert torch.equal(value, expected)
+
+
+def test_the_metric_only_ever_sees_real_tensors(with_mlp: Setup) -> None:
+    seen: list[type] = []
+
+    def metric(logits):
+        seen.append(type(logits))
+        return logit_diff(logits)
+
+    batched = patching.get_act_patch_resid_pre(*with_mlp.args, metric, progress=False)
+    assert seen and set(seen) == {torch.Tensor}
+    # 1 check on the corrupted run + 1 on the first run's full logits + one per patched run that needs a forward.
+    assert len(seen) == 2 + batched.numel() - 2 * with_mlp.model.cfg.n_layers
+    reference = patching.get_act_patch_resid_pre(*with_mlp.args, logit_diff, sequential=True, progress=False)
+    assert (batched - reference).abs().max() < TOL
 
 
 def test_metric_reading_several_positions(with_mlp: Setup) -> None:
@@ -549,7 +612,10 @@ def test_read_positions_guard(with_mlp: Setup, monkeypatch: pytest.MonkeyPatch) 
     """Should the proof ever be wrong, the run-time check falls back to every position."""
     from transformer_lens import _patch_engine
 
-    monkeypatch.setattr(_patch_engine, "read_positions", lambda metric, n_pos: [0])  # wrong for log_prob
+    def wrong_proof(metric, logits):
+        return _patch_engine.metric_value(metric, logits), [0]  # wrong for log_prob
+
+    monkeypatch.setattr(_patch_engine, "observed_metric_value", wrong_proof)
     batched = patching.get_act_patch_resid_pre(*with_mlp.args, log_prob, progress=False)
     reference = patching.get_act_patch_resid_pre(*with_mlp.args, log_prob, sequential=True, progress=False)
     assert (batched - reference).abs().max() < TOL

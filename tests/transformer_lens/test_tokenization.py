@@ -91,3 +91,91 @@ def test_bad_token_inputs_give_one_line_reasons(model):
         model(torch.tensor([[0, 60000]]))
     with pytest.raises(TypeError, match="string or a list of strings"):
         model([1, 2, 3])
+
+
+# ---- bad input: one-line errors that name the problem ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, error, message",
+    [
+        (123, TypeError, "text input must be a string or a list of strings, got int"),
+        (None, TypeError, "got NoneType"),
+        (b"bytes", TypeError, "got bytes"),
+        (["ok", 5], TypeError, "item 1 is int"),
+        ([], ValueError, "empty list: pass at least one prompt"),
+        ("a\ud800b", ValueError, r"cannot tokenize character '\\ud800' at index 1: a lone surrogate"),
+        (["fine", "\udfff"], ValueError, "at index 0 of string 1"),
+    ],
+)
+def test_to_tokens_names_bad_input(model, value, error, message):
+    from hook_state import attached_hooks
+
+    with pytest.raises(error, match=message) as info:
+        model.to_tokens(value)
+    assert "\n" not in str(info.value)
+    # A forward pass fails the same way (for non-text input its message also offers token tensors).
+    text_like = isinstance(value, (str, list))
+    with pytest.raises(error, match=message if text_like else f"got {type(value).__name__}") as info:
+        model(value)
+    assert "\n" not in str(info.value)
+    assert attached_hooks(model) == []
+
+
+def test_empty_and_unusual_strings_tokenize(model, gpt2_tokenizer):
+    assert model.to_tokens("", prepend_bos=False).shape == (1, 0)
+    assert model.to_tokens("").tolist() == [[gpt2_tokenizer.bos_token_id]]
+    text = "tab\tNUL\x00emoji \U0001F600"
+    assert model.to_tokens(text, prepend_bos=False)[0].tolist() == gpt2_tokenizer.encode(text)
+
+
+# ---- property: arbitrary strings tokenize to valid ids or fail with a named ValueError -------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+_ANY_TEXT = st.one_of(
+    st.text(max_size=40),  # any valid Unicode (hypothesis leaves surrogates out of st.text)
+    st.text(alphabet=st.one_of(st.characters(), _SURROGATES), max_size=20),
+    st.builds(lambda piece, copies: piece * copies, st.text(min_size=1, max_size=8), st.integers(50, 400)),  # long
+)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    return HookedTransformer.from_pretrained("lenslab/attn-only-2l", device="cpu")
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_ANY_TEXT)
+def test_any_string_gives_valid_ids_or_a_named_error(embedded, text):
+    has_surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    if has_surrogate:
+        with pytest.raises(ValueError, match="lone surrogate") as info:
+            embedded.to_tokens(text)
+        assert "\n" not in str(info.value)
+        return
+    cfg = embedded.cfg
+    full = embedded.to_tokens(text, prepend_bos=False, truncate=False)
+    tokens = embedded.to_tokens(text)
+    assert tokens.dtype == torch.long and tokens.ndim == 2 and tokens.shape[0] == 1
+    assert 1 <= tokens.shape[1] <= cfg.n_ctx
+    assert int(tokens.min()) >= 0 and int(tokens.max()) < cfg.d_vocab
+    assert tokens[0, 0].item() == embedded.tokenizer.bos_token_id
+    # Byte-level BPE loses nothing: the untruncated ids decode to the text itself, and the
+    # default (BOS, truncated to n_ctx) is their prefix.
+    assert embedded.to_string(full[0]) == text
+    assert tokens[0, 1:].tolist() == full[0, : cfg.n_ctx - 1].tolist()
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(max_size=30), min_size=1, max_size=3), side=st.sampled_from(["left", "right"]))
+def test_a_batch_of_strings_is_each_string_padded(embedded, texts, side):
+    batch = embedded.to_tokens(texts, padding_side=side)
+    pad = embedded.tokenizer.pad_token_id
+    for row, text in zip(batch, texts):
+        alone = embedded.to_tokens(text)[0]
+        padding = torch.full((batch.shape[1] - len(alone),), pad, dtype=torch.long)
+        expected = torch.cat([padding, alone] if side == "left" else [alone, padding])
+        assert row.tolist() == expected.tolist()

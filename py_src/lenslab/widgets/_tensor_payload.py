@@ -19,6 +19,11 @@ PAYLOAD_DTYPES: dict[str, np.dtype] = {"float16": np.dtype("<f2"), "float32": np
 #: "auto" sends float16 from this many elements on (a 12x512x512 pattern is 3.1M).
 AUTO_FLOAT16_MIN_ELEMENTS = 1 << 20
 FLOAT16_MAX = 65504.0
+#: Below this magnitude float16 is subnormal: it keeps fewer significant bits, down to 0 at ~3e-8.
+FLOAT16_MIN_NORMAL = 2.0**-14
+#: float16's relative precision: a value this much smaller than the largest one is below what a
+#: colour scale (or a 3-digit tooltip) relative to that largest value can show.
+FLOAT16_EPSILON = 2.0**-11
 
 
 @dataclass(frozen=True)
@@ -72,16 +77,37 @@ def check_finite(arr: np.ndarray, what: str, allow_nan: bool = False) -> None:
 
 
 def choose_dtype(arr: np.ndarray, precision: Precision = "auto") -> str:
-    """The payload dtype: float16 for big arrays that fit its range when precision is "auto"."""
+    """The payload dtype: with precision "auto", float16 for big arrays whose values it holds.
+
+    float16 holds the values when none overflows it and every value that is visible next to the
+    largest one (within float16's relative precision of it) is a normal float16, so keeps its
+    relative precision. A grid of tiny values (1e-8, which float16 rounds to 0) goes as float32.
+    """
     if precision in PAYLOAD_DTYPES:
         return precision
     if precision != "auto":
         raise ValueError(f"precision must be one of 'auto', 'float16', 'float32'; got {precision!r}")
     if arr.size < AUTO_FLOAT16_MIN_ELEMENTS:
         return "float32"
-    finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
-    peak = float(np.abs(finite).max()) if finite.size else 0.0
-    return "float16" if peak < FLOAT16_MAX else "float32"
+    magnitudes = np.abs(arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr)
+    peak = float(magnitudes.max()) if magnitudes.size else 0.0
+    if peak >= FLOAT16_MAX:
+        return "float32"
+    visible = max(peak * FLOAT16_EPSILON, 1e-300)  # zeros are exact in float16
+    imprecise = (magnitudes >= visible) & (magnitudes < FLOAT16_MIN_NORMAL)
+    return "float32" if bool(imprecise.any()) else "float16"
+
+
+def check_scale(vmax: object, zero_means: str | None = None) -> float:
+    """``vmax`` as a finite float: > 0, or >= 0 where 0 has a meaning (``zero_means``)."""
+    bound = ">= 0" if zero_means else "> 0"
+    hint = f" ({zero_means})" if zero_means else ""
+    if isinstance(vmax, bool) or not isinstance(vmax, (int, float, np.integer, np.floating)):
+        raise TypeError(f"vmax must be a finite number {bound}{hint}, got {type(vmax).__name__}")
+    value = float(vmax)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not zero_means):
+        raise ValueError(f"vmax must be a finite number {bound}{hint}, got {value}")
+    return value
 
 
 def encode(arr: np.ndarray, precision: Precision = "auto") -> TensorPayload:

@@ -8,7 +8,7 @@ import numpy as np
 import traitlets
 
 from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
-from lenslab.widgets._tensor_payload import Precision, check_finite, encode, shape_text, to_numpy
+from lenslab.widgets._tensor_payload import Precision, check_finite, check_scale, encode, shape_text, to_numpy
 
 PATTERN_HOOK = "blocks.{layer}.attn.hook_pattern"
 
@@ -16,6 +16,15 @@ PATTERN_HOOK = "blocks.{layer}.attn.hook_pattern"
 def is_cache_like(obj: Any) -> bool:
     """An ActivationCache or a plain dict of hook name -> tensor (not an array itself)."""
     return hasattr(obj, "keys") and hasattr(obj, "__getitem__") and not hasattr(obj, "shape")
+
+
+def check_cache_keys(cache: Any) -> list[str]:
+    """The cache's keys, which must be hook names (strings)."""
+    keys = list(cache.keys())
+    for key in keys:
+        if not isinstance(key, str):
+            raise TypeError(f"cache keys must be hook names (strings such as 'blocks.0.attn.hook_pattern'), got {type(key).__name__} key {key!r}")
+    return keys
 
 
 def _n_layers(cache: Any) -> Optional[int]:
@@ -28,6 +37,7 @@ def _n_layers(cache: Any) -> Optional[int]:
 
 def pattern_from_cache(cache: Any, layer: Optional[int]) -> tuple[Any, int]:
     """The cached ``hook_pattern`` of `layer` (negative counts from the end) and the layer index."""
+    check_cache_keys(cache)
     if layer is None:
         raise TypeError("AttentionPatterns with a cache needs layer=<int> (which layer's pattern to show)")
     if not isinstance(layer, (int, np.integer)):
@@ -100,16 +110,19 @@ class AttentionPatterns(LensWidget):
         if cache is not None:
             pattern, layer = pattern_from_cache(cache, layer)
             model = model if model is not None else getattr(cache, "model", None)
-        arr = self._pick_batch(to_numpy(pattern, "pattern"), batch)
+        full = to_numpy(pattern, "pattern")
+        arr = self._pick_batch(full, batch)
         n_heads, n_dest, n_src = arr.shape
         if n_dest != n_src:
             raise ValueError(f"pattern must be square in its last two dimensions [heads, dest, src]; got {shape_text(arr.shape)}")
-        labels = self._labels(tokens, model, batch, n_dest)
+        if n_heads == 0 or n_dest == 0:
+            empty = "heads" if n_heads == 0 else "positions"
+            raise ValueError(f"pattern of shape {shape_text(full.shape)} has no {empty}: nothing to show")
+        labels = self._labels(tokens, model, batch, n_dest, full.shape[0] if full.ndim == 4 else None)
         names = self._head_names(head_names, layer, n_heads)
-        if not 0 <= selected_head < max(n_heads, 1):
+        if not 0 <= selected_head < n_heads:
             raise ValueError(f"selected_head={selected_head} is out of range for {n_heads} heads")
-        if not vmax > 0:
-            raise ValueError(f"vmax must be positive, got {vmax}")
+        vmax = check_scale(vmax)
         check_finite(arr, "pattern", allow_nan)
         if title is None:
             title = f"Layer {layer} attention" if layer is not None else "Attention patterns"
@@ -134,10 +147,17 @@ class AttentionPatterns(LensWidget):
         return arr
 
     @staticmethod
-    def _labels(tokens: Any, model: Any, batch: int, n_pos: int) -> list[str]:
+    def _labels(tokens: Any, model: Any, batch: int, n_pos: int, n_batch: Optional[int]) -> list[str]:
         if tokens is None:
             return [str(i) for i in range(n_pos)]
         rows = batched_str_tokens(tokens, model)
+        if len(rows) > 1 and n_batch is not None and len(rows) != n_batch:
+            raise ValueError(
+                f"tokens has {len(rows)} rows but the pattern's batch has {n_batch} prompts: "
+                "pass one row per prompt, or a single row"
+            )
+        if len(rows) > 1 and not -len(rows) <= batch < len(rows):
+            raise ValueError(f"batch={batch} is out of range for tokens with {len(rows)} rows")
         row = rows[batch] if len(rows) > 1 else rows[0]
         if len(row) != n_pos:
             raise ValueError(f"tokens has {len(row)} entries but the pattern has {n_pos} positions")

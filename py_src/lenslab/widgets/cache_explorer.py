@@ -14,7 +14,7 @@ import traitlets
 
 from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
 from lenslab.widgets._tensor_payload import Precision, encode, shape_text, to_numpy
-from lenslab.widgets.attention import is_cache_like
+from lenslab.widgets.attention import check_cache_keys, is_cache_like
 
 POS_DIMS = ("pos", "query_pos", "key_pos")
 HEAD_DIM = "head_index"
@@ -126,7 +126,7 @@ class CacheExplorer(LensWidget):
     ) -> None:
         if not is_cache_like(cache):
             raise TypeError(f"CacheExplorer needs an ActivationCache or a dict of hook name -> tensor, got {type(cache).__name__}")
-        names = list(cache.keys())
+        names = check_cache_keys(cache)
         self._cache = cache
         self._has_batch = bool(getattr(cache, "has_batch_dim", True))
         self._precision = precision
@@ -134,7 +134,7 @@ class CacheExplorer(LensWidget):
         model = model if model is not None else getattr(cache, "model", None)
         summaries = [summarize(n, cache[n]) for n in names]
         self._n_pos = self._positions(summaries)
-        self._token_rows = self._resolve_tokens(tokens, model, cache, self._n_pos)
+        self._token_rows = self._resolve_tokens(tokens, model, cache, self._n_pos, self._batch_size(summaries))
         if selected is None:
             patterns = [n for n in names if n.endswith("hook_pattern")]
             selected = patterns[0] if patterns else (names[0] if names else "")
@@ -163,13 +163,27 @@ class CacheExplorer(LensWidget):
                     return int(size)
         return None
 
+    def _batch_size(self, summaries: list[dict[str, Any]]) -> Optional[int]:
+        for info in summaries:
+            dims = hook_dims(info["name"], len(info["shape"]), self._has_batch)
+            if dims[:1] == ("batch",):
+                return int(info["shape"][0])
+        return None
+
     @staticmethod
-    def _resolve_tokens(tokens: Any, model: Any, cache: Any, n_pos: Optional[int]) -> Optional[list[list[str]]]:
+    def _resolve_tokens(
+        tokens: Any, model: Any, cache: Any, n_pos: Optional[int], n_batch: Optional[int]
+    ) -> Optional[list[list[str]]]:
         if tokens is None and "hook_tokens" in cache.keys():
             tokens = cache["hook_tokens"]
         if tokens is None:
             return None
         rows = batched_str_tokens(tokens, model)
+        if len(rows) > 1 and len(rows) != (n_batch or 1):
+            raise ValueError(
+                f"tokens has {len(rows)} rows but the cache holds a batch of {n_batch or 1} prompt(s): "
+                "pass one row per prompt, or a single row"
+            )
         if n_pos is not None:
             for row in rows:
                 if len(row) != n_pos:

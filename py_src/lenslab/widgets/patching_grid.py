@@ -15,7 +15,7 @@ import numpy as np
 import traitlets
 
 from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
-from lenslab.widgets._tensor_payload import Precision, check_finite, encode, shape_text, to_numpy
+from lenslab.widgets._tensor_payload import Precision, check_finite, check_scale, encode, shape_text, to_numpy
 
 HEAD_COMPONENTS = ("output", "query", "key", "value", "pattern")
 BLOCK_COMPONENTS = ("resid_pre", "attn_out", "mlp_out")
@@ -207,8 +207,7 @@ class PatchingGrid(LensWidget):
         if spec.components and arr.shape[0] != len(spec.components):
             raise ValueError(f"kind {name!r} expects {len(spec.components)} components {list(spec.components)} on axis 0; got shape {shape_text(arr.shape)}")
         check_finite(arr, "results", allow_nan)
-        if vmax < 0:
-            raise ValueError(f"vmax must be >= 0 (0 means automatic), got {vmax}")
+        vmax = check_scale(vmax, zero_means="0 means the largest |value|")
 
         self._spec = spec
         self._source_shape = tuple(int(d) for d in arr.shape)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -12,7 +11,7 @@ import torch
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading import hf_io
 from transformer_lens.loading.families import bert
-from transformer_lens.loading.pipeline import as_dtype, split_overrides
+from transformer_lens.loading.pipeline import arguments_of, as_dtype, check_model_name, split_overrides
 
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
 
@@ -36,12 +35,12 @@ def load_encoder(
     if overrides.pop("load_in_8bit", False) or overrides.pop("load_in_4bit", False):
         raise ValueError("Quantization (load_in_8bit/load_in_4bit) is not supported by HookedEncoder")
     dtype = as_dtype(overrides.pop("torch_dtype", dtype))
-    model_name = os.fspath(model_name)  # a pathlib.Path to a checkpoint directory works too
+    model_name = check_model_name(model_name)  # a pathlib.Path to a checkpoint directory works too
     official = bert.official_name(model_name)
     checkpoint_dir = _find_checkpoint(model_name, official, required=hf_model is None)
     hf_config = hf_model.config if hf_model is not None else hf_io.load_hf_config(checkpoint_dir)
     architecture = _architecture(hf_config, hf_model)
-    tl_overrides = split_overrides(hf_config, overrides)
+    tl_overrides = split_overrides(hf_config, overrides, arguments_of(model_class))
     cfg_dict = bert.config_from_hf(hf_config)
     cfg_dict.update(
         original_architecture=architecture,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
+import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import torch
 
@@ -18,8 +20,12 @@ logger = logging.getLogger(__name__)
 _TL_FIELDS = {f.name for f in dataclasses.fields(HookedTransformerConfig)}
 
 
-def split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Apply HF-config overrides in place; return those that name our config fields instead."""
+def split_overrides(hf_config: Any, overrides: dict[str, Any], arguments: Sequence[str] = ()) -> dict[str, Any]:
+    """Apply HF-config overrides in place; return those that name our config fields instead.
+
+    ``arguments`` are the caller's own keyword arguments, offered (with the config keys) as
+    the likely meaning of a misspelt key.
+    """
     tl_overrides = {}
     for key, value in overrides.items():
         if hf_config is not None and hasattr(hf_config, key):
@@ -27,21 +33,61 @@ def split_overrides(hf_config: Any, overrides: dict[str, Any]) -> dict[str, Any]
         elif key in _TL_FIELDS:
             tl_overrides[key] = value
         else:
-            config_name = type(hf_config).__name__ if hf_config is not None else "the model config"
+            hf_keys = list(hf_config.to_dict()) if hasattr(hf_config, "to_dict") else []
+            what = f"a {type(hf_config).__name__} key, " if hf_config is not None else ""
             raise TypeError(
-                f"from_pretrained() got an unexpected keyword argument {key!r}: it is neither a {config_name} key "
-                "nor a HookedTransformerConfig field"
+                f"from_pretrained() got an unexpected keyword argument {key!r}: it is not {what}a "
+                f"HookedTransformerConfig field or an argument of from_pretrained"
+                + registry.did_you_mean(key, [*arguments, *_TL_FIELDS, *hf_keys])
             )
     return tl_overrides
 
 
+#: Weights must be floating point; these are the dtypes the forward pass supports.
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
 def as_dtype(dtype: Union[torch.dtype, str]) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    value = getattr(torch, str(dtype).removeprefix("torch."), None)
-    if not isinstance(value, torch.dtype):
-        raise ValueError(f"Unknown dtype {dtype!r}")
+    """A supported floating-point ``torch.dtype`` from a dtype or its name ("float16", "torch.bfloat16")."""
+    value = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype).removeprefix("torch."), None)
+    if value not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d).removeprefix("torch.") for d in SUPPORTED_DTYPES)
+        raise ValueError(f"dtype {dtype!r} is not supported: the weights need a floating-point dtype, one of {names}")
     return value
+
+
+def check_model_name(model_name: Any) -> str:
+    """``model_name`` as a non-empty string (a ``pathlib.Path`` to a checkpoint directory works too)."""
+    if isinstance(model_name, os.PathLike):
+        model_name = os.fspath(model_name)
+    if not isinstance(model_name, str):
+        raise TypeError(
+            "model_name must be a string (an official model name, an alias, a Hugging Face id or a local "
+            f"directory), got {type(model_name).__name__}"
+        )
+    if not model_name.strip():
+        raise ValueError(f"model_name is empty ({model_name!r}): give an official model name, a Hugging Face id or a directory")
+    return model_name
+
+
+def check_first_n_layers(first_n_layers: Any, n_layers: int, model_name: str) -> None:
+    if not isinstance(first_n_layers, int) or isinstance(first_n_layers, bool):
+        raise TypeError(f"first_n_layers must be an int or None, got {type(first_n_layers).__name__}")
+    if not 1 <= first_n_layers <= n_layers:
+        raise ValueError(
+            f"first_n_layers={first_n_layers} is out of range: {model_name} has {n_layers} layers, "
+            f"so it must lie between 1 and {n_layers}"
+        )
+
+
+def _first_blocks(state_dict: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:
+    """The state dict without the tensors of blocks ``n_layers`` and later (``first_n_layers``)."""
+
+    def kept(key: str) -> bool:
+        parts = key.split(".")
+        return not (len(parts) > 2 and parts[0] == "blocks" and parts[1].isdigit() and int(parts[1]) >= n_layers)
+
+    return {key: value for key, value in state_dict.items() if kept(key)}
 
 
 def load_pretrained(
@@ -68,6 +114,7 @@ def load_pretrained(
     trust_remote_code: bool,
     overrides: dict[str, Any],
 ) -> Any:
+    model_name = check_model_name(model_name)
     encoder_error = registry.encoder_name_error(model_name) or registry.encoder_decoder_name_error(model_name)
     if encoder_error is not None:
         raise encoder_error
@@ -84,7 +131,7 @@ def load_pretrained(
         _refuse_checkpoint(model_name, checkpoint_index, checkpoint_value)
         cfg_dict, tensors, embedded_tokenizer = embedded.load_embedded(model_name)
         tokenizer = tokenizer if tokenizer is not None else embedded_tokenizer
-        cfg_dict.update(split_overrides(None, overrides))
+        cfg_dict.update(split_overrides(None, overrides, arguments_of(model_class)))
     elif hf_model is None and _is_tl_format(model_name, local_dir):
         tl_format_model = True
         source = model_name if local_dir else official
@@ -94,7 +141,7 @@ def load_pretrained(
         if tokenizer is None:
             cfg_dict["tokenizer_name"] = None  # not reachable: the model works on token ids alone
         cfg_dict["model_name"] = _short_name(official or model_name)
-        cfg_dict.update(split_overrides(None, overrides))
+        cfg_dict.update(split_overrides(None, overrides, arguments_of(model_class)))
     else:
         if checkpoint_index is not None or checkpoint_value is not None:
             name = official or model_name
@@ -103,10 +150,15 @@ def load_pretrained(
             checkpoint_fields = dict(checkpoint_index=index, checkpoint_value=value, checkpoint_label_type=label_type)
         else:
             checkpoint_fields = {}
-        hf_config, tensors, hub_tokenizer = _load_hf(
-            official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
-        )
-        tl_overrides = split_overrides(hf_config, overrides)
+        try:
+            hf_config, tensors, hub_tokenizer = _load_hf(
+                official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
+            )
+        except hf_io.CheckpointNotFoundError as error:
+            if official is not None:
+                raise
+            raise hf_io.CheckpointNotFoundError(f"{error}{registry.did_you_mean_model(model_name)}") from None
+        tl_overrides = split_overrides(hf_config, overrides, arguments_of(model_class))
         architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
         family = registry.family_for_architecture(architecture)
         cfg_dict = config_fields_from_hf(hf_config, architecture, official or model_name)
@@ -115,6 +167,7 @@ def load_pretrained(
         cfg_dict.update(tl_overrides)
         tokenizer = tokenizer if tokenizer is not None else hub_tokenizer
     if first_n_layers is not None:
+        check_first_n_layers(first_n_layers, cfg_dict["n_layers"], model_name)
         cfg_dict["n_layers"] = first_n_layers
     cfg_dict.update(dtype=torch_dtype, n_devices=n_devices, trust_remote_code=trust_remote_code)
     cfg_dict["device"] = str(device) if device is not None else cfg_dict.get("device")
@@ -128,6 +181,8 @@ def load_pretrained(
         state_dict = tl_format.convert_state_dict(tensors, cfg)
     else:
         state_dict = tensors
+    if first_n_layers is not None:
+        state_dict = _first_blocks(state_dict, first_n_layers)
     model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
     if family is not None and model.tokenizer is not None:
         # As upstream: the name AutoTokenizer loads it by (set after construction, which would load it).
@@ -185,6 +240,12 @@ def _tokenizer_by_name(name: Optional[str], trust_remote_code: bool) -> Any:
     except hf_io.CheckpointNotFoundError:
         logger.warning("Tokenizer %s is not available; the model takes token ids only", name)
         return None
+
+
+def arguments_of(model_class: type) -> list[str]:
+    """The named keyword arguments of ``model_class.from_pretrained``."""
+    parameters = inspect.signature(model_class.from_pretrained).parameters.values()
+    return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.name != "model_name"]
 
 
 def _convert(family: Any, tensors: dict, cfg: HookedTransformerConfig) -> dict:

@@ -7,9 +7,10 @@ derives upstream's ``OFFICIAL_MODEL_NAMES`` / ``MODEL_ALIASES`` from it and says
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 from types import ModuleType
-from typing import Optional
+from typing import Optional, Sequence
 
 from transformer_lens.loading import checkpoints
 from transformer_lens.loading.families import (
@@ -103,6 +104,23 @@ def _alias_table() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _architecture_of() -> dict[str, str]:
     return {official: arch for arch, names in NAMES_BY_ARCHITECTURE.items() for official in names}
+
+
+def did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the candidate closest to ``name`` (case-insensitive), else ``""``."""
+    by_lower: dict[str, str] = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(by_lower[c]) for c in close) + "?"
+
+
+def did_you_mean_model(name: str) -> str:
+    """A suggestion among the official names and their aliases, for a name that was not found."""
+    names = [alias for names in NAMES_BY_ARCHITECTURE.values() for official, aliases in names.items() for alias in (official, *aliases)]
+    return did_you_mean(name, [*names, *_embedded_names()])
 
 
 def get_official_model_name(name: str) -> Optional[str]:

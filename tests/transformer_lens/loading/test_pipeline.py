@@ -169,3 +169,117 @@ def test_weights_that_do_not_fit_the_config_are_named(gpt2_checkpoint_dir, tmp_p
     config_path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=message):
         HookedTransformer.from_pretrained(str(tmp_path / "ckpt"))
+
+
+# ---- first_n_layers ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gelu_2l():
+    return HookedTransformer.from_pretrained("lenslab/gelu-2l", device="cpu")
+
+
+@pytest.mark.parametrize("load", ["from_pretrained", "from_pretrained_no_processing"])
+def test_first_n_layers_is_the_full_models_first_blocks(gelu_2l, load):
+    full = gelu_2l if load == "from_pretrained" else HookedTransformer.from_pretrained_no_processing("lenslab/gelu-2l", device="cpu")
+    first = getattr(HookedTransformer, load)("lenslab/gelu-2l", first_n_layers=1, device="cpu")
+    assert first.cfg.n_layers == 1 and len(first.blocks) == 1
+    tokens = first.to_tokens(["The first layer alone", "and a second prompt"])
+    with torch.no_grad():
+        logits, cache = first.run_with_cache(tokens)
+        _, full_cache = full.run_with_cache(tokens)
+        # Oracle: the 2-layer model's residual stream after block 0, then its own final norm and unembedding.
+        resid = full_cache["blocks.0.hook_resid_post"]
+        expected_logits = full.unembed(full.ln_final(resid))
+    torch.testing.assert_close(cache["blocks.0.hook_resid_post"], resid, rtol=0, atol=0)
+    torch.testing.assert_close(logits, expected_logits, rtol=1e-5, atol=1e-5)
+
+
+def test_first_n_layers_of_a_hugging_face_checkpoint(gpt2_checkpoint_dir):
+    full = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), device="cpu")
+    first = HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), first_n_layers=3, device="cpu")
+    assert full.cfg.n_layers == 8 and first.cfg.n_layers == 3
+    tokens = torch.randint(0, 50257, (2, 6), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        _, cache = first.run_with_cache(tokens)
+        _, full_cache = full.run_with_cache(tokens)
+    for layer in range(3):
+        name = f"blocks.{layer}.hook_resid_post"
+        torch.testing.assert_close(cache[name], full_cache[name], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "value, error, message",
+    [
+        (5, ValueError, "first_n_layers=5 is out of range: lenslab/gelu-2l has 2 layers, so it must lie between 1 and 2"),
+        (3, ValueError, "first_n_layers=3 is out of range: lenslab/gelu-2l has 2 layers"),
+        (0, ValueError, "first_n_layers=0 is out of range: lenslab/gelu-2l has 2 layers"),
+        (-1, ValueError, "first_n_layers=-1 is out of range"),
+        (1.0, TypeError, "first_n_layers must be an int or None, got float"),
+        (True, TypeError, "first_n_layers must be an int or None, got bool"),
+    ],
+)
+def test_first_n_layers_out_of_range_names_both_numbers(value, error, message):
+    with pytest.raises(error, match=message) as info:
+        HookedTransformer.from_pretrained("lenslab/gelu-2l", first_n_layers=value)
+    assert "\n" not in str(info.value)
+
+
+# ---- names, dtypes and keyword arguments that are wrong -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, error, message",
+    [
+        (None, TypeError, "model_name must be a string .* got NoneType"),
+        (123, TypeError, "model_name must be a string .* got int"),
+        ("", ValueError, r"model_name is empty \(''\)"),
+        ("   ", ValueError, r"model_name is empty \('   '\)"),
+    ],
+)
+def test_model_names_that_are_not_names(name, error, message):
+    from transformer_lens import HookedEncoder
+
+    for load in (HookedTransformer.from_pretrained, HookedEncoder.from_pretrained):
+        with pytest.raises(error, match=message) as info:
+            load(name)
+        assert "\n" not in str(info.value)
+
+
+def test_a_path_object_names_a_checkpoint_directory(gpt2_checkpoint_dir):
+    model = HookedTransformer.from_pretrained(gpt2_checkpoint_dir, device="cpu")
+    assert model.cfg.n_layers == 8
+
+
+def test_a_misspelt_official_name_gets_a_suggestion(gpt2_hub):
+    with pytest.raises(OSError, match=r"Cannot find model 'gpt2-smal'.*; did you mean 'gpt2-small'") as info:
+        HookedTransformer.from_pretrained("gpt2-smal")
+    assert "\n" not in str(info.value)
+    with pytest.raises(OSError, match=r"did you mean 'EleutherAI/pythia-70m'"):
+        HookedTransformer.from_pretrained("EleutherAI/pythia-70n")
+    # A name close to nothing gets no guess.
+    with pytest.raises(OSError) as info:
+        HookedTransformer.from_pretrained("someone/does-not-exist-anywhere")
+    assert "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", ["int8", torch.int64, "float8", "torch.bool"])
+def test_unsupported_dtypes_list_the_supported_ones(dtype):
+    with pytest.raises(ValueError, match=r"is not supported: the weights need a floating-point dtype, one of float32, float16, bfloat16, float64"):
+        HookedTransformer.from_pretrained("lenslab/attn-only-2l", dtype=dtype)
+
+
+def test_a_misspelt_flag_gets_the_flag_it_resembles(gpt2_checkpoint_dir):
+    from transformer_lens import HookedEncoder
+
+    with pytest.raises(TypeError) as info:
+        HookedTransformer.from_pretrained("lenslab/attn-only-2l", fold_lnn=True)
+    message = str(info.value)
+    assert message == (
+        "from_pretrained() got an unexpected keyword argument 'fold_lnn': it is not a HookedTransformerConfig field "
+        "or an argument of from_pretrained; did you mean 'fold_ln'?"
+    )
+    with pytest.raises(TypeError, match=r"it is not a GPT2Config key, a HookedTransformerConfig field or an argument of from_pretrained; did you mean 'center_unembed'"):
+        HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), center_unembedd=True)
+    with pytest.raises(TypeError, match=r"it is not a GPT2Config key, .*; did you mean 'n_embd'"):
+        HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), n_embed=32)
