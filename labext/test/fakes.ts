@@ -53,7 +53,7 @@ export const METRIC_INFOS: MetricInfo[] = [
 ];
 
 export function welcome(id = 'hello-1'): KernelMessage {
-  return { v: 2, type: 'welcome', id, protocol: 2, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
+  return { v: 3, type: 'welcome', id, protocol: 3, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
 }
 
 export function modelInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
@@ -110,7 +110,7 @@ export function record(overrides: Partial<JobRecord> = {}): JobRecord {
 
 export function result(id: string, overrides: Partial<Result> = {}): Result {
   return {
-    v: 2,
+    v: 3,
     type: 'result',
     id,
     job: record({ status: 'done', done: 8, elapsed_s: 0.25 }),
