@@ -127,6 +127,7 @@ def test_the_target_exists_once_lenslab_is_loaded_and_runs_a_job(kernel):
 CELL_SETUP = """
 import threading, torch
 from lenslab.comm.target import runner
+from lenslab.comm.jobs import PROGRESS_INTERVAL_S
 ablate = [("blocks.0.hook_resid_post", lambda act, hook: torch.zeros_like(act))]
 cell_tokens = model.to_tokens("Mary and John went to the store")
 with torch.no_grad():
@@ -135,10 +136,13 @@ with torch.no_grad():
     _, cache_reference = model.run_with_cache(cell_tokens)
 # Holds the job's first and second stacks of patched runs (batch > 1; the cell's forwards
 # have batch 1) until gates[0] and gates[1] open.
+# Reaching the second, it writes MARKER, which the test can see without messaging the kernel.
 gates, stacks = [threading.Event(), threading.Event()], []
 def gate(module, args):
     if args[0].shape[0] > 1:
         stacks.append(len(stacks))
+        if len(stacks) == 2:
+            open(MARKER, "w").close()
         if len(stacks) <= 2:
             gates[len(stacks) - 1].wait(120)
 gate_handle = model.unembed.register_forward_pre_hook(gate)
@@ -147,6 +151,8 @@ gate_handle = model.unembed.register_forward_pre_hook(gate)
 # The cell loops forwards (plain, hooked, cached) for as long as a job is active: it waits on
 # the job, and every forward is compared with the sequential reference.
 CELL_LOOP = """
+import time
+time.sleep(2 * PROGRESS_INTERVAL_S)  # so the job's next progress message is not held back
 gates[0].set()  # the job goes on while this cell runs: its progress is sent meanwhile
 wrong = forwards = 0
 with torch.no_grad():
@@ -203,13 +209,14 @@ class SubshellPanel(KernelPanel):
 
 
 @pytest.mark.slow
-def test_a_cell_and_sidebar_jobs_run_together_exactly_and_requests_are_answered_at_once(kernel):
+def test_a_cell_and_sidebar_jobs_run_together_exactly_and_requests_are_answered_at_once(kernel, tmp_path):
     info = kernel.kernel_info(reply=True)["content"]
     if "kernel subshells" not in info.get("supported_features", []):
         pytest.skip("this ipykernel has no subshells")
     run(kernel, "%load_ext lenslab")
     run(kernel, SETUP)
-    run(kernel, CELL_SETUP)
+    marker = tmp_path / "second-stack"
+    run(kernel, f"MARKER = {str(marker)!r}\n" + CELL_SETUP)
     panel = SubshellPanel(kernel)
     panel.open({"v": p.PROTOCOL_VERSION, "type": "hello", "id": "s1"})
     panel.until("welcome")
@@ -220,18 +227,17 @@ def test_a_cell_and_sidebar_jobs_run_together_exactly_and_requests_are_answered_
     panel.send({"v": v, "type": "run_patch", "id": "s2", "job": job})
     first = panel.until("job_started")[-1]["job"]["job_id"]
     panel.send({"v": v, "type": "run_patch", "id": "s3", "job": {**job, "kind": "heads_all_pos"}})
-    before_cell = panel.until("job_started")
-    second = before_cell[-1]["job"]["job_id"]
-    done_before_cell = max([m["done"] for m in before_cell if m["type"] == "progress"], default=0)
+    second = panel.until("job_started")[-1]["job"]["job_id"]
 
     cell = shell_request(kernel, "execute_request", {"code": CELL_LOOP, "silent": False})  # the main shell is busy from here
-    # The job's worker thread reports progress while the cell runs (then waits at gates[1]).
-    # Sent in the cell's context, that message made ipykernel route every later request to the
-    # busy main shell.
-    while True:
-        progress = panel.until("progress")[-1]
-        if progress["done"] > done_before_cell:
-            break
+    # The job's worker thread reports progress on its first stack of runs while the cell runs,
+    # then waits at gates[1]. Sent in the cell's context, that progress message would make
+    # ipykernel route every later request of the panel to the busy main shell.
+    # (Any message to the kernel would change the parent that message gets: wait for a file.)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the job never reached its second stack of runs"
+        time.sleep(0.02)
     timings = {}
     for request, reply_type in (
         ({"v": v, "type": "hello", "id": "s4"}, "welcome"),
