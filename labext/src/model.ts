@@ -36,8 +36,6 @@ export type ConnectionState =
 export interface KernelLink {
   /** Sends a request over the comm; false when there is no open comm. */
   send(request: Request): boolean;
-  /** Interrupts the kernel (used to cancel a job a notebook cell is waiting for). */
-  interrupt(): void;
 }
 
 export interface JobView {

@@ -20,7 +20,6 @@ import { validate } from './schema';
 
 export class FakeLink implements KernelLink {
   sent: Request[] = [];
-  interrupts = 0;
   connected = true;
 
   send(request: Request): boolean {
@@ -28,10 +27,6 @@ export class FakeLink implements KernelLink {
     if (!this.connected) return false;
     this.sent.push(request);
     return true;
-  }
-
-  interrupt(): void {
-    this.interrupts++;
   }
 
   last<T extends Request['type']>(type: T): Extract<Request, { type: T }> {
