@@ -119,6 +119,13 @@ class HookPoint(nn.Module):
         self.ctx: dict[Any, Any] = {}
         self.name: Optional[str] = None
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models pickled before scoped hooks kept the global hooks in fwd_hooks/bwd_hooks lists.
+        state = dict(state)
+        state.setdefault("_global_fwd", tuple(state.pop("fwd_hooks", ())))
+        state.setdefault("_global_bwd", tuple(state.pop("bwd_hooks", ())))
+        super().__setstate__(state)
+
     # ---- what fires here -----------------------------------------------------------------
     def _visible(self, dir: Direction) -> tuple[LensHandle, ...]:
         """The hooks a forward pass from the current context runs: global, then scoped."""

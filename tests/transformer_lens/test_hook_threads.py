@@ -233,3 +233,21 @@ def test_assigning_fwd_hooks_keeps_what_is_listed(model, tokens):
     model(tokens)
     assert calls == ["scoped"]
     assert no_hooks_left(model)
+
+
+def test_a_model_pickled_with_hook_lists_loads_with_its_hooks_global(model, tokens):
+    import copy
+    import pickle
+
+    clone = copy.deepcopy(model)
+    for hook_point in clone.hook_points():  # what older versions pickled: plain lists
+        state = hook_point.__dict__
+        state["fwd_hooks"], state["bwd_hooks"] = state.pop("_global_fwd"), state.pop("_global_bwd")
+    restored = pickle.loads(pickle.dumps(clone))
+    assert torch.equal(restored(tokens), model(tokens))
+    calls: list[str] = []
+    restored.add_hook(ABLATED, lambda act, hook: calls.append("hook"))
+    worker = threading.Thread(target=lambda: restored(tokens))
+    worker.start()
+    worker.join(30)
+    assert calls == ["hook"]
