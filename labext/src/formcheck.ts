@@ -53,7 +53,7 @@ export function checkForm(form: FormState, model: ModelInfo | undefined, metric:
   if (!fresh || tokens === null) {
     return { ready: false, pending: true, issues, notes: ['Checking token lengths…'] };
   }
-  const [clean, corrupted] = tokens.prompts.map((p) => p.tokens.length);
+  const [clean, corrupted] = tokens.prompts.map((p) => p.n_tokens);
   if (clean !== corrupted) {
     issues.push(`The clean prompt is ${clean} tokens and the corrupted prompt ${corrupted}: patching needs the same number of tokens.`);
   } else {

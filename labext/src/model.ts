@@ -36,8 +36,6 @@ export type ConnectionState =
 export interface KernelLink {
   /** Sends a request over the comm; false when there is no open comm. */
   send(request: Request): boolean;
-  /** Interrupts the kernel (used to cancel a job a notebook cell is waiting for). */
-  interrupt(): void;
 }
 
 export interface JobView {
@@ -45,7 +43,6 @@ export interface JobView {
   requestId: string;
   batchSize: number | null;
   progressUpdates: number;
-  cellWaiting: boolean;
   result: Result | null;
   mine: boolean; // started from this panel
 }
@@ -251,12 +248,7 @@ export class SidebarModel {
   cancel(jobId: number): void {
     const job = this._jobs.get(jobId);
     if (!job) return;
-    if (job.cellWaiting) {
-      // A notebook cell holds the kernel while it waits for the job: only an interrupt gets through.
-      this._link?.interrupt();
-    } else {
-      this._request('cancel', { job_id: jobId });
-    }
+    this._request('cancel', { job_id: jobId });
   }
 
   showResult(jobId: number): void {
@@ -336,7 +328,6 @@ export class SidebarModel {
         const message = msg.type === 'job_failed' ? `${msg.error_type}: ${msg.message}` : null;
         const done = msg.type === 'cancelled' ? msg.done : job.record.done;
         job.record = { ...job.record, status, done, message };
-        job.cellWaiting = false;
         break;
       }
       case 'cancel_ack':
@@ -345,12 +336,6 @@ export class SidebarModel {
         if (!this._isLatest('list_jobs', msg.id)) return;
         for (const record of msg.jobs) this._upsert(record, null);
         break;
-      case 'cell_waiting': {
-        const job = this._jobs.get(msg.job_id);
-        if (!job) return;
-        job.cellWaiting = msg.waiting;
-        break;
-      }
       case 'error':
         this._onError(msg.id, msg.request_type, msg.code, msg.message);
         break;
@@ -416,7 +401,6 @@ export class SidebarModel {
       requestId: requestId ?? '',
       batchSize: null,
       progressUpdates: 0,
-      cellWaiting: false,
       result: null,
       mine: requestId !== null && this._myRuns.has(requestId)
     };

@@ -3,7 +3,7 @@
 // test/protocol.test.ts checks this file against the JSON Schema it exports
 // (test/fixtures/protocol.schema.json), so the two cannot drift.
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const COMM_TARGET = 'lenslab.sidebar';
 
 export const PATCH_KINDS = [
@@ -82,7 +82,10 @@ export interface HookInfo {
 
 export interface TokenizedText {
   text: string;
+  /** The first 4,096 tokens at most. */
   tokens: string[];
+  /** How many tokens the text has (more than tokens.length when the reply was cut). */
+  n_tokens: number;
 }
 
 export interface JobSpec {
@@ -172,7 +175,6 @@ export type Cancelled = Envelope<'cancelled'> & { job_id: number; done: number; 
 export type JobFailed = Envelope<'job_failed'> & { job_id: number; error_type: string; message: string };
 export type CancelAck = Envelope<'cancel_ack'> & { job_id: number };
 export type Jobs = Envelope<'jobs'> & { jobs: JobRecord[] };
-export type CellWaiting = Envelope<'cell_waiting'> & { job_id: number; waiting: boolean };
 export type ErrorReply = Omit<Envelope<'error'>, 'id'> & {
   id: string | null;
   request_type: string | null;
@@ -193,7 +195,6 @@ export type KernelMessage =
   | JobFailed
   | CancelAck
   | Jobs
-  | CellWaiting
   | ErrorReply;
 export type KernelMessageType = KernelMessage['type'];
 
@@ -297,7 +298,7 @@ export const PAYLOAD_CHECKS: Record<string, ObjectCheck> = {
     description: str,
     silent: nullable(str)
   }),
-  TokenizedText: objectOf({ text: str, tokens: arrayOf(str) }),
+  TokenizedText: objectOf({ text: str, tokens: arrayOf(str), n_tokens: int }),
   JobSpec: jobSpec,
   JobRecord: objectOf({
     job_id: int,
@@ -337,7 +338,6 @@ export const KERNEL_CHECKS: Record<KernelMessageType, ObjectCheck> = {
   job_failed: objectOf({ ...envelope, job_id: int, error_type: str, message: str }),
   cancel_ack: objectOf({ ...envelope, job_id: int }),
   jobs: objectOf({ ...envelope, jobs: arrayOf(jobRecord) }),
-  cell_waiting: objectOf({ ...envelope, job_id: int, waiting: bool }),
   error: objectOf({ ...envelope, id: nullable(str), request_type: nullable(str), code: oneOf(ERROR_CODES), message: str })
 };
 

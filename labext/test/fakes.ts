@@ -20,7 +20,6 @@ import { validate } from './schema';
 
 export class FakeLink implements KernelLink {
   sent: Request[] = [];
-  interrupts = 0;
   connected = true;
 
   send(request: Request): boolean {
@@ -28,10 +27,6 @@ export class FakeLink implements KernelLink {
     if (!this.connected) return false;
     this.sent.push(request);
     return true;
-  }
-
-  interrupt(): void {
-    this.interrupts++;
   }
 
   last<T extends Request['type']>(type: T): Extract<Request, { type: T }> {
@@ -53,7 +48,7 @@ export const METRIC_INFOS: MetricInfo[] = [
 ];
 
 export function welcome(id = 'hello-1'): KernelMessage {
-  return { v: 2, type: 'welcome', id, protocol: 2, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
+  return { v: 3, type: 'welcome', id, protocol: 3, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
 }
 
 export function modelInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
@@ -110,7 +105,7 @@ export function record(overrides: Partial<JobRecord> = {}): JobRecord {
 
 export function result(id: string, overrides: Partial<Result> = {}): Result {
   return {
-    v: 2,
+    v: 3,
     type: 'result',
     id,
     job: record({ status: 'done', done: 8, elapsed_s: 0.25 }),

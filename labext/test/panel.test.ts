@@ -58,8 +58,8 @@ describe('SidebarPanel', () => {
   function connect(): void {
     model.setConnection('connected', '', 'demo.ipynb');
     model.handle(checked(welcome()));
-    model.handle(checked({ v: 2, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null, patch_kinds: ['resid_pre'] })] }));
-    model.handle(checked({ v: 2, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
+    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null, patch_kinds: ['resid_pre'] })] }));
+    model.handle(checked({ v: 3, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
   }
 
   it('says clearly when lenslab is not imported, and offers a retry', () => {
@@ -74,7 +74,7 @@ describe('SidebarPanel', () => {
   it('says when the kernel has no models', () => {
     model.setConnection('connected');
     model.handle(checked(welcome()));
-    model.handle(checked({ v: 2, type: 'models', id: link.last('list_models').id, models: [] }));
+    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [] }));
     expect(q(panel.node, '.lenslab-sb-no-models').textContent).toMatch(/No hooked models in the kernel yet/);
     expect(q(panel.node, '.lenslab-sb-status').textContent).toContain('Connected · lenslab 0.1.0');
   });
@@ -113,7 +113,7 @@ describe('SidebarPanel', () => {
 
     q(panel.node, '[data-hook="blocks.1.attn.hook_pattern"]').click();
     const ask = link.last('describe_hook');
-    model.handle(checked({ v: 2, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[4], sizes: [null, 4, null, null] }));
+    model.handle(checked({ v: 3, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[4], sizes: [null, 4, null, null] }));
     const detail = q(panel.node, '.lenslab-sb-hook-detail');
     expect(detail.textContent).toContain('blocks.1.attn.hook_pattern');
     expect(detail.textContent).toContain('shape [batch, head_index=4, query_pos, key_pos]');
@@ -133,7 +133,7 @@ describe('SidebarPanel', () => {
 
     row.click();
     const ask = link.last('describe_hook');
-    model.handle(checked({ v: 2, type: 'hook_info', id: ask.id, model: 'model', hook: silent, sizes: [null, null, 4, 32] }));
+    model.handle(checked({ v: 3, type: 'hook_info', id: ask.id, model: 'model', hook: silent, sizes: [null, null, 4, 32] }));
     expect(q(panel.node, '.lenslab-sb-detail-silent').textContent).toBe(silent.silent);
   });
 
@@ -159,18 +159,18 @@ describe('SidebarPanel', () => {
     const form = model.form as FormState;
     model.handle(
       checked({
-        v: 2,
+        v: 3,
         type: 'tokens',
         id: ask.id,
         model: 'model',
         n_ctx: 64,
         prompts: [
-          { text: form.clean, tokens: ['<bos>', 'a', ' b'] },
-          { text: form.corrupted, tokens: ['<bos>', 'a', ' c', '!'] }
+          { text: form.clean, tokens: ['<bos>', 'a', ' b'], n_tokens: 3 },
+          { text: form.corrupted, tokens: ['<bos>', 'a', ' c', '!'], n_tokens: 4 }
         ],
         answers: [
-          { text: ' b', tokens: [' b'] },
-          { text: ' c', tokens: [' c'] }
+          { text: ' b', tokens: [' b'], n_tokens: 1 },
+          { text: ' c', tokens: [' c'], n_tokens: 1 }
         ]
       })
     );
@@ -181,18 +181,18 @@ describe('SidebarPanel', () => {
     const again = link.last('tokenize');
     model.handle(
       checked({
-        v: 2,
+        v: 3,
         type: 'tokens',
         id: again.id,
         model: 'model',
         n_ctx: 64,
         prompts: [
-          { text: 'a b', tokens: ['<bos>', 'a', ' b'] },
-          { text: 'a c', tokens: ['<bos>', 'a', ' c'] }
+          { text: 'a b', tokens: ['<bos>', 'a', ' b'], n_tokens: 3 },
+          { text: 'a c', tokens: ['<bos>', 'a', ' c'], n_tokens: 3 }
         ],
         answers: [
-          { text: ' b', tokens: [' b'] },
-          { text: ' c', tokens: [' c'] }
+          { text: ' b', tokens: [' b'], n_tokens: 1 },
+          { text: ' c', tokens: [' c'], n_tokens: 1 }
         ]
       })
     );
@@ -213,8 +213,8 @@ describe('SidebarPanel', () => {
     connect();
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 2, type: 'job_started', id, job: record(), batch_size: 2 }));
-    model.handle(checked({ v: 2, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
+    model.handle(checked({ v: 3, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked({ v: 3, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
     const job = q(panel.node, '.lenslab-sb-job[data-job-id="1"]');
     expect(job.dataset.status).toBe('running');
     expect(q<HTMLProgressElement>(job, 'progress').value).toBe(4);
@@ -245,7 +245,7 @@ describe('SidebarPanel', () => {
     renderResult = 'fail';
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 2, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked({ v: 3, type: 'job_started', id, job: record(), batch_size: 2 }));
     model.handle(checked(result(id)));
     await vi.runAllTimersAsync();
     const fallback = q(panel.node, '.lenslab-sb-fallback');
@@ -257,7 +257,7 @@ describe('SidebarPanel', () => {
 
   it('shows kernel errors as dismissable notices', () => {
     connect();
-    model.handle(checked({ v: 2, type: 'error', id: null, request_type: null, code: 'bad_message', message: 'a message must be a JSON object' }));
+    model.handle(checked({ v: 3, type: 'error', id: null, request_type: null, code: 'bad_message', message: 'a message must be a JSON object' }));
     const notice = q(panel.node, '.lenslab-sb-notice');
     expect(notice.textContent).toContain('a message must be a JSON object');
     q<HTMLButtonElement>(notice, '.lenslab-sb-dismiss').click();

@@ -40,7 +40,7 @@ export class JobsView {
   update(): void {
     const m = this._model;
     const jobs = m.jobs;
-    const key = JSON.stringify([jobs.map((j) => [j.record, j.cellWaiting, !!j.result, j.progressUpdates]), m.shownJob?.record.job_id ?? null]);
+    const key = JSON.stringify([jobs.map((j) => [j.record, !!j.result, j.progressUpdates]), m.shownJob?.record.job_id ?? null]);
     renderIfChanged(this._list, key, () => {
       if (!jobs.length) return [el('li', { class: 'lenslab-sb-empty', text: 'No jobs yet in this kernel.' })];
       return jobs.map((job) => this._item(job, job.record.job_id === m.shownJob?.record.job_id));
@@ -66,9 +66,6 @@ export class JobsView {
       const bar = el('progress', { class: 'lenslab-sb-progress', max: Math.max(1, r.total), 'aria-label': `Job ${r.job_id} progress` });
       bar.value = r.done;
       item.append(bar);
-      if (job.cellWaiting) {
-        item.append(el('div', { class: 'lenslab-sb-note', text: 'A notebook cell waits for this job; Cancel interrupts the kernel.' }));
-      }
       item.append(el('div', { class: 'lenslab-sb-actions' }, button('Cancel', () => m.cancel(r.job_id), { class: 'lenslab-sb-button lenslab-sb-cancel' })));
       return item;
     }

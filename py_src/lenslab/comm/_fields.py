@@ -94,13 +94,18 @@ def check(hint: Any, value: Any, path: str) -> Any:
     if base is str:
         if not isinstance(value, str):
             raise FieldError(f"field {path!r} must be a string, got {json_type(value)}")
+        try:  # JSON may carry a lone surrogate ("\ud800"): not text any tokenizer can take
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise FieldError(f"field {path!r} is not valid Unicode text: a lone surrogate {value[e.start]!a} at character {e.start}") from None
         for c in constraints:
             if isinstance(c, Text):
                 if len(value) > c.max_length:
                     raise FieldError(f"field {path!r} is {len(value)} characters long, at most {c.max_length} allowed")
                 if len(value) < c.min_length:
                     raise FieldError(f"field {path!r} must not be empty")
-                if c.pattern is not None and _compiled(c.pattern).match(value) is None:
+                # fullmatch: with match, "$" also matches before a trailing newline ("id\n")
+                if c.pattern is not None and _compiled(c.pattern).fullmatch(value) is None:
                     raise FieldError(f"field {path!r} = {_short(value)} does not match {c.pattern}")
         return value
     if base is bool:

@@ -3,10 +3,17 @@
 ``SidebarHandler.handle`` never raises: a bad message, an unknown model or hook, or a bug in a
 handler becomes an ``error`` reply naming the request, and the kernel carries on. The handler
 only reads the user's namespace (models by variable name) and calls fixed operations.
+
+Every message it sends, from whichever thread (the job worker's progress, say), is sent in the
+context of the panel's latest request. ipykernel takes a comm message's parent from that
+context and routes the panel's next requests to the subshell of the last parent it saw; sent
+from a bare thread, the parent would be the notebook cell running on the main shell, and every
+later request (cancel included) would queue behind that cell.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 import sys
@@ -25,6 +32,7 @@ class SidebarHandler:
     def __init__(self, send: Callable[[dict[str, Any]], None], namespace: Callable[[], Mapping[str, Any]], runner: JobRunner) -> None:
         self._send = send
         self._namespace = namespace
+        self._reply_context: Optional[contextvars.Context] = None
         self._runner = runner
         self._unsubscribe = runner.subscribe(self.send)
         self._table: dict[str, Callable[[Any], None]] = {
@@ -42,10 +50,16 @@ class SidebarHandler:
         assert not missing, f"no handler for {missing}"
 
     def send(self, message: p.Message) -> None:
-        self._send(message.to_wire())
+        wire = message.to_wire()
+        context = self._reply_context
+        if context is None:
+            self._send(wire)
+        else:  # a copy: a Context can be entered by one thread at a time
+            context.copy().run(self._send, wire)
 
     def handle(self, data: Any) -> None:
         """Validates and answers one message; every failure becomes an ``error`` reply."""
+        self._reply_context = contextvars.copy_context()
         request: Optional[p.Message] = None
         try:
             request = p.parse_request(data)
@@ -105,8 +119,9 @@ class SidebarHandler:
 
         def pieces(text: str, bos: Optional[bool]) -> p.TokenizedText:
             ids = model.to_tokens(text, prepend_bos=bos, truncate=False, move_to_device=False)[0]
-            tokens = model.to_str_tokens(ids) if len(ids) else []
-            return p.TokenizedText(text=text, tokens=[str(t)[:500] for t in tokens])
+            shown = ids[: p.MAX_REPLY_TOKENS]  # a 4,000-character prompt can be 16,000 tokens
+            tokens = model.to_str_tokens(shown) if len(shown) else []
+            return p.TokenizedText(text=text, tokens=[str(t)[:500] for t in tokens], n_tokens=len(ids))
 
         self.send(
             p.Tokens(
@@ -128,10 +143,12 @@ class SidebarHandler:
 
     def _cancel(self, msg: p.Cancel) -> None:
         try:
-            self._runner.cancel(msg.job_id)
+            self._runner.get(msg.job_id)
         except KeyError:
             raise p.ProtocolError("unknown_job", f"no job {msg.job_id} in this kernel", msg.id, msg.TYPE) from None
+        # The ack first: a queued job's `cancelled` is broadcast from inside runner.cancel.
         self.send(p.CancelAck(id=msg.id, job_id=msg.job_id))
+        self._runner.cancel(msg.job_id)
 
     def _list_jobs(self, msg: p.ListJobs) -> None:
         self.send(p.Jobs(id=msg.id, jobs=self._runner.records()))
@@ -153,10 +170,17 @@ class SidebarHandler:
             return {}  # no model can exist yet; do not pay for importing torch
         from transformer_lens import HookedRootModule
 
+        def is_model(value: Any) -> bool:
+            try:  # isinstance reads value.__class__, which any object may override and make raise
+                return isinstance(value, HookedRootModule) and hasattr(value, "cfg")
+            except Exception:
+                return False
+
+        # Any Python identifier, non-ASCII ones included (p.ModelName accepts the same names).
         return {
             name: value
             for name, value in list(self._namespace().items())
-            if isinstance(name, str) and not name.startswith("_") and isinstance(value, HookedRootModule) and hasattr(value, "cfg")
+            if isinstance(name, str) and p.is_model_name(name) and not name.startswith("_") and is_model(value)
         }
 
     def _model(self, msg: Any, name: str) -> Any:

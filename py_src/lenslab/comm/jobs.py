@@ -1,13 +1,17 @@
 """Runs the sidebar's patch jobs: a queue, one worker thread, progress, cancel, results.
 
 A job (see ``recipes``) runs on a worker thread, one job at a time, so the comm keeps reading
-``cancel`` and the panel gets ``progress`` while it runs. The job's hooks sit on the user's model
-while it runs, so a notebook cell started meanwhile waits for it (see :meth:`JobRunner.hold_cell`).
+``cancel`` and the panel gets ``progress`` while it runs. Notebook cells run meanwhile: the
+job's hooks are scoped to the worker thread (``transformer_lens.hook_points``), so neither the
+job nor a cell sees the other's hooks and both compute exactly what they would alone. What a
+cell can still do to a running job is change the model itself (its weights, config or global
+hooks): the job notices (:class:`ModelState`) and fails instead of returning mixed numbers.
 Every open panel receives every job's events.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 import time
@@ -43,6 +47,9 @@ class Job:
         self.result: Optional[p.Result] = None
         self.widget: Any = None
         self.finished = threading.Event()
+        # The submitting request's context: the worker runs the job in it, so the job's messages
+        # carry that request as their parent (the kernel routes the panel's next requests by it).
+        self.context = contextvars.copy_context()
 
     def record(self) -> p.JobRecord:
         return p.JobRecord(
@@ -153,29 +160,6 @@ class JobRunner:
         for job in self.active():
             self.cancel(job.job_id)
 
-    # -- the notebook side
-
-    def hold_cell(self, *_: Any) -> None:
-        """IPython ``pre_run_cell`` callback: a cell waits while a job's hooks are on a model.
-
-        Interrupting the kernel while it waits cancels the jobs.
-        """
-        active = self.active()
-        if not active:
-            return
-        job = active[0]
-        print(f"LensLab: waiting for sidebar patch job {job.job_id} on {job.spec.model!r} (interrupt the kernel to cancel it)", file=sys.stderr)
-        self._broadcast(p.CellWaiting(id=job.request_id, job_id=job.job_id, waiting=True))
-        try:
-            while not self.wait_idle(0.1):
-                pass
-        except KeyboardInterrupt:
-            self.cancel_all()
-            self.wait_idle()
-            print("LensLab: interrupted; the sidebar patch jobs were cancelled", file=sys.stderr)
-        finally:
-            self._broadcast(p.CellWaiting(id=job.request_id, job_id=job.job_id, waiting=False))
-
     # -- the worker
 
     def _work(self) -> None:
@@ -187,7 +171,7 @@ class JobRunner:
                 job = self._queue.popleft()
                 job.status = "running"
                 job.started = time.monotonic()
-            self._run(job)
+            job.context.run(self._run, job)
 
     def _run(self, job: Job) -> None:
         from transformer_lens.patching import PatchingCancelled
@@ -204,7 +188,9 @@ class JobRunner:
                 self._broadcast(p.Progress(id=job.request_id, job_id=job.job_id, done=done, total=job.prep.total))
 
         try:
+            before = ModelState(job.model)
             outcome = compute(job.spec, job.model, job.prep, job.token, on_progress)
+            before.check_unchanged(job.spec.model)
         except PatchingCancelled:
             with self._lock:
                 self._finish(job, "cancelled")
@@ -255,6 +241,47 @@ class JobRunner:
         if job.started is not None:
             job.elapsed = time.monotonic() - job.started
         job.model = None
+
+
+class ModelChanged(RuntimeError):
+    """The model changed while a job ran on it, so the job's numbers would mix two models."""
+
+
+class ModelState:
+    """What a job's numbers depend on besides its own hooks: every parameter and buffer (the
+    tensor, its storage and torch's in-place version counter), the config and the global hooks.
+
+    Scoped hooks make a cell's ``run_with_hooks`` invisible to a job, but a cell that edits the
+    weights in place, reloads or moves them, flips a ``cfg`` switch or adds a global hook while
+    the job runs changes the model under it. Edits through ``.data`` bypass torch's version
+    counters and are not seen.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._state = self._capture(model)
+
+    @staticmethod
+    def _capture(model: Any) -> tuple[Any, ...]:
+        tensors = tuple(
+            (name, id(t), t.data_ptr(), t._version, tuple(t.shape), str(t.dtype), str(t.device))
+            for name, t in (*model.named_parameters(), *model.named_buffers())
+        )
+        hooks = tuple((name, tuple(map(id, hp.fwd_hooks)), tuple(map(id, hp.bwd_hooks))) for name, hp in model.hook_dict.items())
+        return tensors, repr(sorted(vars(model.cfg).items())), hooks
+
+    def changes(self) -> list[str]:
+        """What changed since the snapshot: "weights", "config", "global hooks"."""
+        now = self._capture(self._model)
+        return [what for what, a, b in zip(("weights", "config", "global hooks"), self._state, now) if a != b]
+
+    def check_unchanged(self, name: str) -> None:
+        changed = self.changes()
+        if changed:
+            raise ModelChanged(
+                f"{name}'s {' and '.join(changed)} changed while the job ran (a notebook cell edited the model), "
+                "so its numbers would mix two models; run the job again"
+            )
 
 
 def _patching_grid(job: Job, outcome: Outcome) -> Any:

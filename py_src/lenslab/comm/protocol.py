@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, json_type, object_schema
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 COMM_TARGET = "lenslab.sidebar"
 
 #: Patch kinds (``lenslab.comm.jobs.PATCH_KINDS`` maps each to its ``transformer_lens.patching`` function).
@@ -50,13 +51,21 @@ ErrorCode = Literal[
 
 
 RequestId = Annotated[str, Text(64, 1, r"^[A-Za-z0-9_.:-]+$")]
-ModelName = Annotated[str, Text(128, 1, r"^[A-Za-z_][A-Za-z0-9_]*$")]
+# A variable name: ASCII or not (``modèle = HookedTransformer(...)``), as JSON Schema patterns
+# and Python's re both read this; is_model_name adds Python's own identifier rule.
+MODEL_NAME_PATTERN = r"^[A-Za-z_\u0080-\uffff][0-9A-Za-z_\u0080-\uffff]*$"
+ModelName = Annotated[str, Text(128, 1, MODEL_NAME_PATTERN)]
 HookName = Annotated[str, Text(200, 1, r"^[A-Za-z0-9_.]+$")]
 Prompt = Annotated[str, Text(4000, 1)]
 Answer = Annotated[str, Text(200, 1)]
 JobId = Annotated[int, Bounds(minimum=1)]
 Count = Annotated[int, Bounds(minimum=0)]
 Label = Annotated[str, Text(500)]
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` can name a model in a message: a Python identifier of at most 128 characters."""
+    return name.isidentifier() and len(name) <= 128 and re.fullmatch(MODEL_NAME_PATTERN, name) is not None
 
 
 class ProtocolError(Exception):
@@ -118,10 +127,15 @@ class HookInfo:
     silent: Optional[Label] = None
 
 
+#: At most this many tokens per text in a ``tokens`` reply; ``n_tokens`` is the full count.
+MAX_REPLY_TOKENS = 4096
+
+
 @dataclass(frozen=True)
 class TokenizedText:
     text: Annotated[str, Text(4000)]
-    tokens: Annotated[list[Label], Items(4096)]
+    tokens: Annotated[list[Label], Items(MAX_REPLY_TOKENS)]  # the first MAX_REPLY_TOKENS tokens
+    n_tokens: Count  # how many tokens the text has (more than len(tokens) when cut)
 
 
 @dataclass(frozen=True)
@@ -372,21 +386,6 @@ class Jobs(Message):
 
 
 @dataclass(frozen=True)
-class CellWaiting(Message):
-    """A notebook cell waits for this job before it runs (the job's hooks sit on the model).
-
-    While ``waiting`` the kernel cannot read a ``cancel``: the panel interrupts the kernel
-    instead, which cancels the job.
-    """
-
-    TYPE: ClassVar[str] = "cell_waiting"
-    DIRECTION: ClassVar[str] = "kernel"
-    id: RequestId
-    job_id: JobId
-    waiting: bool
-
-
-@dataclass(frozen=True)
 class Error(Message):
     TYPE: ClassVar[str] = "error"
     DIRECTION: ClassVar[str] = "kernel"
@@ -401,7 +400,7 @@ REQUESTS: dict[str, type[Message]] = {
 }
 KERNEL_MESSAGES: dict[str, type[Message]] = {
     cls.TYPE: cls
-    for cls in (Welcome, Models, Hooks, HookDetail, Tokens, JobStarted, Progress, Result, Cancelled, JobFailed, CancelAck, Jobs, CellWaiting, Error)
+    for cls in (Welcome, Models, Hooks, HookDetail, Tokens, JobStarted, Progress, Result, Cancelled, JobFailed, CancelAck, Jobs, Error)
 }
 
 
@@ -555,8 +554,8 @@ EXAMPLES: tuple[Message, ...] = (
         id="p1-5",
         model="model",
         n_ctx=256,
-        prompts=[TokenizedText("When Mary", ["<|endoftext|>", "When", " Mary"])],
-        answers=[TokenizedText(" Mary", [" Mary"])],
+        prompts=[TokenizedText("When Mary", ["<|endoftext|>", "When", " Mary"], 3)],
+        answers=[TokenizedText(" Mary", [" Mary"], 1)],
     ),
     JobStarted(id="p1-6", job=dataclasses.replace(_RECORD, status="queued", done=0, elapsed_s=None), batch_size=2),
     Progress(id="p1-6", job_id=1, done=8, total=16),
@@ -568,6 +567,5 @@ EXAMPLES: tuple[Message, ...] = (
     JobFailed(id="p1-6", job_id=1, error_type="ValueError", message="clean and corrupted inputs differ in shape"),
     CancelAck(id="p1-7", job_id=1),
     Jobs(id="p1-8", jobs=[_RECORD]),
-    CellWaiting(id="p1-6", job_id=1, waiting=True),
     Error(id="p1-3", request_type="list_hooks", code="unknown_model", message="no model named 'modle' in the kernel; models: model"),
 )

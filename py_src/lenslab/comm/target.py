@@ -37,7 +37,7 @@ def _kernel_shell(ip: Any = None) -> Optional[Any]:
 
 
 def register_comm_target(ip: Any = None) -> bool:
-    """Registers the comm target (and the cell guard) with this kernel; idempotent.
+    """Registers the comm target with this kernel; idempotent.
 
     Returns False, doing nothing, outside a Jupyter kernel.
     """
@@ -49,9 +49,6 @@ def register_comm_target(ip: Any = None) -> bool:
     from lenslab.comm.protocol import COMM_TARGET
 
     get_comm_manager().register_target(COMM_TARGET, _on_open)
-    guard = runner().hold_cell
-    if guard not in shell.events.callbacks.get("pre_run_cell", []):
-        shell.events.register("pre_run_cell", guard)
     return True
 
 

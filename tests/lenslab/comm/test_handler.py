@@ -134,8 +134,19 @@ def test_tokenize_splits_prompts_with_bos_and_answers_without(session, lm):
     assert reply["type"] == "tokens" and reply["n_ctx"] == 64
     clean, hi = reply["prompts"]
     assert clean["tokens"] == lm.to_str_tokens(IOI["clean_prompt"]) and clean["tokens"][0] == "<|endoftext|>"
-    assert hi == {"text": "Hi", "tokens": ["<|endoftext|>", "Hi"]}
+    assert hi == {"text": "Hi", "tokens": ["<|endoftext|>", "Hi"], "n_tokens": 2}
     assert reply["answers"][0]["tokens"] == [" Mary"] and len(reply["answers"][1]["tokens"]) > 1
+
+
+def test_a_tokens_reply_stays_within_its_limit_and_gives_the_full_count(session, lm):
+    panel, handler = session
+    prompt = "\U0001f9ea\U0001f52c" * 2000  # 4,000 characters, several byte-level tokens each
+    handler.handle(request("tokenize", "t3", model="model", prompts=[prompt], answers=[]))
+    (text,) = panel.last()["prompts"]  # the fake panel validated the reply against the schema
+    n_ids = lm.to_tokens(prompt, truncate=False).shape[1]
+    assert n_ids > p.MAX_REPLY_TOKENS
+    assert text["n_tokens"] == n_ids and len(text["tokens"]) == p.MAX_REPLY_TOKENS
+    assert text["tokens"] == lm.to_str_tokens(lm.to_tokens(prompt, truncate=False)[0, : p.MAX_REPLY_TOKENS])
 
 
 def test_tokenize_without_a_tokenizer(session):
@@ -146,12 +157,15 @@ def test_tokenize_without_a_tokenizer(session):
 
 BAD_WIRE = [
     ("garbage", None, None, "bad_message"),
+    ({"v": 3, "type": "hello", "id": "b7\n"}, None, "hello", "bad_message"),  # "$" must not allow a newline
+    ({"v": 3, "type": "list_hooks", "id": "b8", "model": "model\n"}, "b8", "list_hooks", "bad_message"),
+    ({"v": 3, "type": "tokenize", "id": "b9", "model": "model", "prompts": ["a\ud800b"], "answers": []}, "b9", "tokenize", "bad_message"),
     ({"type": "hello", "id": "b1"}, "b1", "hello", "bad_message"),
     ({"v": 99, "type": "hello", "id": "b2"}, "b2", "hello", "unsupported_version"),
-    ({"v": 2, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
-    ({"v": 2, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
-    ({"v": 2, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
-    ({"v": 2, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
+    ({"v": 3, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
+    ({"v": 3, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
+    ({"v": 3, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
+    ({"v": 3, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
 ]
 
 
@@ -210,3 +224,38 @@ def test_correct_logprob_needs_no_incorrect_answer(session, runner):
     handler.handle(request("run_patch", "j1", job=job(metric="correct_logprob", incorrect_answer="")))
     result = panel.wait_for("result")
     assert result["job"]["status"] == "done"
+
+
+def test_a_model_bound_to_a_non_ascii_name_is_listed_and_usable(make_panel, runner, lm):
+    from lenslab.comm.handler import SidebarHandler
+
+    panel = make_panel()
+    handler = SidebarHandler(panel.send, lambda: {"modèle": lm, "模型": lm}, runner)
+    handler.handle(request("list_models", "u1"))
+    assert [m["name"] for m in panel.last()["models"]] == ["modèle", "模型"]
+    for name in ("modèle", "模型"):
+        handler.handle(request("list_hooks", "u2", model=name))
+        assert panel.last()["type"] == "hooks" and panel.last()["model"] == name
+    handler.handle(request("run_patch", "u3", job=job(model="modèle")))
+    result = panel.wait_for("result", lambda m: m["id"] == "u3")
+    assert "clean_tokens = modèle.to_tokens(" in result["code"]
+    assert runner.wait_idle(60)
+
+
+class Hostile:
+    """An object in the user's namespace whose every attribute access raises, __class__ included."""
+
+    def __getattribute__(self, name):
+        raise RuntimeError(f"no {name} for you")
+
+
+def test_an_object_whose_class_raises_does_not_break_list_models(make_panel, runner, lm):
+    from lenslab.comm.handler import SidebarHandler
+
+    panel = make_panel()
+    handler = SidebarHandler(panel.send, lambda: {"weird": Hostile(), "model": lm, "a b": lm}, runner)
+    import transformer_lens  # noqa: F401 - so the handler reads the namespace
+
+    handler.handle(request("list_models", "h1"))
+    reply = panel.last()
+    assert reply["type"] == "models" and [m["name"] for m in reply["models"]] == ["model"]

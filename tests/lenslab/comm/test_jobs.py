@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import _thread
 import threading
-import time
 
 import pytest
 import torch
 from sidebar_fakes import IOI, job, request
 
 from lenslab.comm.handler import SidebarHandler
-from lenslab.comm.jobs import JobRunner
 from lenslab.comm.recipes import PATCH_KINDS
 from transformer_lens import patching
 
@@ -134,7 +131,7 @@ def test_list_jobs_and_get_result(session):
     handler.handle(request("cancel", "c9", job_id=99))
     assert (panel.last()["code"], panel.last()["request_type"]) == ("unknown_job", "cancel")
     handler.handle(request("cancel", "c1", job_id=job_id))  # already done: a no-op
-    assert panel.last() == {"v": 2, "type": "cancel_ack", "id": "c1", "job_id": job_id}
+    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c1", "job_id": job_id}
 
 
 def test_a_job_that_fails_mid_sweep_reports_and_the_next_one_runs(make_panel, runner, gated):
@@ -212,7 +209,7 @@ def test_cancel_mid_job_stops_at_the_next_chunk_with_no_hooks_left(make_panel, r
     assert gate.reached.wait(30)  # a chunk of patched runs is in flight
     done_before = runner.get(job_id).done
     handler.handle(request("cancel", "c2", job_id=job_id))
-    assert panel.last() == {"v": 2, "type": "cancel_ack", "id": "c2", "job_id": job_id}
+    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c2", "job_id": job_id}
     gate.release.set()
     cancelled = panel.wait_for("cancelled")
     assert cancelled["id"] == "c1" and cancelled["job_id"] == job_id
@@ -240,6 +237,8 @@ def test_a_queued_job_is_cancelled_at_once(make_panel, runner, gated):
     handler.handle(request("cancel", "q3", job_id=second))
     cancelled = panel.wait_for("cancelled")
     assert (cancelled["id"], cancelled["job_id"], cancelled["done"]) == ("q2", second, 0)
+    types = [m["type"] for m in panel.messages]
+    assert types.index("cancel_ack") < types.index("cancelled")  # the reply first, then the event
     gate.release.set()
     panel.wait_for("result", lambda m: m["id"] == "q1")
     assert runner.wait_idle(30)
@@ -260,30 +259,52 @@ def test_every_open_panel_follows_a_job_and_a_closed_one_is_dropped(make_panel, 
     assert a.last()["type"] == "welcome"
 
 
-def test_a_cell_waits_for_a_running_job_and_an_interrupt_cancels_it(make_panel, runner, gated, capsys):
+def edit_weights(model):
+    with torch.no_grad():
+        model.blocks[0].attn.W_Q[0, 0, 0] += 1.0
+
+
+def flip_config(model):
+    model.set_use_attn_result(True)
+
+
+def add_global_hook(model):
+    model.add_hook("blocks.0.hook_resid_pre", lambda act, hook: None)
+
+
+@pytest.mark.parametrize("edit, what", [(edit_weights, "weights"), (flip_config, "config"), (add_global_hook, "global hooks")])
+def test_a_job_fails_when_a_cell_changes_the_model_under_it(make_panel, runner, gated, edit, what):
     model, gate = gated
     panel = make_panel()
     handler = SidebarHandler(panel.send, lambda: {"model": model}, runner)
-    handler.handle(request("run_patch", "w1", job=job(kind="heads_by_pos")))
+    handler.handle(request("run_patch", "e1", job=job(kind="heads_by_pos")))
     assert gate.reached.wait(30)
-
-    def interrupt_when_waiting():
-        panel.wait_for("cell_waiting", lambda m: m["waiting"])
-        _thread.interrupt_main()  # what the kernel's SIGINT does to the waiting cell
-        while not runner.get(1).token.cancelled:  # the interrupt reached hold_cell
-            time.sleep(0.01)
-        gate.release.set()
-
-    threading.Thread(target=interrupt_when_waiting, daemon=True).start()
-    runner.hold_cell()  # the pre_run_cell callback: returns once the job is gone
-    assert panel.wait_for("cancelled")["id"] == "w1"
-    assert [m["waiting"] for m in panel.of_type("cell_waiting")] == [True, False]
-    err = capsys.readouterr().err
-    assert "waiting for sidebar patch job 1" in err and "cancelled" in err
-    assert all(not hp.fwd_hooks for hp in model.hook_dict.values())
+    edit(model)  # what a notebook cell may do while the job runs
+    gate.release.set()
+    failed = panel.wait_for("job_failed")
+    assert failed["error_type"] == "ModelChanged"
+    assert failed["message"].startswith(f"model's {what} changed while the job ran")
+    assert not panel.of_type("result")
+    model.reset_hooks()
+    model.set_use_attn_result(False)
 
 
-def test_a_cell_runs_at_once_when_no_job_runs(make_panel):
-    runner = JobRunner()
-    runner.hold_cell()  # returns immediately
-    assert runner.active() == []
+def test_a_cell_running_forwards_and_hooks_during_a_job_changes_neither(make_panel, runner, lm, namespace):
+    """No guard holds the cell: the job's hooks are scoped to its thread, the cell's to the cell."""
+    tokens = lm.to_tokens(SHORT["clean_prompt"])
+    ablate = [("blocks.0.hook_resid_post", lambda act, hook: torch.zeros_like(act))]
+    with torch.no_grad():
+        plain, ablated = lm(tokens), lm.run_with_hooks(tokens, fwd_hooks=ablate)
+    panel = make_panel()
+    handler = SidebarHandler(panel.send, lambda: namespace, runner)
+    handler.handle(request("run_patch", "f1", job=job(kind="heads_by_pos", **SHORT)))
+    wrong = forwards = 0
+    with torch.no_grad():
+        while not runner.get(1).finished.is_set() or forwards < 20:
+            wrong += not torch.equal(lm(tokens), plain)
+            wrong += not torch.equal(lm.run_with_hooks(tokens, fwd_hooks=ablate), ablated)
+            forwards += 2
+    result = panel.wait_for("result")
+    assert wrong == 0
+    # The sequential reference: the job's own code, run alone afterwards, gives the same bits.
+    assert torch.equal(run_code(result["code"], lm).flatten(), torch.tensor(result["values"]))
