@@ -261,7 +261,6 @@ NAMES_BY_ARCHITECTURE: dict[str, dict[str, Aliases]] = {
 # Architectures listed above that LensLab cannot load yet -> the supported one closest to it,
 # named in the one-line error. Families that gain one of these simply list it in HF_ARCHITECTURES.
 NEAREST_SUPPORTED: dict[str, str] = {
-    "GPT2LMHeadCustomModel": "GPT2LMHeadModel",
     "HubertModel": "none (audio model)",
     "Wav2Vec2ForPreTraining": "none (audio model)",
 }

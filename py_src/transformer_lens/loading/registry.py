@@ -38,6 +38,7 @@ from transformer_lens.loading.families import (
     qwen,
     qwen2,
     qwen3,
+    santacoder,
     stablelm,
 )
 from transformer_lens.loading.model_names import NAMES_BY_ARCHITECTURE, NEAREST_SUPPORTED
@@ -45,7 +46,7 @@ from transformer_lens.loading.model_names import NAMES_BY_ARCHITECTURE, NEAREST_
 # The explicit, greppable list of supported families.
 FAMILIES: tuple[ModuleType, ...] = (
     # GPT-2 era and the first open models
-    gpt2, neox, neo, gptj, opt, bloom, gpt_bigcode,
+    gpt2, neox, neo, gptj, opt, bloom, gpt_bigcode, santacoder,
     # LLaMA-style dense decoders
     llama, mistral, qwen, qwen2, qwen3, gemma, gemma2, gemma3, phi, phi3, olmo, olmo2, olmo3, stablelm, apertus,
     # mixture of experts
