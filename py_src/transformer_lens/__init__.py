@@ -9,6 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Upstream's class-named modules (``transformer_lens.HookedTransformer`` the module) are imported
+# first, then the names are bound to the classes, as upstream's package does: ``from transformer_lens
+# import HookedTransformer`` gives the class, ``from transformer_lens.HookedTransformer import ...`` the module.
+import transformer_lens.ActivationCache
+import transformer_lens.HookedTransformer
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.factored_matrix import FactoredMatrix

@@ -338,3 +338,31 @@ class Slice:
         if isinstance(slice_input, int):
             slice_input = [slice_input]
         return Slice(slice_input)
+
+
+# ---- upstream's other utils names, implemented by topic under transformer_lens.utilities ----------
+
+from transformer_lens.utilities.defaults_utils import (  # noqa: E402  (these modules import from this one)
+    USE_DEFAULT_VALUE,
+    LocallyOverridenDefaults,
+    override_or_use_default_value,
+)
+from transformer_lens.utilities.attribute_utils import get_nested_attr, set_nested_attr  # noqa: E402
+from transformer_lens.utilities.tokenize_utils import (  # noqa: E402
+    get_input_with_manually_prepended_bos,
+    get_tokenizer_with_bos,
+    get_tokens_with_bos_removed,
+    tokenize_and_concatenate,
+)
+
+__all__ += [
+    "USE_DEFAULT_VALUE",
+    "LocallyOverridenDefaults",
+    "get_input_with_manually_prepended_bos",
+    "get_nested_attr",
+    "get_tokenizer_with_bos",
+    "get_tokens_with_bos_removed",
+    "override_or_use_default_value",
+    "set_nested_attr",
+    "tokenize_and_concatenate",
+]
