@@ -393,3 +393,7 @@ def __getattr__(name: str) -> Any:
         module_name, attribute = _FROM_UTILITIES[name]
         return getattr(importlib.import_module(f"transformer_lens.utilities.{module_name}"), attribute)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_UTILITIES) | {"CACHE_DIR"})
