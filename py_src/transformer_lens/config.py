@@ -153,6 +153,20 @@ class HookedTransformerConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def is_layer_norm_activation(self) -> bool:
+        """Whether the MLP activation is followed by a layer norm (``act_fn`` ending in ``_ln``, e.g. ``solu_ln``)."""
+        return self.act_fn is not None and self.act_fn.endswith("_ln")
+
+    def set_seed_everywhere(self, seed: int) -> None:
+        """Seed torch, numpy and Python's ``random`` with ``seed``."""
+        import random
+
+        import numpy as np
+
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+
     def __repr__(self) -> str:
         body = ",\n".join(f"  {k}={v!r}" for k, v in self.to_dict().items() if k != "extra")
         return f"HookedTransformerConfig(\n{body})"
