@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional, Union, get_args
 
@@ -175,3 +176,8 @@ class HookedTransformerConfig:
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# Upstream 3.x imports the class from ``transformer_lens.config.hooked_transformer_config`` (a package
+# there). That dotted path names this same module, so both spellings give the same class.
+sys.modules[f"{__name__}.hooked_transformer_config"] = sys.modules[__name__]
