@@ -10,7 +10,10 @@ from typing import Any, Literal, Optional, Union, get_args
 import torch
 
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
-ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu"]
+ActFn = Literal[
+    "relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "relu2",
+    "solu", "solu_ln", "gelu_ln", "xielu",
+]  # fmt: skip
 PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
 AttentionDir = Literal["causal", "bidirectional"]
 
