@@ -67,6 +67,11 @@ class LensHandle:
         """The function that was added (upstream 3.x's name for it)."""
         return self.fn
 
+    @property
+    def hook(self) -> "LensHandle":
+        """Upstream's torch handle of this hook; here the handle itself (``handle.hook.remove()`` works)."""
+        return self
+
 
 class _HookScope:
     """The scoped hooks visible in one context: a parent's hooks plus those of one call.

@@ -433,3 +433,5 @@ def test_hook_point_repr_and_handles_as_upstream():
     point.add_hook(hook)
     assert handle.user_hook is hook
     assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 2 fwd)"
+    handle.hook.remove()  # upstream code removes hooks through the torch handle
+    assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 1 fwd)"
