@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 
 from transformer_lens import hook_names
+from transformer_lens._not_provided import NotProvidedError
 
 HookFunction = Callable[..., Optional[torch.Tensor]]
 NamesFilter = Union[None, str, Sequence[str], Callable[[str], bool]]
@@ -60,6 +61,16 @@ class LensHandle:
 
     def remove(self) -> None:
         self.hook_point._remove_handle(self)
+
+    @property
+    def user_hook(self) -> HookFunction:
+        """The function that was added (upstream 3.x's name for it)."""
+        return self.fn
+
+    @property
+    def hook(self) -> "LensHandle":
+        """Upstream's torch handle of this hook; here the handle itself (``handle.hook.remove()`` works)."""
+        return self
 
 
 class _HookScope:
@@ -306,10 +317,81 @@ class HookPoint(nn.Module):
         return lambda grad: fn(grad, hook=self)
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}"
+        """``name='...'`` and how many hooks a forward pass from this context runs here, e.g. ``2 fwd``."""
+        parts = [f"name={self.name!r}"] if self.name is not None else []
+        for dir in ("fwd", "bwd"):
+            count = len(self._visible(dir))  # type: ignore[arg-type]
+            if count:
+                parts.append(f"{count} {dir}")
+        return ", ".join(parts)
+
+    # ---- upstream's remaining HookPoint API ------------------------------------------------
+    def add_perma_hook(self, hook: HookFunction, dir: Direction = "fwd") -> LensHandle:
+        """A global hook that ``remove_hooks``/``reset_hooks`` keep unless ``including_permanent=True``."""
+        return self.add_hook(hook, dir=dir, is_permanent=True)
+
+    def has_hooks(
+        self, dir: Literal["fwd", "bwd", "both"] = "both", including_permanent: bool = True, level: Optional[int] = None
+    ) -> bool:
+        """Whether a forward pass from this context would run any hook here (global or this context's scoped ones).
+
+        ``including_permanent=False`` ignores permanent hooks; ``level`` counts only hooks added at that level.
+        """
+        if dir not in ("fwd", "bwd", "both"):
+            raise ValueError(f"dir must be 'fwd', 'bwd' or 'both', got {dir!r}")
+        directions = ("fwd", "bwd") if dir == "both" else (dir,)
+        return any(
+            (including_permanent or not handle.is_permanent) and (level is None or handle.context_level == level)
+            for direction in directions
+            for handle in self._visible(direction)  # type: ignore[arg-type]
+        )
+
+    def enable_reshape(self, hook_conversion: Any = None) -> None:
+        raise NotProvidedError(
+            "HookPoint.enable_reshape is not provided by LensLab: it converts TransformerBridge activations, "
+            "and LensLab's hook points always hold TransformerLens-shaped tensors"
+        )
 
 
-class HookedRootModule(nn.Module):
+class HookIntrospectionMixin:
+    """``list_hooks()`` for any class with a ``hook_dict`` of hook points (upstream 3.x's mixin)."""
+
+    hook_dict: dict[str, HookPoint]
+
+    def list_hooks(
+        self,
+        name_filter: NamesFilter = None,
+        dir: Literal["fwd", "bwd", "both"] = "both",
+        including_permanent: bool = True,
+    ) -> dict[str, list[LensHandle]]:
+        """``{hook name: [handles]}`` of the hooks a forward pass from this context would run; hook points
+        with none are left out. ``name_filter``: a name, a list of names or a predicate."""
+        if dir not in ("fwd", "bwd", "both"):
+            raise ValueError(f"dir must be 'fwd', 'bwd' or 'both', got {dir!r}")
+        if name_filter is None:
+            wanted: Callable[[str], bool] = lambda name: True  # noqa: E731
+        elif callable(name_filter):
+            wanted = name_filter
+        else:
+            names = {name_filter} if isinstance(name_filter, str) else set(name_filter)
+            wanted = names.__contains__
+        directions = ("fwd", "bwd") if dir == "both" else (dir,)
+        listed: dict[str, list[LensHandle]] = {}
+        for name, hook_point in self.hook_dict.items():
+            if not wanted(name):
+                continue
+            handles = [
+                handle
+                for direction in directions
+                for handle in hook_point._visible(direction)  # type: ignore[arg-type]
+                if including_permanent or not handle.is_permanent
+            ]
+            if handles:
+                listed[name] = handles
+        return listed
+
+
+class HookedRootModule(HookIntrospectionMixin, nn.Module):
     """Base class for models made of hook points: naming, adding, removing and caching hooks."""
 
     hook_dict: dict[str, HookPoint]
@@ -361,9 +443,12 @@ class HookedRootModule(nn.Module):
         calling thread's forward passes see. ``check_output=False`` lets the hook return a
         tensor of another shape or dtype (see ``HookPoint.add_hook``).
         """
+        hook_points = self._resolve_hook_points(name)
+        for hook_point in hook_points:
+            self.check_hooks_to_add(hook_point, hook_point.name or "", hook, dir=dir, is_permanent=is_permanent, prepend=prepend)
         return [
             hook_point.add_hook(hook, dir=dir, is_permanent=is_permanent, level=level, prepend=prepend, check_output=check_output)
-            for hook_point in self._resolve_hook_points(name)
+            for hook_point in hook_points
         ]
 
     def add_perma_hook(self, name: Union[str, Callable[[str], bool]], hook: HookFunction, dir: Direction = "fwd") -> list[LensHandle]:
@@ -401,13 +486,16 @@ class HookedRootModule(nn.Module):
         fwd_hooks: Sequence[tuple[Union[str, Callable[[str], bool]], HookFunction]],
         bwd_hooks: Sequence[tuple[Union[str, Callable[[str], bool]], HookFunction]],
     ) -> list[tuple[HookPoint, HookFunction, Direction]]:
-        """Every (hook point, function, direction), all resolved before anything is attached."""
-        return [
-            (hook_point, fn, direction)  # type: ignore[misc]
+        """Every (hook point, function, direction), all resolved and checked before anything is attached."""
+        resolved = [
+            (hook_point, fn, direction)
             for direction, pairs in (("fwd", fwd_hooks), ("bwd", bwd_hooks))
             for target, fn in pairs
             for hook_point in self._resolve_hook_points(target)
         ]
+        for hook_point, fn, direction in resolved:
+            self.check_hooks_to_add(hook_point, hook_point.name or "", fn, dir=direction)  # type: ignore[arg-type]
+        return resolved  # type: ignore[return-value]
 
     def _attach(
         self,
@@ -592,6 +680,48 @@ class HookedRootModule(nn.Module):
         global hooks, so every thread's forward passes write to ``cache``."""
         _, fwd, bwd = self.get_caching_hooks(names, incl_bwd, device, remove_batch_dim, cache=cache)
         self._attach(fwd, bwd)
+
+
+    # ---- upstream's remaining HookedRootModule API -------------------------------------------
+    def check_hooks_to_add(
+        self,
+        hook_point: HookPoint,
+        hook_point_name: str,
+        hook: HookFunction,
+        dir: Direction = "fwd",
+        is_permanent: bool = False,
+        prepend: bool = False,
+    ) -> None:
+        """Called before any hook is attached (global or scoped); raise here to refuse it. Accepts all."""
+
+    def check_and_add_hook(
+        self,
+        hook_point: HookPoint,
+        hook_point_name: str,
+        hook: HookFunction,
+        dir: Direction = "fwd",
+        is_permanent: bool = False,
+        level: Optional[int] = None,
+        prepend: bool = False,
+    ) -> LensHandle:
+        """``check_hooks_to_add``, then attach ``hook`` to ``hook_point`` as a global hook."""
+        self.check_hooks_to_add(hook_point, hook_point_name, hook, dir=dir, is_permanent=is_permanent, prepend=prepend)
+        return hook_point.add_hook(hook, dir=dir, is_permanent=is_permanent, level=level, prepend=prepend)
+
+    def add_caching_hooks(
+        self,
+        names_filter: NamesFilter = None,
+        incl_bwd: bool = False,
+        device: Union[str, torch.device, None] = None,
+        remove_batch_dim: bool = False,
+        cache: Optional[dict] = None,
+    ) -> dict:
+        """Global hooks that store activations (and with ``incl_bwd`` gradients) into ``cache``, returned;
+        the model is not run. They stay until ``reset_hooks()``."""
+        cache = {} if cache is None else cache
+        _, fwd, bwd = self.get_caching_hooks(names_filter, incl_bwd, device, remove_batch_dim, cache=cache)
+        self._attach(fwd, bwd)
+        return cache
 
 
 def _as_slice(pos_slice: Any) -> Optional[Union[slice, int, torch.Tensor]]:

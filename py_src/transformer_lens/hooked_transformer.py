@@ -22,6 +22,7 @@ from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
+from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin, check_token_ids
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
@@ -29,7 +30,9 @@ ReturnType = Optional[Literal["logits", "loss", "both"]]
 RETURN_TYPES = ("logits", "loss", "both", None)
 
 
-class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, HookedRootModule):
+class HookedTransformer(
+    TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, ModelExtrasMixin, HookedRootModule
+):
     """A hooked decoder-only transformer (GPT-2 and friends), API-compatible with TransformerLens 3.x."""
 
     def __init__(
@@ -196,7 +199,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
             block.ln1 = make_norm(self.cfg).to(device)
             if not self.cfg.attn_only:
                 block.ln2 = make_norm(self.cfg).to(device)
-                if hasattr(block.mlp, "ln"):  # SoLU's LayerNorm over d_mlp is folded too
+                if getattr(block.mlp, "ln", None) is not None:  # SoLU's LayerNorm over d_mlp is folded too
                     block.mlp.ln = make_mlp_norm(self.cfg, block.mlp.W_out.shape[0]).to(device)
         if self.ln_final is not None:
             self.ln_final = make_final_norm(self.cfg).to(device)

@@ -9,32 +9,23 @@ OPT-350m is post-LN (``post_layer_norm``): each sum is normalised before it flow
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 
 from transformer_lens.components.attention import make_attention
-from transformer_lens.components.mlp import MLP
+from transformer_lens.components.mlp import make_mlp
 from transformer_lens.components.norms import make_learned_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
 
 
-def make_mlp(cfg: HookedTransformerConfig) -> nn.Module:
-    """The dense MLP, or a mixture of experts when the config names experts."""
-    if cfg.num_experts:
-        from transformer_lens.components.mlps.moe import MoE
-
-        return MoE(cfg)
-    return MLP(cfg)
-
-
 class TransformerBlock(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig, block_index: int) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict], block_index: int) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.layer_idx = block_index
         self.ln1 = make_norm(cfg)
         self.attn = make_attention(cfg, block_index)
@@ -92,9 +83,9 @@ class TransformerBlock(nn.Module):
     def forward(
         self,
         resid_pre: torch.Tensor,
+        shortformer_pos_embed: Optional[torch.Tensor] = None,
         past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
         attention_mask: Optional[torch.Tensor] = None,
-        shortformer_pos_embed: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``; ``shortformer_pos_embed`` is ``"batch pos d_model"``."""
         resid_pre = self.hook_resid_pre(resid_pre)

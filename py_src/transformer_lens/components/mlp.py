@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from transformer_lens.components.norms import make_mlp_norm
+from transformer_lens.components.xielu import XIELU, xielu
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 
@@ -37,36 +38,13 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "swish": F.silu,
     "tanh": torch.tanh,
     "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
+    "relu2": lambda x: F.relu(x).square(),
     "solu": solu,
-    "solu_ln": solu,  # followed by the MLP's own LayerNorm (``MLP.ln``)
+    # "_ln": the activation is followed by hook_mid and a layer norm over d_mlp (SoLU models).
+    "solu_ln": solu,
+    "gelu_ln": F.gelu,
+    "xielu": xielu,  # an MLP gets its own trainable XIELU (select_activation_function)
 }
-
-
-class XIELU(nn.Module):
-    """xIELU (Apertus): a learned quadratic for x > 0 and an ELU-like branch below.
-
-    ``alpha_p``/``alpha_n`` are stored before softplus, and ``beta`` as is, like Hugging Face's
-    XIELUActivation, under upstream's names (``mlp.act_fn.alpha_p``...).
-    """
-
-    def __init__(self, cfg: HookedTransformerConfig, alpha_p: float = 0.8, alpha_n: float = 0.8, beta: float = 0.5) -> None:
-        super().__init__()
-        inverse_softplus = lambda value: torch.log(torch.expm1(torch.tensor(value, dtype=torch.float32)))  # noqa: E731
-        self.alpha_p = nn.Parameter(inverse_softplus(alpha_p).reshape(1).to(cfg.dtype))
-        self.alpha_n = nn.Parameter(inverse_softplus(alpha_n - beta).reshape(1).to(cfg.dtype))
-        self.beta = nn.Parameter(torch.tensor(beta, dtype=cfg.dtype), requires_grad=False)
-        self.eps = -1e-6
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        alpha_p = F.softplus(self.alpha_p)
-        alpha_n = self.beta + F.softplus(self.alpha_n)
-        negative = (torch.expm1(torch.clamp(x, max=self.eps)) - x) * alpha_n + self.beta * x
-        return torch.where(x > 0, alpha_p * x * x + self.beta * x, negative)
-
-
-def is_layer_norm_activation(cfg: HookedTransformerConfig) -> bool:
-    """Activations named ``*_ln`` carry a LayerNorm over d_mlp inside the MLP (upstream's convention)."""
-    return cfg.act_fn is not None and cfg.act_fn.endswith("_ln")
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -74,36 +52,88 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.
     return flat.view(*x.shape[:-1], -1)
 
 
-class MLP(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+class CanBeUsedAsMLP(nn.Module):
+    """What every MLP-like layer is: ``"batch pos d_model" -> "batch pos d_model"``, built from a config.
+
+    Upstream's name for the common base of its MLP layers; code outside (sae-lens) types against it.
+    """
+
+    cfg: HookedTransformerConfig
+    d_mlp: int
+    act_fn: Callable[[torch.Tensor], torch.Tensor]
+    hook_mid: Optional[HookPoint]  # only with a "*_ln" activation
+    ln: Optional[nn.Module]  # only with a "*_ln" activation
+
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
-        d_mlp = cfg.d_mlp or 4 * cfg.d_model
+        self.cfg = HookedTransformerConfig.unwrap(cfg)
+        if self.cfg.d_mlp is None:
+            raise ValueError("d_mlp must be set in the config to build an MLP layer")
+        self.d_mlp = self.cfg.d_mlp
+        self.hook_mid = None
+        self.ln = None
+
+    def select_activation_function(self) -> None:
+        """Set ``act_fn`` from ``cfg.act_fn``; a ``*_ln`` activation also gets ``hook_mid`` and ``ln``."""
+        name = self.cfg.act_fn
+        if name not in ACTIVATIONS:
+            raise ValueError(f"act_fn {name!r} is not supported; supported: {', '.join(sorted(ACTIVATIONS))}")
+        # A module when the activation has learned parameters (xIELU), so they load with the MLP.
+        self.act_fn = XIELU(dtype=self.cfg.dtype) if name == "xielu" else ACTIVATIONS[name]
+        if self.cfg.is_layer_norm_activation():
+            self.hook_mid = HookPoint()  # [batch, pos, d_mlp]
+            self.ln = make_mlp_norm(self.cfg, self.d_mlp)
+
+    def _activate(self, pre: torch.Tensor) -> torch.Tensor:
+        post = self.act_fn(pre)
+        if self.ln is not None:
+            post = self.ln(self.hook_mid(post))  # type: ignore[misc]
+        return post
+
+
+class MLP(CanBeUsedAsMLP):
+    """``act(x @ W_in + b_in) @ W_out + b_out``; ``hook_pre`` sees the pre-activation, ``hook_post`` the activation."""
+
+    gated = False
+
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
+        super().__init__(cfg)
+        cfg, d_mlp = self.cfg, self.d_mlp
         self.W_in = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.b_in = nn.Parameter(torch.zeros(d_mlp, dtype=cfg.dtype))
-        if cfg.gated_mlp:
+        if self.gated:
             self.W_gate = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.W_out = nn.Parameter(torch.empty(d_mlp, cfg.d_model, dtype=cfg.dtype))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
-        # A module when the activation has learned parameters (xIELU), so they load with the MLP.
-        self.act_fn = XIELU(cfg) if cfg.act_fn == "xielu" else ACTIVATIONS[cfg.act_fn or "gelu"]
+        self.select_activation_function()
         self.hook_pre = HookPoint()  # [batch, pos, d_mlp]
-        if cfg.gated_mlp:
+        if self.gated:
             self.hook_pre_linear = HookPoint()  # [batch, pos, d_mlp]
         self.hook_post = HookPoint()  # [batch, pos, d_mlp]
-        if is_layer_norm_activation(cfg):
-            self.hook_mid = HookPoint()  # [batch, pos, d_mlp]
-            self.ln = make_mlp_norm(cfg, d_mlp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
-        if self.cfg.gated_mlp:
+        if self.gated:
             gate = self.hook_pre(torch.matmul(x, self.W_gate))
             linear = self.hook_pre_linear(_linear(x, self.W_in, self.b_in))
-            post = self.hook_post(self.act_fn(gate) * linear)
-        elif is_layer_norm_activation(self.cfg):
-            mid = self.hook_mid(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
-            post = self.hook_post(self.ln(mid))
+            post = self.hook_post(self._activate(gate) * linear)
         else:
-            post = self.hook_post(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
+            post = self.hook_post(self._activate(self.hook_pre(_linear(x, self.W_in, self.b_in))))
         return _linear(post, self.W_out, self.b_out)
+
+
+class GatedMLP(MLP):
+    """``(act(x @ W_gate) * (x @ W_in + b_in)) @ W_out + b_out`` (LLaMA-style); ``hook_pre`` sees the gate,
+    ``hook_pre_linear`` the linear branch."""
+
+    gated = True
+
+
+def make_mlp(cfg: HookedTransformerConfig) -> CanBeUsedAsMLP:
+    """The MLP layer the config asks for: a mixture of experts when it names experts, else gated
+    when ``cfg.gated_mlp``, else plain."""
+    if cfg.num_experts:
+        from transformer_lens.components.mlps.moe import MoE  # imports this module
+
+        return MoE(cfg)
+    return GatedMLP(cfg) if cfg.gated_mlp else MLP(cfg)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from transformer_lens.components.attention import Attention
-from transformer_lens.components.mlp import MLP
+from transformer_lens.components.mlp import make_mlp
 from transformer_lens.components.norms import RMSNorm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
@@ -44,7 +44,7 @@ class T5Attention(Attention):
     def __init__(
         self, cfg: HookedTransformerConfig, layer_idx: int, causal: bool, has_relative_attention_bias: bool = False
     ) -> None:
-        super().__init__(cfg, layer_idx, causal=causal)
+        super().__init__(cfg, layer_id=layer_idx, causal=causal)
         if has_relative_attention_bias:
             if not cfg.relative_attention_num_buckets or not cfg.relative_attention_max_distance:
                 raise ValueError("T5 attention needs relative_attention_num_buckets and relative_attention_max_distance")
@@ -80,7 +80,7 @@ class T5Block(nn.Module):
             self.ln3 = RMSNorm(cfg)
             self.hook_cross_attn_out = HookPoint()  # [batch, pos, d_model]
             self.hook_resid_mid_cross = HookPoint()  # [batch, pos, d_model]
-        self.mlp = MLP(cfg)
+        self.mlp = make_mlp(cfg)
         self.hook_resid_pre = HookPoint()  # [batch, pos, d_model]
         self.hook_attn_out = HookPoint()  # [batch, pos, d_model]
         self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]
@@ -101,7 +101,7 @@ class T5Block(nn.Module):
         resid_pre = self.hook_resid_pre(resid_pre)
         normed = self.ln1(resid_pre)
         attn_out = self.hook_attn_out(
-            self.attn(normed, normed, normed, past_kv_cache_entry, attention_mask, position_bias=position_bias)
+            self.attn(normed, normed, normed, past_kv_cache_entry, attention_mask=attention_mask, position_bias=position_bias)
         )
         resid = self.hook_resid_mid(resid_pre + attn_out)
         if self.is_decoder:
