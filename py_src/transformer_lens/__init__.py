@@ -36,9 +36,6 @@ EasyTransformer = HookedTransformer
 EasyTransformerConfig = HookedTransformerConfig
 EasyTransformerKeyValueCache = HookedTransformerKeyValueCache
 
-# Upstream sets this to None when the optional lit-nlp integration is unavailable; LensLab has none.
-lit = None
-
 _LAZY_MODULES = {
     "cache",
     "components",
@@ -46,6 +43,7 @@ _LAZY_MODULES = {
     "factories",
     "head_detector",
     "hook_names",
+    "lit",
     "hook_points",
     "loading",
     "loading_from_pretrained",

@@ -360,35 +360,18 @@ def test_model_methods_left_out_say_so(attn_only):
         attn_only.hook_embed.enable_reshape()
 
 
-def test_lit_is_none_as_upstream_without_lit_nlp():
-    assert transformer_lens.lit is None
+def test_lit_has_its_constants_and_helpers_but_no_lit_wrappers():
+    lit = transformer_lens.lit
+    assert lit.INPUT_FIELDS.TEXT == "text" and lit.OUTPUT_FIELDS.TOP_K_TOKENS == "top_k_tokens"
+    assert lit.check_lit_installed() is False
+    from transformer_lens.lit import utils as lit_utils
 
-
-def test_dtype_spellings():
-    from transformer_lens.HookedTransformer import DTYPE_FROM_STRING
-
-    assert DTYPE_FROM_STRING["bf16"] is torch.bfloat16 and DTYPE_FROM_STRING["fp32"] is torch.float32
-
-
-def test_hooked_root_module_lists_hooks_through_the_mixin():
-    assert issubclass(hook_points.HookedRootModule, hook_points.HookIntrospectionMixin)
-
-
-def test_process_weights_equals_our_functions():
-    from transformer_lens import weight_processing
-    from transformer_lens.weight_processing import ProcessWeights
-
-    model = transformer_lens.HookedTransformer.from_pretrained_no_processing("lenslab/gelu-2l", device="cpu")
-    state_dict = dict(model.state_dict())
-    got = ProcessWeights.process_weights(dict(state_dict), model.cfg)
-    expected = weight_processing.process_state_dict(dict(state_dict), model.cfg)
-    assert set(got) == set(expected) and all(torch.equal(got[k], expected[k]) for k in got)
-    folded = ProcessWeights.fold_layer_norm(dict(state_dict), model.cfg)
-    assert "blocks.0.ln1.w" not in folded
-    with pytest.raises(NotImplementedError, match="adapter"):
-        ProcessWeights.center_unembed(dict(state_dict), adapter=object())
-    with pytest.raises(NotImplementedError, match="center_weight_single is not provided"):
-        ProcessWeights.center_weight_single(torch.zeros(2))
+    assert lit_utils.clean_token_strings(["Ġcat", "##s", "▁dog", "x"]) == ["▁cat", "s", "▁dog", "x"]
+    assert [len(b) for b in lit_utils.batch_examples([{}] * 7, 3)] == [3, 3, 1]
+    rows = lit_utils.unbatch_outputs({"logits": torch.zeros(2, 4), "tokens": [["a"], ["b"]], "name": "m"})
+    assert rows[1]["tokens"] == ["b"] and rows[1]["logits"].shape == (4,) and rows[0]["name"] == "m"
+    with pytest.raises(NotImplementedError, match="HookedTransformerLIT is not provided by LensLab"):
+        lit.HookedTransformerLIT(None)
 
 
 def test_layer_norm_activation_mlp_matches_its_equation():
