@@ -328,10 +328,8 @@ def test_attention_qk_ov_circuits(gelu):
     "module_name, name",
     [
         ("transformer_lens", "HookedAudioEncoder"),
-        ("transformer_lens", "HookedEncoderDecoder"),
         ("transformer_lens", "TransformerBridgeConfig"),
-        ("transformer_lens", "BertNextSentencePrediction"),
-        ("transformer_lens.components", "T5Block"),
+        ("transformer_lens.components", "GatedMLP4Bit"),
         ("transformer_lens.tools.analysis", "direct_logit_attribution"),
         ("transformer_lens.loading_from_pretrained", "convert_neel_model_config"),
         ("transformer_lens.config", "TransformerBridgeConfig"),
@@ -341,6 +339,30 @@ def test_left_out_upstream_names_say_so(module_name, name):
     module = importlib.import_module(module_name)
     with pytest.raises(NotImplementedError, match=f"{name} is not provided by LensLab: .+"):
         getattr(module, name)
+
+
+@pytest.mark.parametrize(
+    "module_name, name, implementation",
+    [
+        ("transformer_lens", "HookedEncoderDecoder", "transformer_lens.hooked_encoder_decoder"),
+        ("transformer_lens", "BertNextSentencePrediction", "transformer_lens.bert_next_sentence_prediction"),
+        ("transformer_lens.BertNextSentencePrediction", "BertNextSentencePrediction", "transformer_lens.bert_next_sentence_prediction"),
+        ("transformer_lens.components", "T5Block", "transformer_lens.components.t5"),
+        ("transformer_lens.components.t5_attention", "T5Attention", "transformer_lens.components.t5"),
+        ("transformer_lens.components.bert_pooler", "BertPooler", "transformer_lens.components.bert"),
+        ("transformer_lens.components", "MoE", "transformer_lens.components.mlps.moe"),
+    ],
+)
+def test_names_other_modules_implement_resolve_there_or_say_so(module_name, name, implementation):
+    # These live in modules other parts of LensLab add: the upstream path gives that object when the
+    # module (and name) is there, and a NotImplementedError naming it otherwise.
+    try:
+        expected = getattr(importlib.import_module(implementation), name)
+    except (ImportError, AttributeError):
+        with pytest.raises(NotImplementedError, match=f"{name} is not provided by LensLab"):
+            getattr(importlib.import_module(module_name), name)
+    else:
+        assert getattr(importlib.import_module(module_name), name) is expected
 
 
 def test_left_out_names_fail_a_from_import_with_the_reason():
