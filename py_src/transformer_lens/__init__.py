@@ -36,9 +36,6 @@ EasyTransformer = HookedTransformer
 EasyTransformerConfig = HookedTransformerConfig
 EasyTransformerKeyValueCache = HookedTransformerKeyValueCache
 
-# Upstream sets this to None when the optional lit-nlp integration is unavailable; LensLab has none.
-lit = None
-
 _LAZY_MODULES = {
     "cache",
     "components",
@@ -46,6 +43,7 @@ _LAZY_MODULES = {
     "factories",
     "head_detector",
     "hook_names",
+    "lit",
     "hook_points",
     "loading",
     "loading_from_pretrained",
@@ -61,9 +59,9 @@ _LAZY_MODULES = {
 _LAZY_ATTRIBUTES = {
     "HookedEncoder": ("transformer_lens.hooked_encoder", "HookedEncoder"),
     "HookedEncoderConfig": ("transformer_lens.hooked_encoder", "HookedEncoderConfig"),
-    "HookedEncoderDecoder": ("transformer_lens.hooked_encoder_decoder", "HookedEncoderDecoder"),
     "SVDInterpreter": ("transformer_lens.svd_interpreter", "SVDInterpreter"),
-    "BertNextSentencePrediction": ("transformer_lens.bert_next_sentence_prediction", "BertNextSentencePrediction"),
+    "BertNextSentencePrediction": ("transformer_lens.BertNextSentencePrediction", "BertNextSentencePrediction"),
+    "HookedEncoderDecoder": ("transformer_lens.HookedEncoderDecoder", "HookedEncoderDecoder"),
     "TransformerLensKeyValueCache": ("transformer_lens.kv_cache", "HookedTransformerKeyValueCache"),
     "TransformerLensKeyValueCacheEntry": ("transformer_lens.kv_cache", "KeyValueCacheEntry"),
     "HookedTransformerKeyValueCacheEntry": ("transformer_lens.kv_cache", "KeyValueCacheEntry"),
@@ -84,11 +82,11 @@ __all__ = [
     "FactoredMatrix",
     "HookPoint",
     "HookedEncoder",
+    "HookedEncoderDecoder",
     "HookedRootModule",
     "HookedTransformer",
     "HookedTransformerConfig",
     "HookedTransformerKeyValueCache",
-    "HookedEncoderDecoder",
     "SVDInterpreter",
     "TransformerLensKeyValueCache",
     "TransformerLensKeyValueCacheEntry",
