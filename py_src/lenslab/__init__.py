@@ -11,8 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from lenslab.comm.target import register_comm_target
-from lenslab.display import register_formatters, show, to_widget, unregister_formatters
+from lenslab._core_check import warn_if_core_shadowed
+
+# First, before anything of ours imports transformer_lens: upstream's package may be the one found.
+warn_if_core_shadowed()
+
+from lenslab.comm.target import register_comm_target  # noqa: E402
+from lenslab.display import register_formatters, show, to_widget, unregister_formatters  # noqa: E402
 
 __version__ = "0.1.0"
 
