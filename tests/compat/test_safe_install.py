@@ -107,9 +107,13 @@ def test_one_command_installs_sae_lens_on_lenslab_and_upstream_is_caught(tmp_pat
     kept = float(venv.run(str(venv.python), "-c", SMOKE).stdout.strip().splitlines()[-1])
     assert kept < 1e-4  # with the error term the SAE leaves the logits as they were
 
+    # The stand-in even meets an explicit request for upstream's release: pip changes nothing.
+    asked = venv.pip("install", "--no-deps", "transformer-lens==3.9.0")
+    assert "Requirement already satisfied: transformer-lens==3.9.0" in asked.stdout and "3.9.0+lenslab" in asked.stdout
+
     # Upstream forced in: it replaces the stand-in and, site-packages being ahead of the editable
     # checkout on sys.path, shadows LensLab's package. import lenslab says so, once.
-    venv.pip("install", "-q", "--no-deps", "transformer-lens==3.9.0")
+    venv.pip("install", "-q", "--force-reinstall", "--no-deps", "transformer-lens==3.9.0")
     shadowed = venv.run(str(venv.python), "-c", "import lenslab")
     assert shadowed.stderr.count("ShadowedCoreWarning") == 1, shadowed.stderr
     assert "site-packages/transformer_lens/__init__.py" in shadowed.stderr
