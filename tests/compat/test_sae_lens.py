@@ -165,7 +165,10 @@ def test_sidebar_hook_tree_lists_the_attached_saes_hooks(model, sae):
             assert [h["name"] for h in reply["hooks"]] == list(model.hook_dict)
             by_name = {h["name"]: h for h in reply["hooks"]}
             for suffix in SAE_HOOKS:
-                assert by_name[f"{HOOK}.{suffix}"]["layer"] == 0
+                assert (by_name[f"{HOOK}.{suffix}"]["layer"], by_name[f"{HOOK}.{suffix}"]["component"]) == (0, "sae")
+            assert by_name[f"{HOOK}.hook_sae_acts_post"]["shape"] == ["batch", "pos", "d_sae"]
+            assert by_name[f"{HOOK}.hook_sae_input"]["shape"] == ["batch", "pos", "d_model"]
+            assert by_name["blocks.1.mlp.hook_in"]["component"] == "mlp"
             handler.handle(request("list_models", "s2"))
             assert panel.last()["models"][0]["n_hooks"] == len(model.hook_dict)
         handler.handle(request("list_hooks", "s3", model="model"))
