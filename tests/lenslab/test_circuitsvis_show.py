@@ -41,6 +41,7 @@ def test_a_show_of_circuitsviss_own_is_kept():
     assert render.RenderedHTML.show is own
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["lenslab first", "circuitsvis first"])
 def test_real_circuitsvis_gets_show_whichever_is_imported_first(order):
     pytest.importorskip("circuitsvis")

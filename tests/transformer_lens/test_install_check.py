@@ -28,9 +28,14 @@ def fake_distribution(site: Path, version: str, files: list[str]) -> Path:
 UPSTREAM_FILES = ["transformer_lens/__init__.py", "transformer_lens/HookedTransformer.py"]
 
 
+def stand_in_project() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "compat" / "transformer-lens" / "pyproject.toml").read_text())["project"]
+
+
 def stand_in_version() -> str:
-    text = (REPO / "compat" / "transformer-lens" / "pyproject.toml").read_text()
-    return next(line.split('"')[1] for line in text.splitlines() if line.startswith("version = "))
+    return stand_in_project()["version"]
 
 
 def test_no_transformer_lens_distribution_is_silent(tmp_path):
@@ -79,6 +84,7 @@ def test_stand_in_version_is_in_sae_lens_range_and_names_lenslab_release():
     version = Version(stand_in_version())
     assert version in SpecifierSet(">=2.16.1,<4")  # sae-lens 6.x's requirement
     assert version.local == f"lenslab.{transformer_lens.__version__}"
+    assert f"lenslab=={transformer_lens.__version__}" in stand_in_project()["dependencies"]  # moves with lenslab
 
 
 @pytest.mark.slow
