@@ -2,10 +2,10 @@
 
 sae-lens comes with the ``sae`` extra (``pip install -e ".[sae]"``, which installs LensLab's
 ``transformer-lens`` stand-in instead of upstream's package). Without it these tests skip, unless
-LENSLAB_REQUIRE_SAE is set (CI sets it), in which case a missing sae-lens fails them.
+LENSLAB_REQUIRE_SAE=1 (.ci/run sets it), in which case a missing sae-lens fails them.
 
-Oracles: the SAE spliced in by sae-lens must give exactly what a plain hook that replaces the
-activation with the SAE's reconstruction gives on LensLab's own HookedTransformer.
+Oracles: the SAE spliced in by sae-lens must give what a plain hook that replaces the
+activation with the SAE's reconstruction gives on LensLab's own HookedTransformer (to float32 rounding).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-if os.environ.get("LENSLAB_REQUIRE_SAE"):
+if os.environ.get("LENSLAB_REQUIRE_SAE") == "1":
     import sae_lens  # noqa: F401 - CI requires it: an ImportError here fails the module
 else:
     pytest.importorskip("sae_lens", reason='sae-lens is not installed (pip install -e ".[sae]")')
