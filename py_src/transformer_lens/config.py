@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional, Union, get_args
 
 import torch
 
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
-ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu"]
+ActFn = Literal[
+    "relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "relu2",
+    "solu", "solu_ln", "gelu_ln", "xielu",
+]  # fmt: skip
 PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
 AttentionDir = Literal["causal", "bidirectional"]
 
@@ -153,6 +157,20 @@ class HookedTransformerConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def is_layer_norm_activation(self) -> bool:
+        """Whether the MLP activation is followed by a layer norm (``act_fn`` ending in ``_ln``, e.g. ``solu_ln``)."""
+        return self.act_fn is not None and self.act_fn.endswith("_ln")
+
+    def set_seed_everywhere(self, seed: int) -> None:
+        """Seed torch, numpy and Python's ``random`` with ``seed``."""
+        import random
+
+        import numpy as np
+
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+
     def __repr__(self) -> str:
         body = ",\n".join(f"  {k}={v!r}" for k, v in self.to_dict().items() if k != "extra")
         return f"HookedTransformerConfig(\n{body})"
@@ -161,3 +179,16 @@ class HookedTransformerConfig:
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# Upstream 3.x imports the class from ``transformer_lens.config.hooked_transformer_config`` (a package
+# there). That dotted path names this same module, so both spellings give the same class.
+sys.modules[f"{__name__}.hooked_transformer_config"] = sys.modules[__name__]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("TransformerBridgeConfig", "TransformerLensConfig"):
+        from transformer_lens._not_provided import not_provided
+
+        raise not_provided(f"transformer_lens.config.{name}", "TransformerBridge is not part of LensLab; use HookedTransformerConfig")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -160,9 +160,8 @@ def gelu_fast(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
 
 
-def solu(x: torch.Tensor) -> torch.Tensor:
-    """SoLU, ``x * softmax(x)`` over the last dimension."""
-    return x * F.softmax(x, dim=-1)
+# solu lives with the other MLP activations (components.mlp); re-exported here as upstream's utils.solu.
+from transformer_lens.components.mlp import solu  # noqa: E402
 
 
 # ---- language modelling ----------------------------------------------------------------
@@ -348,6 +347,9 @@ _FROM_UTILITIES = {
     "ACTIVATION_FN_DICT": ("activation_functions", "SUPPORTED_ACTIVATIONS"),
     "SUPPORTED_ACTIVATIONS": ("activation_functions", "SUPPORTED_ACTIVATIONS"),
     "gelu_pytorch_tanh": ("activation_functions", "gelu_pytorch_tanh"),
+    "XIELU": ("activation_functions", "XIELU"),
+    "xielu": ("activation_functions", "xielu"),
+    "relu2": ("activation_functions", "relu2"),
     "USE_DEFAULT_VALUE": ("defaults_utils", "USE_DEFAULT_VALUE"),
     "LocallyOverridenDefaults": ("defaults_utils", "LocallyOverridenDefaults"),
     "override_or_use_default_value": ("defaults_utils", "override_or_use_default_value"),
@@ -393,3 +395,7 @@ def __getattr__(name: str) -> Any:
         module_name, attribute = _FROM_UTILITIES[name]
         return getattr(importlib.import_module(f"transformer_lens.utilities.{module_name}"), attribute)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_UTILITIES) | {"CACHE_DIR"})

@@ -8,11 +8,22 @@ import torch
 import torch.nn.functional as F
 
 from transformer_lens.components.mlp import ACTIVATIONS as SUPPORTED_ACTIVATIONS
+from transformer_lens.components.xielu import XIELU, xielu
 from transformer_lens.utils import gelu_fast, gelu_new, solu
 
 ActivationFunction = Callable[[torch.Tensor], torch.Tensor]
 
-__all__ = ["ActivationFunction", "SUPPORTED_ACTIVATIONS", "gelu_fast", "gelu_new", "gelu_pytorch_tanh", "relu2", "solu"]
+__all__ = [
+    "ActivationFunction",
+    "SUPPORTED_ACTIVATIONS",
+    "XIELU",
+    "gelu_fast",
+    "gelu_new",
+    "gelu_pytorch_tanh",
+    "relu2",
+    "solu",
+    "xielu",
+]
 
 
 def gelu_pytorch_tanh(x: torch.Tensor) -> torch.Tensor:
@@ -23,3 +34,4 @@ def gelu_pytorch_tanh(x: torch.Tensor) -> torch.Tensor:
 def relu2(x: torch.Tensor) -> torch.Tensor:
     """Squared ReLU, ``relu(x) ** 2``."""
     return F.relu(x).square()
+
