@@ -93,8 +93,10 @@ if ! "$PY" -c 'import torch, sys; sys.exit(not torch.__version__.startswith("2.1
     echo "setup: installing torch==2.13.0"
     quiet_pip install -q torch==2.13.0
 fi
-echo "setup: installing lenslab (editable) with the jupyter and test extras"
-quiet_pip install -q -e ".[jupyter,test]"
+# The sae extra brings sae-lens on LensLab: it names compat/transformer-lens, LensLab's stand-in for the
+# transformer-lens distribution, so pip installs no upstream TransformerLens over our transformer_lens.
+echo "setup: installing lenslab (editable) with the jupyter, test and sae extras"
+quiet_pip install -q -e ".[jupyter,test,sae]"
 setup_widgets
 setup_labextension
 setup_browser

@@ -8,13 +8,15 @@ export interface HookGroup {
   count: number;
 }
 
-const COMPONENT_ORDER = ['embed', 'resid', 'ln', 'attn', 'mlp', 'final', 'other'];
+// 'sae': hook points of an SAE that sae-lens spliced in under one of the model's hooks.
+const COMPONENT_ORDER = ['embed', 'resid', 'ln', 'attn', 'mlp', 'sae', 'final', 'other'];
 const COMPONENT_LABELS: Record<string, string> = {
   embed: 'embeddings',
   resid: 'residual stream',
   ln: 'layer norm',
   attn: 'attention',
   mlp: 'MLP',
+  sae: 'SAE (sae-lens)',
   final: 'final layer norm',
   other: 'other'
 };

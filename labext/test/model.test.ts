@@ -24,6 +24,14 @@ describe('buildHookTree', () => {
     expect(buildHookTree(HOOKS, 'nothing-matches')).toEqual([]);
   });
 
+  it('files an SAE spliced in by sae-lens in its block, after the MLP', () => {
+    const sae = { name: 'blocks.0.hook_mlp_out.hook_sae_acts_post', layer: 0, component: 'sae', shape: ['batch', 'pos', 'd_sae'], description: 'SAE feature activations.', silent: null };
+    const block = buildHookTree([sae, ...HOOKS], '')[1];
+    expect(block.components.map((c) => c.component)).toEqual(['resid', 'attn', 'mlp', 'sae']);
+    expect(block.components[3].label).toBe('SAE (sae-lens)');
+    expect(block.components[3].hooks).toEqual([sae]);
+  });
+
   it('puts hooks without a table entry under Other', () => {
     const tree = buildHookTree([{ name: 'custom.hook', layer: null, component: 'other', shape: [], description: '', silent: null }], '');
     expect(tree.map((g) => g.label)).toEqual(['Other']);

@@ -11,8 +11,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from lenslab.comm.target import register_comm_target
-from lenslab.display import register_formatters, show, to_widget, unregister_formatters
+from lenslab._core_check import warn_if_core_shadowed
+
+# First, before anything of ours imports transformer_lens: upstream's package may be the one found.
+warn_if_core_shadowed()
+
+from lenslab import _circuitsvis_show  # noqa: E402
+from lenslab.comm.target import register_comm_target  # noqa: E402
+from lenslab.display import register_formatters, show, to_widget, unregister_formatters  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -55,3 +61,5 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 # A no-op outside a Jupyter kernel; idempotent, so re-importing or %load_ext is harmless.
 register_formatters()
 register_comm_target()
+# The user guide's `cv.attention.attention_patterns(...).show()`: circuitsvis itself has no show().
+_circuitsvis_show.install()

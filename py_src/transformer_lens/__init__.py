@@ -126,3 +126,8 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+# Upstream TransformerLens installed beside LensLab writes this same package: say so once, here.
+from transformer_lens import _install_check  # noqa: E402
+
+_install_check.warn_if_upstream_installed(active=__path__[0])

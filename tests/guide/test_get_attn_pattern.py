@@ -65,3 +65,38 @@ def test_get_attn_pattern(capsys):
     str_tokens = namespace["str_tokens"]
     assert len(str_tokens) == input_ids.shape[1] and str_tokens[0] == "<|endoftext|>"
     assert out.count("  -> '") == input_ids.shape[1]
+
+
+# The same section's implementation tip (circuitsvis), verbatim; it follows the block above.
+TIP_BLOCK = r'''
+  # Example (assuming circuitsvis is installed and cache obtained)
+  import circuitsvis as cv 
+  layer = 0
+  attn_pattern_l0 = cache[f"blocks.{layer}.attn.hook_pattern"]
+  str_tokens = model.to_str_tokens(input_ids[0]) 
+  # Display in Jupyter/compatible environment
+  cv.attention.attention_patterns(tokens=str_tokens, attention=attn_pattern_l0[0]).show() 
+'''
+
+
+def test_circuitsvis_tip_shows_the_pattern_offline(capsys, monkeypatch):
+    import json
+
+    import IPython.display
+
+    import lenslab  # noqa: F401 - the lab environment: circuitsvis's RenderedHTML has no show() of its own
+
+    namespace = run_guide_block(GUIDE_BLOCK, "test_get_attn_pattern")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    # Offline: circuitsvis probes the network on every render; answer its probe with "offline" so that no
+    # packet leaves (the browser test runs the real probe against a closed local proxy port).
+    import circuitsvis.utils.render
+
+    monkeypatch.setattr(circuitsvis.utils.render, "internet_on", lambda: False)
+    run_guide_block(TIP_BLOCK, "circuitsvis tip", given=namespace)
+    assert len(shown) == 1
+    html = shown[0]._repr_html_()  # what the notebook renders
+    assert "unpkg.com" not in html and "CircuitsVis" in html  # circuitsvis's JavaScript inlined, not fetched
+    str_tokens = namespace["model"].to_str_tokens(namespace["input_ids"][0])
+    assert json.dumps(str_tokens)[1:-1] in html  # the guide's tokens are the visualization's props

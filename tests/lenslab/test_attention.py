@@ -91,6 +91,30 @@ def test_bad_input_raises_one_clear_line(args, kwargs, message):
     assert "\n" not in str(info.value)
 
 
+def test_circuitsvis_call_shape(gpt2_model):
+    # cv.attention.attention_patterns(tokens=str_tokens, attention=pattern): [heads, dest, src], no batch.
+    prompt = "The cat sat on the mat"
+    _, cache = gpt2_model.run_with_cache(prompt)
+    str_tokens = gpt2_model.to_str_tokens(prompt)
+    pattern = cache["blocks.0.attn.hook_pattern"][0]
+    w = AttentionPatterns(tokens=str_tokens, attention=pattern)
+    np.testing.assert_array_equal(w.tensor(), pattern.numpy())
+    assert w.tokens == str_tokens and w.head_names == [f"H{h}" for h in range(pattern.shape[0])]
+    named = AttentionPatterns(tokens=str_tokens, attention=pattern.tolist(), attention_head_names=[f"L0H{h}" for h in range(pattern.shape[0])])
+    np.testing.assert_allclose(named.tensor(), pattern.numpy(), rtol=0, atol=1e-7)  # nested lists, as circuitsvis accepts
+    assert named.head_names[-1] == f"L0H{pattern.shape[0] - 1}"
+
+
+def test_circuitsvis_keywords_clash_with_ours_in_one_line():
+    pattern = softmax_pattern(2, 3)
+    with pytest.raises(TypeError, match="pass pattern= or circuitsvis's attention=, not both"):
+        AttentionPatterns(None, pattern, attention=pattern)
+    with pytest.raises(TypeError, match="pass head_names= or circuitsvis's attention_head_names=, not both"):
+        AttentionPatterns(None, attention=pattern, head_names=["a", "b"], attention_head_names=["a", "b"])
+    with pytest.raises(ValueError, match="tokens has 2 entries but the pattern has 3 positions"):
+        AttentionPatterns(tokens=["a", "b"], attention=pattern)
+
+
 def test_cache_errors(tiny_run):
     _, cache = tiny_run
     with pytest.raises(TypeError, match="needs layer=<int>"):

@@ -221,7 +221,9 @@ def _model_info(name: str, model: Any) -> p.ModelInfo:
 def _hook_info(name: str, model: Any) -> p.HookInfo:
     from transformer_lens import hook_names
 
-    spec = hook_names.spec_for(name)
+    from lenslab.comm.spliced_hooks import spliced_hook_spec
+
+    spec = hook_names.spec_for(name) or spliced_hook_spec(name)
     cfg = getattr(model, "cfg", None)
     return p.HookInfo(
         name=name,

@@ -56,6 +56,15 @@ def pattern_from_cache(cache: Any, layer: Optional[int]) -> tuple[Any, int]:
     return cache[name], layer
 
 
+def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """`value`, or circuitsvis's keyword `alias` for it; both given is an error."""
+    if alias_value is None:
+        return value
+    if value is not None:
+        raise TypeError(f"pass {name}= or circuitsvis's {alias}=, not both")
+    return alias_value
+
+
 class AttentionPatterns(LensWidget):
     """Attention patterns of several heads: a thumbnail per head and a large view of one.
 
@@ -67,10 +76,12 @@ class AttentionPatterns(LensWidget):
             from ``model=`` or ``cache.model``); None labels positions by index.
         pattern: ``[heads, dest, src]`` or ``[batch, heads, dest, src]`` (pick one with
             ``batch``). May also be an ActivationCache, as in ``AttentionPatterns(tokens, cache, layer=0)``.
+        attention: circuitsvis's name for ``pattern``, so that
+            ``AttentionPatterns(tokens=str_tokens, attention=pattern)`` takes circuitsvis's call as it is.
         cache: an ActivationCache to take ``blocks.{layer}.attn.hook_pattern`` from.
         layer: the layer (names heads ``L{layer}H{head}``; required with a cache).
         batch: which prompt of a batched pattern to show.
-        head_names: custom head names (one per head).
+        head_names: custom head names (one per head); circuitsvis's ``attention_head_names`` also works.
         selected_head: the head shown large at first (synced both ways).
         vmax: top of the colour scale (weights are in [0, 1]).
         precision: payload dtype ("auto": float16 from 1M values on).
@@ -89,6 +100,8 @@ class AttentionPatterns(LensWidget):
         tokens: Any = None,
         pattern: Any = None,
         *,
+        attention: Any = None,
+        attention_head_names: Optional[Sequence[str]] = None,
         cache: Any = None,
         layer: Optional[int] = None,
         batch: int = 0,
@@ -101,6 +114,8 @@ class AttentionPatterns(LensWidget):
         allow_nan: bool = False,
         **kwargs: Any,
     ) -> None:
+        pattern = _one_of("pattern", pattern, "attention", attention)
+        head_names = _one_of("head_names", head_names, "attention_head_names", attention_head_names)
         if pattern is not None and is_cache_like(pattern):
             if cache is not None:
                 raise TypeError("pass the cache once: either as the second argument or as cache=")
