@@ -223,13 +223,16 @@ def _hook_info(name: str, model: Any) -> p.HookInfo:
 
     from lenslab.comm.spliced_hooks import spliced_hook_spec
 
-    spec = hook_names.spec_for(name) or spliced_hook_spec(name)
+    table_spec = hook_names.spec_for(name)
+    spec = table_spec or spliced_hook_spec(name)
     cfg = getattr(model, "cfg", None)
+    # The table's shapes may depend on the config (hook_shape); a spliced-in hook's is its own.
+    shape = hook_names.hook_shape(name, cfg) if table_spec else (spec.shape if spec else ())
     return p.HookInfo(
         name=name,
         layer=hook_names.layer_of(name),
         component=spec.component if spec else "other",
-        shape=list(hook_names.hook_shape(name, cfg)),
+        shape=list(shape),
         description=spec.description if spec else "",
         silent=hook_names.silent_reason(name, cfg) if cfg is not None else None,
     )
