@@ -34,7 +34,7 @@ def check_memory_mb(value: Any, name: str = "max_memory_mb") -> Optional[float]:
 
 
 def format_mib(nbytes: float) -> str:
-    return f"{nbytes / MIB:,.1f} MiB"
+    return f"{nbytes / MIB:,.1f} MiB" if nbytes >= MIB / 10 else f"{int(nbytes):,} bytes"
 
 
 def available_bytes(device: Union[str, torch.device, None]) -> Optional[int]:
@@ -168,6 +168,15 @@ def _dim_sizes(name: str, cfg: Any, batch: int, pos: int, kept_pos: int) -> dict
     }
 
 
+def _hook_dtype(name: str, dtype: torch.dtype) -> torch.dtype:
+    last = name.rsplit(".", 1)[-1]
+    if last in _INTEGER_HOOKS:
+        return torch.int64
+    if last in ("hook_scale", "hook_normalized") and dtype not in (torch.float32, torch.float64):
+        return torch.float32  # norms compute (and show their hooks) in float32 for 16-bit models
+    return dtype
+
+
 def hook_bytes(name: str, cfg: Any, batch: int, pos: int, pos_slice: Any = None, remove_batch_dim: bool = False) -> int:
     """Bytes ``run_with_cache`` stores for hook ``name`` on ``batch`` prompts of ``pos`` tokens (0 if it never fires)."""
     if hook_names.silent_reason(name, cfg) is not None:
@@ -182,7 +191,7 @@ def hook_bytes(name: str, cfg: Any, batch: int, pos: int, pos_slice: Any = None,
         shape = (*shape[:2], "head_index", *shape[2:])  # ln1 then normalizes each head's own copy
     sizes = _dim_sizes(name, cfg, 1 if remove_batch_dim else batch, pos, _positions_kept(pos, pos_slice))
     count = math.prod(sizes.get(dim, 1) for dim in shape)
-    dtype = torch.int64 if name.rsplit(".", 1)[-1] in _INTEGER_HOOKS else cfg.dtype
+    dtype = _hook_dtype(name, cfg.dtype)
     return int(count) * torch.finfo(dtype).bits // 8 if dtype.is_floating_point else int(count) * torch.iinfo(dtype).bits // 8
 
 
