@@ -140,7 +140,7 @@ def _positions_kept(pos: int, pos_slice: Any) -> int:
     return 1  # an int
 
 
-def _dim_sizes(name: str, cfg: Any, batch: int, pos: int, kept_pos: int) -> dict[str, float]:
+def _dim_sizes(name: str, cfg: Any, batch: int, pos: int, kept_pos: int, past: int) -> dict[str, float]:
     heads = cfg.n_heads
     if getattr(cfg, "n_key_value_heads", None) and not getattr(cfg, "ungroup_grouped_query_attention", False):
         if any(part in name for part in (".attn.hook_k", ".attn.hook_v", ".attn.hook_rot_k", ".attn.k_norm.")):
@@ -151,7 +151,7 @@ def _dim_sizes(name: str, cfg: Any, batch: int, pos: int, kept_pos: int) -> dict
         "batch": batch,
         "pos": kept_pos,
         "query_pos": kept_pos,
-        "key_pos": pos,
+        "key_pos": past + pos,  # keys from a past_kv_cache come first
         "d_model": cfg.d_model,
         "d_head": cfg.d_head,
         "d_mlp": cfg.d_mlp or 0,
@@ -177,8 +177,13 @@ def _hook_dtype(name: str, dtype: torch.dtype) -> torch.dtype:
     return dtype
 
 
-def hook_bytes(name: str, cfg: Any, batch: int, pos: int, pos_slice: Any = None, remove_batch_dim: bool = False) -> int:
-    """Bytes ``run_with_cache`` stores for hook ``name`` on ``batch`` prompts of ``pos`` tokens (0 if it never fires)."""
+def hook_bytes(
+    name: str, cfg: Any, batch: int, pos: int, pos_slice: Any = None, remove_batch_dim: bool = False, past: int = 0
+) -> int:
+    """Bytes ``run_with_cache`` stores for hook ``name`` on ``batch`` prompts of ``pos`` new tokens (0 if it never fires).
+
+    ``past``: positions already in a ``past_kv_cache`` (attention scores and patterns span them too).
+    """
     if hook_names.silent_reason(name, cfg) is not None:
         return 0
     shape = hook_names.hook_shape(name, cfg)
@@ -189,17 +194,24 @@ def hook_bytes(name: str, cfg: Any, batch: int, pos: int, pos_slice: Any = None,
         pos_slice = None  # pos_slice only cuts hooks the table knows (hook_points._slice_positions)
     if ".ln1.hook_" in name and (getattr(cfg, "use_split_qkv_input", False) or getattr(cfg, "use_attn_in", False)):
         shape = (*shape[:2], "head_index", *shape[2:])  # ln1 then normalizes each head's own copy
-    sizes = _dim_sizes(name, cfg, 1 if remove_batch_dim else batch, pos, _positions_kept(pos, pos_slice))
+    sizes = _dim_sizes(name, cfg, 1 if remove_batch_dim else batch, pos, _positions_kept(pos, pos_slice), past)
     count = math.prod(sizes.get(dim, 1) for dim in shape)
     dtype = _hook_dtype(name, cfg.dtype)
     return int(count) * torch.finfo(dtype).bits // 8 if dtype.is_floating_point else int(count) * torch.iinfo(dtype).bits // 8
 
 
 def cache_bytes(
-    model: Any, names: Iterable[str], batch: int, pos: int, pos_slice: Any = None, remove_batch_dim: bool = False, incl_bwd: bool = False
+    model: Any,
+    names: Iterable[str],
+    batch: int,
+    pos: int,
+    pos_slice: Any = None,
+    remove_batch_dim: bool = False,
+    incl_bwd: bool = False,
+    past: int = 0,
 ) -> int:
     """Total bytes of the cache ``run_with_cache`` would build for these hook names (gradients double it)."""
-    total = sum(hook_bytes(name, model.cfg, batch, pos, pos_slice, remove_batch_dim) for name in names)
+    total = sum(hook_bytes(name, model.cfg, batch, pos, pos_slice, remove_batch_dim, past) for name in names)
     return total * (2 if incl_bwd else 1)
 
 
@@ -215,8 +227,26 @@ def _input_shape(model: Any, model_args: tuple, model_kwargs: dict) -> Optional[
     if isinstance(value, (str, list)) and getattr(model, "tokenizer", None) is not None:
         options = {key: model_kwargs[key] for key in ("prepend_bos", "padding_side") if key in model_kwargs}
         tokens = model.to_tokens(value, **options)
+        if isinstance(tokens, tuple):  # HookedEncoder: (tokens, token_type_ids, attention_mask)
+            tokens = tokens[0]
         return tokens.shape[0], tokens.shape[1]
     return None
+
+
+def _runs_hook(n_layers: int, start_at_layer: Optional[int], stop_at_layer: Optional[int]) -> Any:
+    """Whether a forward with these start/stop layers reaches hook ``name`` (a predicate)."""
+    blocks = set(range(n_layers)[start_at_layer:stop_at_layer])
+
+    def runs(name: str) -> bool:
+        layer = hook_names.layer_of(name)
+        if layer is not None:
+            return layer in blocks
+        spec = hook_names.spec_for(name)
+        if spec is not None and spec.component == "final":  # final norm and heads: skipped by stop_at_layer
+            return stop_at_layer is None
+        return start_at_layer is None  # embeddings
+
+    return runs
 
 
 def check_cache_fits(model: Any, model_args: tuple, model_kwargs: dict, cache_options: dict, max_memory_mb: Optional[float]) -> None:
@@ -230,10 +260,19 @@ def check_cache_fits(model: Any, model_args: tuple, model_kwargs: dict, cache_op
     if shape is None:
         return
     keep = model._names_predicate(cache_options.get("names_filter"))
-    names = [name for name in model.hook_dict if keep(name)]
+    runs = _runs_hook(model.cfg.n_layers, model_kwargs.get("start_at_layer"), model_kwargs.get("stop_at_layer"))
+    names = [name for name in model.hook_dict if keep(name) and runs(name)]
     device = cache_options.get("device") or model.cfg.device
+    past_kv_cache = model_kwargs.get("past_kv_cache")
+    past = past_kv_cache.entries[0].past_keys.shape[1] if past_kv_cache is not None and past_kv_cache.entries else 0
     estimate = cache_bytes(
-        model, names, *shape, cache_options.get("pos_slice"), bool(cache_options.get("remove_batch_dim")), bool(cache_options.get("incl_bwd"))
+        model,
+        names,
+        *shape,
+        cache_options.get("pos_slice"),
+        bool(cache_options.get("remove_batch_dim")),
+        bool(cache_options.get("incl_bwd")),
+        past,
     )
     budget = MemoryBudget.resolve(max_memory_mb, device)
     if budget.fits(estimate):

@@ -149,6 +149,24 @@ def test_cpu_offload_stores_every_activation_on_cpu() -> None:
         assert torch.equal(tensor, here[name]), name
 
 
+def test_offload_moves_each_activation_as_its_hook_fires() -> None:
+    """With ``device=`` set, an activation leaves the model's device inside its own hook, so
+    the cache never piles up there. The meta device stands in for "not the model's device"."""
+    model = _model("gpt2")
+    cache, fwd, _ = model.get_caching_hooks(device="meta")
+    devices_mid_forward: dict[str, torch.device] = {}
+
+    def peek(act: torch.Tensor, hook: Any) -> None:
+        devices_mid_forward.update({name: tensor.device for name, tensor in cache.items()})
+
+    with torch.no_grad(), model.hooks(fwd + [("blocks.1.hook_resid_pre", peek)]):
+        model(torch.randint(0, 50, (2, 5)))
+    assert "blocks.0.hook_resid_post" in devices_mid_forward and "blocks.1.hook_resid_pre" in devices_mid_forward
+    assert set(devices_mid_forward.values()) == {torch.device("meta")}
+    assert {tensor.device for tensor in cache.values()} == {torch.device("meta")}
+    assert attached_hooks(model) == []
+
+
 # ---- the key/value cache ---------------------------------------------------------------------
 
 
@@ -248,4 +266,59 @@ def test_patching_budget_names_must_agree(sweep_setup) -> None:
         patching.get_act_patch_resid_pre(*sweep_setup, _logit_diff, progress=False, max_memory_mb=10, max_batch_memory_mb=20)
     with pytest.raises(ValueError, match=r"max_memory_mb must be a positive number of megabytes, got 0"):
         patching.get_act_patch_resid_pre(*sweep_setup, _logit_diff, progress=False, max_memory_mb=0)
+    assert attached_hooks(model) == []
+
+
+def test_estimate_follows_start_stop_layers_and_past_keys() -> None:
+    """Only the blocks a partial forward runs are counted; cached keys widen the attention patterns."""
+    model = _model("gpt2")
+    tokens = torch.randint(0, 50, (2, 5))
+    seen: dict[str, int] = {}
+
+    def record(model_args: tuple, **kwargs: Any) -> int:
+        with torch.no_grad():
+            _, cache = model.run_with_cache(*model_args, return_cache_object=False, **kwargs)
+        captured = {}
+        original = memory_budget.cache_bytes
+
+        def spy(*args: Any, **more: Any) -> int:
+            captured["estimate"] = original(*args, **more)
+            return captured["estimate"]
+
+        memory_budget.cache_bytes = spy
+        try:
+            with torch.no_grad():
+                model.run_with_cache(*model_args, return_cache_object=False, **kwargs)
+        finally:
+            memory_budget.cache_bytes = original
+        assert captured["estimate"] == _stored_bytes(cache), kwargs.keys()
+        return captured["estimate"]
+
+    seen["full"] = record((tokens,))
+    residual = torch.randn(2, 5, 16)
+    seen["from_layer_1"] = record((residual,), start_at_layer=1)
+    seen["to_layer_1"] = record((tokens,), stop_at_layer=1)
+    assert seen["from_layer_1"] < seen["full"] and seen["to_layer_1"] < seen["full"]
+    kv = HookedTransformerKeyValueCache.init_cache(model.cfg, "cpu", 2)
+    with torch.no_grad():
+        model(tokens, past_kv_cache=kv)
+    kv.freeze()  # both runs inside record() then see the same 5 cached positions
+    record((tokens[:, :2],), past_kv_cache=kv)
+
+
+def test_encoder_cache_estimate_and_refusal() -> None:
+    from transformer_lens import HookedEncoder
+
+    model = HookedEncoder(
+        dict(
+            n_layers=2, d_model=32, n_ctx=16, d_head=8, n_heads=4, d_mlp=64, d_vocab=50, act_fn="gelu", seed=0,
+            attention_dir="bidirectional", device="cpu", original_architecture="BertForMaskedLM", normalization_type="LN",
+        )
+    )
+    tokens = torch.randint(0, 50, (2, 6))
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens, return_cache_object=False)
+    assert memory_budget.cache_bytes(model, list(model.hook_dict), 2, 6) == _stored_bytes(cache)
+    with pytest.raises(MemoryError, match=r"run_with_cache would store"):
+        model.run_with_cache(tokens, max_memory_mb=_stored_bytes(cache) / 2 / memory_budget.MIB)
     assert attached_hooks(model) == []
