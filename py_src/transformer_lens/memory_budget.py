@@ -197,7 +197,8 @@ def hook_bytes(
     sizes = _dim_sizes(name, cfg, 1 if remove_batch_dim else batch, pos, _positions_kept(pos, pos_slice), past)
     count = math.prod(sizes.get(dim, 1) for dim in shape)
     dtype = _hook_dtype(name, cfg.dtype)
-    return int(count) * torch.finfo(dtype).bits // 8 if dtype.is_floating_point else int(count) * torch.iinfo(dtype).bits // 8
+    bits = torch.finfo(dtype).bits if dtype.is_floating_point else torch.iinfo(dtype).bits
+    return math.ceil(count) * bits // 8  # only routed-token counts are fractional: round up
 
 
 def cache_bytes(

@@ -322,3 +322,21 @@ def test_encoder_cache_estimate_and_refusal() -> None:
     with pytest.raises(MemoryError, match=r"run_with_cache would store"):
         model.run_with_cache(tokens, max_memory_mb=_stored_bytes(cache) / 2 / memory_budget.MIB)
     assert attached_hooks(model) == []
+
+
+def test_mixture_of_experts_estimate_is_close_and_not_below() -> None:
+    """Expert hooks see a data-dependent number of tokens: the estimate takes the average per
+    expert, rounded up, so it is close to the stored bytes and never under them here."""
+    model = HookedTransformer(
+        HookedTransformerConfig(
+            n_layers=2, d_model=16, d_head=4, n_ctx=16, d_vocab=23, act_fn="silu", d_mlp=12, gated_mlp=True, seed=3,
+            num_experts=5, experts_per_token=2, normalization_type="RMS", positional_embedding_type="rotary",
+        )
+    )
+    with torch.no_grad():
+        _, cache = model.run_with_cache(torch.randint(0, 23, (3, 7)), return_cache_object=False)
+    estimate = memory_budget.cache_bytes(model, list(model.hook_dict), 3, 7)
+    stored = _stored_bytes(cache)
+    assert stored <= estimate <= 1.02 * stored
+    dense = [name for name in model.hook_dict if ".experts." not in name]
+    assert memory_budget.cache_bytes(model, dense, 3, 7) == sum(cache[name].nbytes for name in dense if name in cache)
