@@ -45,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=1, help="sequential runs of each sweep (batched runs reps + 1)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory-mb", type=float, default=None, help="max_batch_memory_mb (default: the engine's)")
+    parser.add_argument("--memory-mb", type=float, default=None, help="max_memory_mb (default: the engine's, 1024)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     return parser.parse_args()
 
@@ -94,7 +94,7 @@ def main() -> None:
         final = logits[:, -1, :]
         return (final[:, answer] - final[:, wrong]).mean()
 
-    engine = {} if args.memory_mb is None else {"max_batch_memory_mb": args.memory_mb}
+    engine = {} if args.memory_mb is None else {"max_memory_mb": args.memory_mb}
     sweeps = {
         "head sweep": patching.get_act_patch_attn_head_all_pos_every,
         "resid_pre": patching.get_act_patch_resid_pre,

@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from transformer_lens import hook_names
+from transformer_lens import hook_names, memory_budget
 from transformer_lens._patch_attribution import attribution_estimates
 from transformer_lens._patch_metric import metric_value, observed_metric_value
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache, KeyValueCacheEntry
@@ -108,10 +108,11 @@ class PatchRun:
 class EngineOptions:
     sequential: bool = False
     batch_size: Optional[int] = None
-    max_batch_memory_mb: float = DEFAULT_MAX_BATCH_MEMORY_MB
+    max_batch_memory_mb: Optional[float] = None  # the older name of max_memory_mb
     progress: Any = True  # bool, or a callable(done, total)
     cancel: Any = None
     approx: bool = False
+    max_memory_mb: Optional[float] = None
 
     def __post_init__(self) -> None:
         size = self.batch_size
@@ -120,9 +121,18 @@ class EngineOptions:
                 f"batch_size must be a positive number of patched runs per forward pass (or None to size "
                 f"chunks by max_batch_memory_mb), got {size!r}"
             )
-        budget = self.max_batch_memory_mb
-        if not isinstance(budget, (int, float)) or isinstance(budget, bool) or not math.isfinite(budget) or budget <= 0:
-            raise ValueError(f"max_batch_memory_mb must be a positive number of megabytes, got {budget!r}")
+        new = memory_budget.check_memory_mb(self.max_memory_mb)
+        old = memory_budget.check_memory_mb(self.max_batch_memory_mb, "max_batch_memory_mb")
+        if new is not None and old is not None and new != old:
+            raise ValueError(
+                f"max_memory_mb={self.max_memory_mb!r} and max_batch_memory_mb={self.max_batch_memory_mb!r} disagree: "
+                "they name the same budget, pass one"
+            )
+
+    def budget(self, device: Any) -> memory_budget.MemoryBudget:
+        """Megabytes one chunk of stacked runs may use on ``device``: the request (default 1024), capped at free memory."""
+        requested = self.max_memory_mb if self.max_memory_mb is not None else self.max_batch_memory_mb
+        return memory_budget.MemoryBudget.resolve(requested, device, DEFAULT_MAX_BATCH_MEMORY_MB)
 
 
 # ---- input checks (all before any patched forward) ----------------------------------------
@@ -396,8 +406,10 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
     bar.update(len(runs) - len(todo))
     own_hooks_only = not _user_hooks(model)
     positions = corrupted.positions if own_hooks_only and todo else None
+    budget = options.budget(tokens.device)
+    budget_mb = DEFAULT_MAX_BATCH_MEMORY_MB if budget.limit_bytes is None else budget.limit_bytes / memory_budget.MIB
     per_chunk = options.batch_size or runs_per_chunk(
-        model.cfg, batch, pos, options.max_batch_memory_mb, pos - shared, len(positions or range(pos))
+        model.cfg, batch, pos, budget_mb, pos - shared, len(positions or range(pos))
     )
     clean = {name: _drop_positions(name, act, shared) for name, act in clean.items()}
     todo.sort(key=lambda i: runs[i].start)

@@ -8,6 +8,7 @@ from typing import Any, Literal, Optional, Union
 
 import torch
 
+from transformer_lens import memory_budget
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
@@ -94,6 +95,7 @@ class GenerationMixin:
         padding_side: Optional[Literal["left", "right"]] = None,
         return_type: Optional[Literal["input", "str", "tokens"]] = "input",
         verbose: bool = True,
+        max_memory_mb: Optional[float] = None,
     ) -> Union[str, list[str], torch.Tensor]:
         """Continue the input by ``max_new_tokens`` tokens (greedy when ``do_sample=False``).
 
@@ -103,7 +105,12 @@ class GenerationMixin:
         Settings outside upstream's ranges (``top_p`` in (0, 1], ``top_k >= 1``, finite
         ``temperature >= 0``, ``max_new_tokens >= 0``) and, with learned positional embeddings,
         a run that would need more than ``n_ctx`` positions raise ``ValueError`` before any forward.
+
+        With ``use_past_kv_cache=True`` the key/value cache for ``batch x (prompt + max_new_tokens - 1)``
+        positions must fit ``max_memory_mb`` (default: the memory free on the model's device);
+        otherwise a one-line ``MemoryError`` names the numbers before any forward (docs/scaling.md).
         """
+        memory_budget.check_memory_mb(max_memory_mb)
         if return_type not in ("input", "str", "tokens"):
             raise ValueError(f"return_type must be 'input', 'str' or 'tokens', got {return_type!r}")
         check_sampling_args(top_k, top_p, temperature, freq_penalty)
@@ -121,7 +128,11 @@ class GenerationMixin:
         eos_ids = self._eos_ids(eos_token_id, stop_at_eos)
         batch = tokens.shape[0]
         finished = torch.zeros(batch, dtype=torch.bool, device=device)
-        cache = HookedTransformerKeyValueCache.init_cache(self.cfg, device, batch) if use_past_kv_cache else None
+        cache = None
+        if use_past_kv_cache:
+            # The last new token is never fed back: the cache ends one short of the output.
+            longest = tokens.shape[1] + max(max_new_tokens - 1, 0)
+            cache = HookedTransformerKeyValueCache.init_cache(self.cfg, device, batch, longest, max_memory_mb)
         step_input, step_mask = tokens, attention_mask
         iterator = range(max_new_tokens)
         if verbose:

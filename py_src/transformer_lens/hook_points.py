@@ -617,12 +617,14 @@ class HookedRootModule(HookIntrospectionMixin, nn.Module):
         def saver(suffix: str) -> HookFunction:
             def save(tensor: torch.Tensor, hook: HookPoint) -> None:
                 value = tensor.detach()
-                if device is not None:
-                    value = value.to(device)
                 if remove_batch_dim:
                     value = value[0]
                 if position_slice is not None:
                     value = _slice_positions(value, hook.name or "", position_slice, not remove_batch_dim)
+                if device is not None:  # moved as the hook fires, after slicing: only what is kept travels
+                    value = value.to(device)
+                if position_slice is not None and value.untyped_storage().nbytes() > value.nbytes:
+                    value = value.clone()  # a view would keep the whole activation alive
                 cache[f"{hook.name}{suffix}"] = value
 
             return save

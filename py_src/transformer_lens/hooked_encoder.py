@@ -14,6 +14,7 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
+from transformer_lens import memory_budget
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, BertNSPHead, BertPooler
 from transformer_lens.components.embed import Unembed
@@ -234,9 +235,19 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         return [f"Prediction {index}: {word}" for index, word in enumerate(words)]
 
     def run_with_cache(
-        self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any
+        self,
+        *model_args: Any,
+        return_cache_object: bool = True,
+        remove_batch_dim: bool = False,
+        max_memory_mb: Optional[float] = None,
+        **kwargs: Any,
     ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
+        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``).
+
+        The cache must fit ``max_memory_mb`` (default: the memory free on the cache's device), checked
+        before anything runs, as for ``HookedTransformer.run_with_cache`` (docs/scaling.md).
+        """
+        memory_budget.check_cache_fits(self, model_args, kwargs, dict(kwargs, remove_batch_dim=remove_batch_dim), max_memory_mb)
         out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
         if return_cache_object:
             return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)

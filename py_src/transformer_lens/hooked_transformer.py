@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens import devices, weight_processing
+from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
 from transformer_lens.components.norms import make_final_norm, make_mlp_norm, make_norm
@@ -357,9 +357,23 @@ class HookedTransformer(
         return lm_cross_entropy_loss(logits, tokens, attention_mask, per_token)
 
     def run_with_cache(
-        self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any
+        self,
+        *model_args: Any,
+        return_cache_object: bool = True,
+        remove_batch_dim: bool = False,
+        max_memory_mb: Optional[float] = None,
+        **kwargs: Any,
     ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
+        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``).
+
+        Before anything runs, the cache's size is computed from the hook shapes, the input's batch
+        and positions and ``cfg.dtype`` (after ``names_filter`` and ``pos_slice``); over
+        ``max_memory_mb`` (default: the memory free on the cache's device, ``device=`` or the
+        model's) it raises a one-line ``MemoryError`` and attaches nothing. ``device="cpu"`` moves
+        each activation off the model's device as its hook fires. See docs/scaling.md.
+        """
+        cache_options = dict(kwargs, remove_batch_dim=remove_batch_dim)
+        memory_budget.check_cache_fits(self, model_args, kwargs, cache_options, max_memory_mb)
         out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
         if return_cache_object:
             return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)

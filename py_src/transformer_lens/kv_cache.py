@@ -7,6 +7,7 @@ from typing import Optional
 
 import torch
 
+from transformer_lens import memory_budget
 from transformer_lens.config import HookedTransformerConfig
 
 
@@ -42,7 +43,21 @@ class HookedTransformerKeyValueCache:
     _unused: Optional[int] = field(default=None, repr=False)
 
     @classmethod
-    def init_cache(cls, cfg: HookedTransformerConfig, device, batch_size: int = 1) -> "HookedTransformerKeyValueCache":
+    def init_cache(
+        cls,
+        cfg: HookedTransformerConfig,
+        device,
+        batch_size: int = 1,
+        max_positions: Optional[int] = None,
+        max_memory_mb: Optional[float] = None,
+    ) -> "HookedTransformerKeyValueCache":
+        """An empty cache; with ``max_positions`` (how long it will grow), first a check that
+        ``batch_size x max_positions`` keys and values fit ``max_memory_mb`` (default: the memory
+        free on ``device``), else a one-line ``MemoryError`` naming the numbers."""
+        if max_positions is not None:
+            memory_budget.check_kv_cache_fits(cfg, device, batch_size, max_positions, max_memory_mb)
+        else:
+            memory_budget.check_memory_mb(max_memory_mb)
         entries = [KeyValueCacheEntry.init_cache_entry(cfg, device, batch_size) for _ in range(cfg.n_layers)]
         return cls(entries, torch.empty(batch_size, 0, device=device, dtype=torch.long))
 

@@ -17,7 +17,10 @@ Beyond upstream, every function takes keyword-only engine options:
   positions the metric provably reads (``logits[:, -1]``: see ``_patch_metric``). The metric is
   called once more on the unpatched corrupted logits to check it before any patched run. Hooks
   already attached to the model run in every patched run, seeing the stacked batch.
-- ``batch_size=None`` (patched runs per forward pass) or ``max_batch_memory_mb=1024`` to size them.
+- ``batch_size=None`` (patched runs per forward pass) or ``max_memory_mb=None`` to size them: the
+  megabytes one chunk of stacked runs may use for its activations and logits (estimated from the
+  config), 1024 by default and never more than the memory free on the model's device (CUDA or
+  CPU alike; docs/scaling.md). ``max_batch_memory_mb`` is the older name of the same budget.
 - ``progress=True``: a ``tqdm.auto`` progress bar; ``False`` for none; or a callable, called as
   ``progress(done, total)`` (patched runs) after each chunk.
 - ``cancel=None``: a :class:`CancelToken`; setting it (or Ctrl-C) stops the sweep between chunks
@@ -186,10 +189,11 @@ def generic_activation_patch(
     *,
     sequential: bool = False,
     batch_size: Optional[int] = None,
-    max_batch_memory_mb: float = DEFAULT_MAX_BATCH_MEMORY_MB,
+    max_batch_memory_mb: Optional[float] = None,
     progress: Union[bool, Callable[[int, int], None]] = True,
     cancel: Any = None,
     approx: bool = False,
+    max_memory_mb: Optional[float] = None,
 ) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:
     """Patch each index tuple in turn and return the metric of every patched run.
 
@@ -209,14 +213,14 @@ def generic_activation_patch(
         index_axis_names: Axes to sweep, from ``"layer", "pos", "head_index", "head", "src_pos", "dest_pos"``.
         index_df: Explicit index tuples instead of ``index_axis_names``.
         return_index_df: Also return the index DataFrame (needs pandas).
-        sequential, batch_size, max_batch_memory_mb, progress, cancel, approx: Engine options,
+        sequential, batch_size, max_memory_mb (alias max_batch_memory_mb), progress, cancel, approx: Engine options,
             see the module docstring.
 
     Returns:
         The metric per patch (float32, on the model's device), and the index DataFrame if asked.
     """
     tokens = prepare_tokens(model, corrupted_tokens)
-    options = EngineOptions(sequential, batch_size, max_batch_memory_mb, progress, cancel, approx)
+    options = EngineOptions(sequential, batch_size, max_batch_memory_mb, progress, cancel, approx, max_memory_mb)
     sweep = _Sweep(activation_name, patch_setter, tuple(index_axis_names) if index_axis_names is not None else None)
     (result,), index_frames = _run_sweeps(model, tokens, clean_cache, patching_metric, [sweep], options, index_df)
     if not return_index_df:
