@@ -197,7 +197,8 @@ def test_tokenize_and_concatenate_with_datasets(gpt2_tokenizer):
     datasets = pytest.importorskip("datasets")
     data = datasets.Dataset.from_dict({"text": ["one two three four five six seven eight nine ten"] * 4})
     rows = utils.tokenize_and_concatenate(data, gpt2_tokenizer, max_length=8, num_proc=None)
-    assert rows["tokens"].shape[1] == 8 and bool((rows["tokens"][:, 0] == gpt2_tokenizer.bos_token_id).all())
+    tokens = rows[:]["tokens"]  # datasets >= 4: rows["tokens"] is a lazy Column; a slice gives the tensor
+    assert tokens.shape[1] == 8 and bool((tokens[:, 0] == gpt2_tokenizer.bos_token_id).all())
 
 
 # ---- hub helpers, offline ------------------------------------------------------------------
