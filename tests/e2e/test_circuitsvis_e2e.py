@@ -67,7 +67,8 @@ def page(lab, browser, artifacts: Path):
     page.errors = []  # type: ignore[attr-defined]
     page.outside = outside  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/tree/circuitsvis.ipynb")
+    # Its own workspace, so the widgets test (same server) does not find this notebook open.
+    page.goto(f"{lab.url}/lab/workspaces/circuitsvis-e2e/tree/circuitsvis.ipynb")
     expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
     page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook, or Run All does nothing
     page.get_by_role("menuitem", name="Run", exact=True).click()
