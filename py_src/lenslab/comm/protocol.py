@@ -414,7 +414,8 @@ def parse_request(data: Any) -> Message:
     raw_id = data.get("id")
     request_id = raw_id if _valid_id(raw_id) else None
     raw_type = data.get("type")
-    request_type = raw_type if isinstance(raw_type, str) and len(raw_type) <= 64 else None
+    # Echoed back in the error reply, so it must itself be valid on the wire (no lone surrogates).
+    request_type = raw_type if _valid_label(raw_type) and len(raw_type) <= 64 else None
     if "v" not in data:
         raise ProtocolError("bad_message", "missing field 'v' (the protocol version)", request_id, request_type)
     if data["v"] != PROTOCOL_VERSION or isinstance(data["v"], bool):
@@ -448,6 +449,14 @@ def parse_kernel_message(data: Any) -> Message:
         return build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, "")
     except FieldError as e:
         raise ProtocolError("bad_message", str(e)) from None
+
+
+def _valid_label(value: Any) -> bool:
+    try:
+        check(Label, value, "type")
+    except FieldError:
+        return False
+    return True
 
 
 def _valid_id(value: Any) -> bool:
