@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, json_type, object_schema
+from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, is_valid, json_type, object_schema
 
 PROTOCOL_VERSION = 3
 COMM_TARGET = "lenslab.sidebar"
@@ -451,11 +451,7 @@ def parse_kernel_message(data: Any) -> Message:
 
 
 def _valid_id(value: Any) -> bool:
-    try:
-        check(RequestId, value, "id")
-    except FieldError:
-        return False
-    return True
+    return is_valid(RequestId, value)
 
 
 # ---- JSON Schema export -------------------------------------------------------------------------
