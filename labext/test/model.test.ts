@@ -9,7 +9,7 @@ import { FakeLink, HOOKS, METRIC_INFOS, SPEC, checked, modelInfo, record, result
 describe('buildHookTree', () => {
   it('groups by layer, then component, in forward order', () => {
     const tree = buildHookTree(HOOKS, '');
-    expect(tree.map((g) => g.label)).toEqual(['Embeddings', 'Block 0', 'Block 1', 'Final']);
+    expect(tree.map((g) => g.label)).toEqual(['Embeddings', 'Layer 0', 'Layer 1', 'Final']);
     expect(tree[1].components.map((c) => c.component)).toEqual(['resid', 'attn', 'mlp']);
     expect(tree[1].components[1].label).toBe('attention');
     expect(tree.reduce((n, g) => n + g.count, 0)).toBe(HOOKS.length);
@@ -150,7 +150,7 @@ describe('SidebarModel', () => {
     expect(model.hooks).toHaveLength(HOOKS.length);
     expect(model.hooksLoading).toBe(false);
     model.setFilter('attn');
-    expect(model.hookTree.map((g) => g.label)).toEqual(['Block 0', 'Block 1']);
+    expect(model.hookTree.map((g) => g.label)).toEqual(['Layer 0', 'Layer 1']);
     model.selectHook('blocks.0.attn.hook_z');
     const ask = link.last('describe_hook');
     expect(ask).toMatchObject({ model: 'model', hook: 'blocks.0.attn.hook_z' });

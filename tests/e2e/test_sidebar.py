@@ -145,7 +145,7 @@ def _session(page, sidebar, status, artifacts: Path, expect) -> None:
     hooks = sidebar.locator(".lenslab-sb-hook")
     expect(sidebar.locator(".lenslab-sb-hook-count")).to_contain_text("hook points in model")
     groups = sidebar.locator(".lenslab-sb-group > summary").all_inner_texts()
-    assert groups[0].startswith("Embeddings") and groups[1].startswith("Block 0") and groups[-1].startswith("Final"), groups
+    assert groups[0].startswith("Embeddings") and groups[1].startswith("Layer 0") and groups[-1].startswith("Final"), groups
     sidebar.locator(".lenslab-sb-filter").fill("attn hook_z")
     expect(hooks).to_have_count(2)  # blocks.0 and blocks.1
     z = sidebar.locator("[data-hook='blocks.0.attn.hook_z']")

@@ -167,7 +167,7 @@ def test_cache_explorer_lists_hooks_and_shows_slices(nb, artifacts):
     rows = w.locator(".lenslab-hook[data-name]")
     assert rows.count() > 20
     groups = w.locator(".lenslab-group > summary").all_inner_texts()
-    assert groups[0].startswith("Embedding") and any(g.startswith("Layer 1") for g in groups)
+    assert groups[0].startswith("Embeddings") and any(g.startswith("Layer 1") for g in groups)
     assert w.locator(".lenslab-attention-view .lenslab-thumb").count() >= 1  # the first pattern opens in the attention view
     shot(w, artifacts, "cache-explorer-pattern")
 

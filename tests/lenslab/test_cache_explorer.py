@@ -27,12 +27,12 @@ def test_every_hook_is_summarised_with_torch_statistics(tiny_run):
 
 
 def test_hooks_are_grouped_by_layer_and_component():
-    assert hook_group("hook_embed") == ("Embedding", "embed")
+    assert hook_group("hook_embed") == ("Embeddings", "embed")
     assert hook_group("blocks.3.attn.hook_z") == ("Layer 3", "attn")
     assert hook_group("blocks.3.ln2.hook_scale") == ("Layer 3", "ln")
     assert hook_group("ln_final.hook_normalized") == ("Final", "final")
     assert hook_group("blocks.1.custom.hook_thing") == ("Layer 1", "custom")
-    assert hook_group("something") == ("Model", "model")
+    assert hook_group("something") == ("Other", "model")
 
 
 def test_axis_names_come_from_the_hook_table_or_the_rank():

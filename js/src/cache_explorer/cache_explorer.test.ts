@@ -11,7 +11,7 @@ function hook(name: string, group: string, component: string, shape: number[]): 
 }
 
 const HOOKS: HookInfo[] = [
-  hook('hook_embed', 'Embedding', 'embed', [1, 3, 4]),
+  hook('hook_embed', 'Embeddings', 'embed', [1, 3, 4]),
   hook('blocks.0.hook_resid_pre', 'Layer 0', 'resid', [1, 3, 4]),
   hook('blocks.0.attn.hook_z', 'Layer 0', 'attn', [1, 3, 2, 2]),
   hook('blocks.0.attn.hook_pattern', 'Layer 0', 'attn', [1, 2, 3, 3]),
@@ -45,10 +45,10 @@ function model(extra: Partial<CacheModel> = {}) {
 }
 
 describe('hook tree logic', () => {
-  it('groups by layer then component, in first-seen order', () => {
+  it('groups by layer then component, with the sidebar\'s labels', () => {
     const groups = groupHooks(HOOKS);
-    expect(groups.map((g) => g.name)).toEqual(['Embedding', 'Layer 0', 'Final']);
-    expect(groups[1].components.map((c) => c.name)).toEqual(['resid', 'attn', 'mlp']);
+    expect(groups.map((g) => g.label)).toEqual(['Embeddings', 'Layer 0', 'Final']);
+    expect(groups[1].components.map((c) => c.component)).toEqual(['resid', 'attn', 'mlp']);
     expect(groups[1].components[1].hooks.map(shortName)).toEqual(['attn.hook_z', 'attn.hook_pattern']);
     expect(groups[1].components[1].hooks.map(treeLabel)).toEqual(['attn.z', 'attn.pattern']);
     expect(treeLabel(HOOKS[0])).toBe('embed');
@@ -71,7 +71,7 @@ describe('CacheExplorer widget', () => {
   it('lists every hook with shape and statistics, grouped', () => {
     const el = document.createElement('div');
     render({ model: model(), el });
-    expect([...el.querySelectorAll('.lenslab-group > summary')].map((s) => s.textContent)).toEqual(['Embedding 1', 'Layer 0 4', 'Final 1']);
+    expect([...el.querySelectorAll('.lenslab-group > summary')].map((s) => s.textContent)).toEqual(['Embeddings 1', 'Layer 0 4', 'Final 1']);
     const rows = [...el.querySelectorAll('.lenslab-hook[data-name]')];
     expect(rows).toHaveLength(6);
     const resid = rows[1];

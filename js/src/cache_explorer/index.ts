@@ -2,81 +2,70 @@
 // The kernel owns the cache: the front end asks for a slice by setting selected /
 // batch / head / pos, and the kernel answers with the slice bytes.
 import type { RenderProps } from '@anywidget/types';
-import { now } from '../shared/dom';
 import { decodeTensor } from '../shared/tensor';
 import type { CacheModel } from '../shared/types';
-import { createShell, errorText, onTraits, recordPaint } from '../shared/widget';
+import { mountWidget, onTrait, onTraits } from '../shared/widget';
 import { CacheView } from './view';
 
 function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'el'>): () => void {
-  let view: CacheView | null = null;
-  const shell = createShell('cache', () => view!.figure(), () => model.get('selected') || 'activation_cache');
-  view = new CacheView({
-    onSelect: (name) => {
-      model.set('selected', name);
-      model.save_changes();
+  return mountWidget(
+    el,
+    {
+      kind: 'cache',
+      basename: () => model.get('selected') || 'activation_cache',
+      makeView: () =>
+        new CacheView({
+          onSelect: (name) => {
+            model.set('selected', name);
+            model.save_changes();
+          },
+          onControl: (key, value) => {
+            model.set(key, value);
+            model.save_changes();
+          },
+        }),
     },
-    onControl: (key, value) => {
-      model.set(key, value);
-      model.save_changes();
-    },
-  });
-  shell.root.append(view.el);
-  el.append(shell.root);
-
-  const drawTree = (): void => {
-    const hooks = model.get('hooks');
-    shell.title.textContent = model.get('title') || 'Activation cache';
-    shell.meta.textContent = `${hooks.length} hook${hooks.length === 1 ? '' : 's'}`;
-    view!.setHooks(hooks, model.get('selected'));
-  };
-  const drawSlice = (): void => {
-    const t0 = now();
-    try {
-      const name = model.get('selected');
-      view!.setDetail(model.get('hooks').find((hk) => hk.name === name));
-      view!.setControls(model.get('controls'), { batch: model.get('batch'), head: model.get('head'), pos: model.get('pos') }, model.get('tokens'));
-      const tensor = decodeTensor(model.get('data'), model.get('dtype'), model.get('shape'));
-      view!.setSlice({
-        view: model.get('view'),
-        tensor,
-        tokens: model.get('tokens'),
-        rowAxis: model.get('row_axis'),
-        colAxis: model.get('col_axis'),
-        rowLabels: model.get('row_labels'),
-        colLabels: model.get('col_labels'),
-        layer: model.get('layer'),
-        message: model.get('message'),
-        title: name,
+    ({ view, shell, timed }) => {
+      const drawTree = (): void => {
+        const hooks = model.get('hooks');
+        shell.title.textContent = model.get('title') || 'Activation cache';
+        shell.meta.textContent = `${hooks.length} hook${hooks.length === 1 ? '' : 's'}`;
+        view.setHooks(hooks, model.get('selected'));
+      };
+      const drawSlice = timed(() => {
+        const name = model.get('selected');
+        view.setDetail(model.get('hooks').find((hk) => hk.name === name));
+        view.setControls(model.get('controls'), { batch: model.get('batch'), head: model.get('head'), pos: model.get('pos') }, model.get('tokens'));
+        const tensor = decodeTensor(model.get('data'), model.get('dtype'), model.get('shape'));
+        view.setSlice({
+          view: model.get('view'),
+          tensor,
+          tokens: model.get('tokens'),
+          rowAxis: model.get('row_axis'),
+          colAxis: model.get('col_axis'),
+          rowLabels: model.get('row_labels'),
+          colLabels: model.get('col_labels'),
+          layer: model.get('layer'),
+          message: model.get('message'),
+          title: name,
+        });
       });
-      shell.showError(null);
-    } catch (e) {
-      shell.showError(errorText(e));
-    }
-    shell.root.dataset.renderMs = (now() - t0).toFixed(1);
-    recordPaint(shell.root, t0);
-  };
-  drawTree();
-  drawSlice();
-  const m = model;
-  const offTree = onTraits(m, ['hooks', 'title'], drawTree);
-  const offSlice = onTraits(
-    m,
-    ['revision', 'data', 'dtype', 'shape', 'view', 'tokens', 'row_axis', 'col_axis', 'row_labels', 'col_labels', 'layer', 'message', 'controls'],
-    drawSlice,
+      drawTree();
+      drawSlice();
+      return [
+        onTraits(model, ['hooks', 'title'], drawTree),
+        onTraits(
+          model,
+          ['revision', 'data', 'dtype', 'shape', 'view', 'tokens', 'row_axis', 'col_axis', 'row_labels', 'col_labels', 'layer', 'message', 'controls'],
+          drawSlice,
+        ),
+        // A click already marked the row; only a selection made from Python redraws the tree.
+        onTrait(model, 'selected', () => {
+          if (view.selected !== model.get('selected')) view.setHooks(model.get('hooks'), model.get('selected'));
+        }),
+      ];
+    },
   );
-  // A click already marked the row; only a selection made from Python redraws the tree.
-  const onSelected = (): void => {
-    if (view!.selected !== model.get('selected')) view!.setHooks(model.get('hooks'), model.get('selected'));
-  };
-  model.on('change:selected', onSelected);
-  return () => {
-    offTree();
-    offSlice();
-    view!.dispose();
-    model.off('change:selected', onSelected);
-    shell.root.remove();
-  };
 }
 
 export default { render };

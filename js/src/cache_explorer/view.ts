@@ -1,5 +1,6 @@
 // The activation-cache explorer: a filterable tree of hook points (grouped by layer and
 // component, with shape, dtype and summary statistics) beside a view of the selected slice.
+import { type HookGroup as CoreHookGroup, buildHookTree, layerOfName } from '../../../ts/core/hooktree';
 import { AttentionView } from '../attention/view';
 import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
@@ -11,39 +12,16 @@ import { type Tensor, finiteRange, maxAbs } from '../shared/tensor';
 import { Tooltip } from '../shared/tooltip';
 import type { HookInfo, SliceControls, SliceView } from '../shared/types';
 
-export interface HookComponent {
-  name: string;
-  hooks: HookInfo[];
-}
+export type HookGroup = CoreHookGroup<HookInfo>;
 
-export interface HookGroup {
-  name: string;
-  components: HookComponent[];
-  count: number;
-}
-
-/** Groups hooks by `group` then `component`, keeping first-seen order; `filter` matches names. */
+/** The cache tree (ts/core/hooktree.ts: the sidebar's grouping and labels); `filter` matches names. */
 export function groupHooks(hooks: readonly HookInfo[], filter = ''): HookGroup[] {
   const needle = filter.trim().toLowerCase();
-  const groups: HookGroup[] = [];
-  const byName = new Map<string, HookGroup>();
-  for (const hook of hooks) {
-    if (needle && !hook.name.toLowerCase().includes(needle)) continue;
-    let group = byName.get(hook.group);
-    if (!group) {
-      group = { name: hook.group, components: [], count: 0 };
-      byName.set(hook.group, group);
-      groups.push(group);
-    }
-    let comp = group.components.find((c) => c.name === hook.component);
-    if (!comp) {
-      comp = { name: hook.component, hooks: [] };
-      group.components.push(comp);
-    }
-    comp.hooks.push(hook);
-    group.count++;
-  }
-  return groups;
+  return buildHookTree(
+    hooks,
+    (hook) => ({ layer: layerOfName(hook.name), component: hook.component }),
+    (hook) => !needle || hook.name.toLowerCase().includes(needle),
+  );
 }
 
 export function formatShape(shape: readonly number[]): string {
@@ -179,9 +157,9 @@ export class CacheView {
     this.tree.replaceChildren(
       header,
       ...groups.map((g) => {
-        const details = h('details', { class: 'lenslab-group', open: true }, h('summary', {}, h('span', { text: g.name }), h('span', { class: 'lenslab-muted', text: ` ${g.count}` })));
+        const details = h('details', { class: 'lenslab-group', open: true }, h('summary', {}, h('span', { text: g.label }), h('span', { class: 'lenslab-muted', text: ` ${g.count}` })));
         for (const comp of g.components) {
-          if (g.components.length > 1 || comp.name !== g.name) details.append(h('div', { class: 'lenslab-component', text: comp.name }));
+          if (g.components.length > 1 || comp.component !== g.label) details.append(h('div', { class: 'lenslab-component', text: comp.component }));
           for (const hook of comp.hooks) details.append(this.hookRow(hook));
         }
         return details;

@@ -25,6 +25,7 @@ function model(extra: Partial<PatchingModel> = {}) {
     row_axis: 'layer',
     col_axis: 'head',
     vmax: 0,
+    kind: 'head_components_all_pos',
     selected: null,
     ...extra,
   });

@@ -1,25 +1,6 @@
-// Tiny DOM helpers. Text always goes through textContent: tokens come from user data.
+// Token display helpers for the widgets; the element helper `h` is the shared one in ts/core/dom.ts.
 
-type Attrs = Record<string, string | number | boolean | undefined>;
-
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: (Node | string | null | undefined)[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === false) continue;
-    if (key === 'class') el.className = String(value);
-    else if (key === 'text') el.textContent = String(value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return el;
-}
+export { h } from '../../../ts/core/dom';
 
 /** Makes whitespace in a token visible and keeps it on one line. */
 export function displayToken(token: string, maxChars = 24): string {

@@ -1,7 +1,7 @@
 // Pieces every widget entry point shares: the root element with its toolbar and
 // error box, and change subscriptions that coalesce into one redraw.
 import type { AnyModel } from '@anywidget/types';
-import { h } from './dom';
+import { h, now } from './dom';
 import { type Figure, exportButtons } from './export_image';
 
 export interface Shell {
@@ -67,4 +67,62 @@ export function recordPaint(el: HTMLElement, t0: number): void {
       el.dataset.paintMs = (performance.now() - t0).toFixed(1);
     }, 0),
   );
+}
+
+/** What a widget's view offers the shell: its element, the figure to export, and (optionally) cleanup. */
+export interface WidgetView {
+  el: HTMLElement;
+  figure(): Figure;
+  dispose?(): void;
+}
+
+/** What `connect` gets: the view and shell, and `timed`, which wraps a draw in the error box and render timing. */
+export interface Mounted<V extends WidgetView> {
+  view: V;
+  shell: Shell;
+  timed(draw: () => void): () => void;
+}
+
+/**
+ * The one mount of every widget entry point: the shell (toolbar with export buttons, error box)
+ * around `makeView(shell)`, appended to `el`; `connect` draws and subscribes, returning its
+ * unsubscribes. Returns anywidget's cleanup (unsubscribe, dispose the view, remove the root).
+ */
+export function mountWidget<V extends WidgetView>(
+  el: HTMLElement,
+  options: { kind: string; basename: () => string; makeView: (shell: Shell) => V },
+  connect: (mounted: Mounted<V>) => (() => void)[],
+): () => void {
+  let view: V | null = null;
+  const shell = createShell(options.kind, () => view!.figure(), options.basename);
+  view = options.makeView(shell);
+  shell.root.append(view.el);
+  el.append(shell.root);
+  const timed =
+    (draw: () => void) =>
+    (): void => {
+      const t0 = now();
+      try {
+        draw();
+        shell.showError(null);
+      } catch (e) {
+        shell.showError(errorText(e));
+      }
+      shell.root.dataset.renderMs = (now() - t0).toFixed(1);
+      recordPaint(shell.root, t0);
+    };
+  const cleanups = connect({ view, shell, timed });
+  const mounted = view;
+  return () => {
+    for (const cleanup of cleanups) cleanup();
+    mounted.dispose?.();
+    shell.root.remove();
+  };
+}
+
+/** Calls `fn` when the trait `name` changes; returns the unsubscribe. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors @anywidget/types ObjectHash
+export function onTrait<T extends Record<string, any>>(model: AnyModel<T>, name: keyof T & string, fn: () => void): () => void {
+  model.on(`change:${name}`, fn);
+  return () => model.off(`change:${name}`, fn);
 }

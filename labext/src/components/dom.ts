@@ -1,24 +1,10 @@
-// DOM helpers for the sidebar. Text from the kernel (prompts, tokens, names) always goes
-// through textContent, never innerHTML.
+// DOM pieces of the sidebar (buttons, sections, keyed re-render) on the shared helper in ts/core/dom.ts.
+// Text from the kernel (prompts, tokens, names) always goes through textContent, never innerHTML.
 
-type Props = Record<string, string | number | boolean | null | undefined>;
-type Child = Node | string | null | undefined | false;
+import { type Attrs as Props, type Child, h } from '../../../ts/core/dom';
 
-/** `el('div', {class: 'x', title: 't'}, child...)`; a false/null/undefined prop is left out. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === 'class') node.className = String(value);
-    else if (key === 'text') node.textContent = String(value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return node;
-}
+/** `el('div', {class: 'x', title: 't'}, child...)`: the shared DOM helper of ts/core/dom.ts. */
+export const el = h;
 
 /** A button that calls `onClick` (and does not submit any form it sits in). */
 export function button(label: string, onClick: () => void, props: Props = {}): HTMLButtonElement {

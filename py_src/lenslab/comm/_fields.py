@@ -1,10 +1,10 @@
-"""Dataclass fields <-> JSON: validation and JSON Schema from type hints and their constraints.
+"""Dataclass fields <-> JSON: JSON Schema from type hints and their constraints, and validation by it.
 
 The protocol's messages are dataclasses whose fields are annotated with plain types (str, int,
 float, bool, Optional, list, Literal, nested dataclasses) and, through ``Annotated``, with the
-constraints below. ``build`` checks a decoded JSON object against such a dataclass and
-``type_schema``/``object_schema`` write the same rules as JSON Schema, so validation and the
-exported schema come from one definition.
+constraints below. ``type_schema``/``object_schema`` write them as JSON Schema (the schema the
+protocol exports and the TypeScript side is generated from); ``build`` validates a decoded JSON
+object with ``jsonschema`` against that same schema and reports the first problem in one line.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional, Union
+
+import jsonschema
 
 
 @dataclass(frozen=True)
@@ -46,84 +48,190 @@ class FieldError(ValueError):
 
 
 def build(cls: type, body: Any, where: str) -> Any:
-    """An instance of the dataclass `cls` from the JSON object `body`; raises FieldError."""
-    if not isinstance(body, dict):
-        raise FieldError(f"{where or 'message'} must be an object, got {json_type(body)}")
-    hints = typing.get_type_hints(cls, include_extras=True)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unexpected = sorted(set(body) - set(names))
-    if unexpected:
-        raise FieldError(f"unexpected field {_join(where, unexpected[0])!r}")
-    values = {}
-    for name in names:
-        path = _join(where, name)
-        if name not in body:
-            raise FieldError(f"missing field {path!r}")
-        values[name] = check(hints[name], body[name], path)
-    return cls(**values)
+    """An instance of the dataclass `cls` from the JSON object `body`; raises FieldError.
+
+    The JSON Schema of `cls` (:func:`object_schema`, the same schema the protocol exports)
+    decides, through ``jsonschema``; this only turns its first error (in field order, as a
+    reader goes through the message) into one line naming the field, and builds the dataclass.
+    """
+    problem = first_problem(_validator(cls), body, cls, where)
+    if problem is not None:
+        raise FieldError(problem)
+    return _from_wire(cls, body)
 
 
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
+def is_valid(hint: Any, value: Any) -> bool:
+    """Whether ``value`` fits the type hint."""
+    return first_problem(_validator(hint), value, hint) is None
 
 
-def check(hint: Any, value: Any, path: str) -> Any:
-    """``value`` checked against a type hint (returns it, lists as lists of checked items)."""
-    base, constraints = _unwrap(hint)
-    origin = typing.get_origin(base)
-    if _is_optional(base):
-        if value is None:
-            return None
-        (inner,) = [a for a in typing.get_args(base) if a is not type(None)]
-        return check(Annotated[(inner, *constraints)] if constraints else inner, value, path)
-    if origin is Literal:
-        choices = typing.get_args(base)
-        if value not in choices or isinstance(value, bool):
-            raise FieldError(f"field {path!r} must be one of {list(choices)}, got {_short(value)}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise FieldError(f"field {path!r} must be an array, got {json_type(value)}")
-        for c in constraints:
-            if isinstance(c, Items) and len(value) > c.max_items:
-                raise FieldError(f"field {path!r} has {len(value)} items, at most {c.max_items} allowed")
-        (item,) = typing.get_args(base)
-        return [check(item, x, f"{path}[{i}]") for i, x in enumerate(value)]
-    if dataclasses.is_dataclass(base):
-        return build(base, value, path)
-    if base is str:
-        if not isinstance(value, str):
-            raise FieldError(f"field {path!r} must be a string, got {json_type(value)}")
-        try:  # JSON may carry a lone surrogate ("\ud800"): not text any tokenizer can take
+# ---- validation with jsonschema ----------------------------------------------------------------------
+
+
+def _is_int(_checker: Any, value: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer; a job id or count on the wire must be a JSON integer.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _full_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    # re.fullmatch: with search/match, "$" also matches before a trailing newline ("id\n").
+    if isinstance(instance, str) and _compiled(pattern).fullmatch(instance) is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    validators={"pattern": _full_pattern},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int),
+)
+_VALIDATORS: dict[Any, Any] = {}
+
+
+def _validator(hint: Any) -> Any:
+    """A (cached) jsonschema validator of the schema that ``type_schema`` writes for ``hint``."""
+    key = repr(hint)
+    if key not in _VALIDATORS:
+        defs: dict[str, Any] = {}
+        schema = object_schema(hint, defs) if dataclasses.is_dataclass(hint) else type_schema(hint, defs)
+        _VALIDATORS[key] = _Validator({**schema, "$defs": defs})
+    return _VALIDATORS[key]
+
+
+# Where an error sits among the checks of one value, in the order a reader meets them.
+_OBJECT_RANK = {"type": -3, "additionalProperties": -2}
+_LEAF_RANK = {"type": 0, "enum": 0, "surrogate": 0.5, "maxItems": 1, "maxLength": 1, "minimum": 1, "minLength": 2, "maximum": 2, "pattern": 3}
+
+
+def first_problem(validator: Any, value: Any, hint: Any, root: str = "") -> Optional[str]:
+    """One line naming the first problem of ``value`` (None when it is valid)."""
+    candidates = [(_order(hint, e), _describe(e, root)) for e in _leaf_errors(validator.iter_errors(value))]
+    candidates += [(_path_order(hint, path) + [(0, _LEAF_RANK["surrogate"])], text) for path, text in _surrogates(value, root)]
+    return min(candidates, key=lambda c: c[0])[1] if candidates else None
+
+
+def _leaf_errors(errors: Any) -> Any:
+    """The errors, with an Optional's anyOf replaced by what its non-null branch found."""
+    for e in errors:
+        if e.validator == "anyOf" and e.instance is not None:
+            yield from _leaf_errors(c for c in e.context if c.relative_schema_path[0] == 0)
+        else:
+            yield e
+
+
+def _path_order(hint: Any, path: Any) -> list[tuple[float, ...]]:
+    """The position of ``path`` in reading order: declared field order, then list index."""
+    order: list[tuple[float, ...]] = []
+    for step in path:
+        base = _strip_optional(_unwrap(hint)[0])
+        if dataclasses.is_dataclass(base):
+            names = [f.name for f in dataclasses.fields(base)]
+            order.append((1, names.index(step) if step in names else len(names)))
+            hint = typing.get_type_hints(base, include_extras=True).get(step, Any)
+        else:
+            order.append((1, step if isinstance(step, int) else 0))
+            args = typing.get_args(base)
+            hint = args[0] if args else Any
+    return order
+
+
+def _order(hint: Any, error: Any) -> list[tuple[float, ...]]:
+    order = _path_order(hint, error.absolute_path)
+    if error.validator == "required":
+        base = _strip_optional(_unwrap(_hint_at(hint, error.absolute_path))[0])
+        names = [f.name for f in dataclasses.fields(base)]
+        missing = [n for n in names if n not in error.instance]
+        return order + [(1, names.index(missing[0]), -1)]
+    if isinstance(error.instance, dict) and error.validator in _OBJECT_RANK:
+        return order + [(0, _OBJECT_RANK[error.validator])]
+    return order + [(0, _LEAF_RANK.get(error.validator, 4))]
+
+
+def _hint_at(hint: Any, path: Any) -> Any:
+    for step in path:
+        base = _strip_optional(_unwrap(hint)[0])
+        if dataclasses.is_dataclass(base):
+            hint = typing.get_type_hints(base, include_extras=True)[step]
+        else:
+            hint = typing.get_args(base)[0]
+    return hint
+
+
+def _strip_optional(hint: Any) -> Any:
+    if _is_optional(hint):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _unwrap(inner)[0]
+    return hint
+
+
+def _path_text(root: str, path: Any) -> str:
+    text = root
+    for step in path:
+        text = f"{text}[{step}]" if isinstance(step, int) else (f"{text}.{step}" if text else step)
+    return text
+
+
+_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean", "array": "an array"}
+
+
+def _describe(error: Any, root: str) -> str:
+    """The one-line reason for a jsonschema error, naming the field by its path."""
+    path = _path_text(root, error.absolute_path)
+    value, schema, kind = error.instance, error.schema, error.validator
+    if kind == "additionalProperties":
+        unexpected = sorted(set(value) - set(schema.get("properties", {})))
+        return f"unexpected field {_path_text(path, [unexpected[0]])!r}"
+    if kind == "required":
+        missing = [n for n in schema["required"] if n not in value]
+        return f"missing field {_path_text(path, [missing[0]])!r}"
+    if kind == "type":
+        if schema["type"] == "object":
+            return f"{path or 'message'} must be an object, got {json_type(value)}"
+        return f"field {path!r} must be {_TYPE_WORDS[schema['type']]}, got {json_type(value)}"
+    if kind == "enum":
+        return f"field {path!r} must be one of {list(schema['enum'])}, got {_short(value)}"
+    if kind == "maxItems":
+        return f"field {path!r} has {len(value)} items, at most {schema['maxItems']} allowed"
+    if kind == "maxLength":
+        return f"field {path!r} is {len(value)} characters long, at most {schema['maxLength']} allowed"
+    if kind == "minLength":
+        return f"field {path!r} must not be empty"
+    if kind == "pattern":
+        return f"field {path!r} = {_short(value)} does not match {schema['pattern']}"
+    if kind == "minimum":
+        return f"field {path!r} must be >= {schema['minimum']:g}, got {value}"
+    if kind == "maximum":
+        return f"field {path!r} must be <= {schema['maximum']:g}, got {value}"
+    return f"field {path!r}: {error.message}"
+
+
+def _surrogates(value: Any, root: str, path: tuple[Any, ...] = ()) -> Any:
+    """(path, reason) of each string holding a lone surrogate: JSON may carry one ("\\ud800"), but
+    it is not text any tokenizer can take, and JSON Schema has no word for it."""
+    if isinstance(value, str):
+        try:
             value.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise FieldError(f"field {path!r} is not valid Unicode text: a lone surrogate {value[e.start]!a} at character {e.start}") from None
-        for c in constraints:
-            if isinstance(c, Text):
-                if len(value) > c.max_length:
-                    raise FieldError(f"field {path!r} is {len(value)} characters long, at most {c.max_length} allowed")
-                if len(value) < c.min_length:
-                    raise FieldError(f"field {path!r} must not be empty")
-                # fullmatch: with match, "$" also matches before a trailing newline ("id\n")
-                if c.pattern is not None and _compiled(c.pattern).fullmatch(value) is None:
-                    raise FieldError(f"field {path!r} = {_short(value)} does not match {c.pattern}")
-        return value
-    if base is bool:
-        if not isinstance(value, bool):
-            raise FieldError(f"field {path!r} must be a boolean, got {json_type(value)}")
-        return value
-    if base in (int, float):
-        ok = isinstance(value, int) if base is int else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool):
-            raise FieldError(f"field {path!r} must be {'an integer' if base is int else 'a number'}, got {json_type(value)}")
-        for c in constraints:
-            if isinstance(c, Bounds):
-                if c.minimum is not None and value < c.minimum:
-                    raise FieldError(f"field {path!r} must be >= {c.minimum:g}, got {value}")
-                if c.maximum is not None and value > c.maximum:
-                    raise FieldError(f"field {path!r} must be <= {c.maximum:g}, got {value}")
-        return value
-    raise TypeError(f"unsupported protocol type {base!r} at {path}")  # a bug in this module
+            yield path, f"field {_path_text(root, path)!r} is not valid Unicode text: a lone surrogate {value[e.start]!a} at character {e.start}"
+    elif isinstance(value, list):
+        for i, x in enumerate(value):
+            yield from _surrogates(x, root, (*path, i))
+    elif isinstance(value, dict):
+        for k, x in value.items():
+            yield from _surrogates(x, root, (*path, k))
+
+
+def _from_wire(hint: Any, value: Any) -> Any:
+    """The dataclasses (and lists) of an already validated JSON value."""
+    base = _strip_optional(_unwrap(hint)[0])
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(base):
+        hints = typing.get_type_hints(base, include_extras=True)
+        return base(**{f.name: _from_wire(hints[f.name], value[f.name]) for f in dataclasses.fields(base)})
+    if typing.get_origin(base) is list:
+        (item,) = typing.get_args(base)
+        return [_from_wire(item, x) for x in value]
+    return value
 
 
 def _unwrap(hint: Any) -> tuple[Any, tuple[Any, ...]]:

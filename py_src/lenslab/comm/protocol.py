@@ -1,9 +1,10 @@
 """The sidebar protocol: versioned JSON messages between the JupyterLab panel and the kernel.
 
 Every message is a dataclass below. Its fields, with the constraints in their ``Annotated``
-metadata, are the single definition that both validates incoming messages
-(:func:`parse_request`) and exports the JSON Schema (:func:`json_schema`) that the TypeScript
-tests read (``labext/test/fixtures/protocol.schema.json``), so the two sides cannot drift.
+metadata, are the single definition of the wire contract: they give the JSON Schema
+(:func:`json_schema`, written to ``labext/test/fixtures/protocol.schema.json``) that validates
+incoming messages here (:func:`parse_request`, through ``jsonschema``) and from which the panel's
+TypeScript types and ajv checks are generated (``jlpm gen:protocol``), so the sides cannot drift.
 ``docs/protocol.md`` describes the exchange.
 
 Messages name objects (a model by its variable name, a hook by its name, a job by its id) and
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, json_type, object_schema
+from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, is_valid, json_type, object_schema
 
 PROTOCOL_VERSION = 3
 COMM_TARGET = "lenslab.sidebar"
@@ -460,11 +461,7 @@ def _valid_label(value: Any) -> bool:
 
 
 def _valid_id(value: Any) -> bool:
-    try:
-        check(RequestId, value, "id")
-    except FieldError:
-        return False
-    return True
+    return is_valid(RequestId, value)
 
 
 # ---- JSON Schema export -------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from lenslab.widgets.attention import check_cache_keys, is_cache_like
 POS_DIMS = ("pos", "query_pos", "key_pos")
 HEAD_DIM = "head_index"
 PATTERN_DIMS = (HEAD_DIM, "query_pos", "key_pos")
-GROUP_FOR_COMPONENT = {"embed": "Embedding", "final": "Final"}
+# The same labels as the front ends' hook tree (ts/core/hooktree.ts: hookGroupOf).
+GROUP_FOR_COMPONENT = {"embed": "Embeddings", "final": "Final"}
 
 
 def _hook_spec(name: str) -> Any:
@@ -48,7 +49,7 @@ def hook_dims(name: str, ndim: int, has_batch: bool = True) -> tuple[str, ...]:
 
 
 def hook_group(name: str) -> tuple[str, str]:
-    """(group, component) for the tree: ("Layer 3", "attn"), ("Embedding", "embed"), ..."""
+    """(group, component) for the tree: ("Layer 3", "attn"), ("Embeddings", "embed"), ..."""
     spec = _hook_spec(name)
     parts = name.split(".")
     layer = int(parts[1]) if len(parts) > 2 and parts[0] == "blocks" and parts[1].isdigit() else None
@@ -60,7 +61,7 @@ def hook_group(name: str) -> tuple[str, str]:
         component = parts[0] if len(parts) > 1 else "model"
     if layer is not None:
         return f"Layer {layer}", component
-    return GROUP_FOR_COMPONENT.get(component, "Model"), component
+    return GROUP_FOR_COMPONENT.get(component, "Other"), component
 
 
 def summarize(name: str, value: Any) -> dict[str, Any]:
