@@ -453,11 +453,7 @@ def parse_kernel_message(data: Any) -> Message:
 
 
 def _valid_label(value: Any) -> bool:
-    try:
-        check(Label, value, "type")
-    except FieldError:
-        return False
-    return True
+    return is_valid(Label, value)
 
 
 def _valid_id(value: Any) -> bool:
