@@ -20,6 +20,7 @@ This module is core: it imports no Jupyter code.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Protocol
@@ -248,6 +249,13 @@ class PatchingResult(torch.Tensor):
         if func in _KEEPS_SWEEP and isinstance(source, PatchingResult) and isinstance(out, torch.Tensor) and out.shape == source.shape:
             return PatchingResult.wrap(out, source.sweep)
         return _plain(out)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PatchingResult:
+        return PatchingResult.wrap(copy.deepcopy(self.as_subclass(torch.Tensor), memo), self.sweep)
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        # The plain tensor's text: printing a result looks as it always did.
+        return repr(self.as_subclass(torch.Tensor))
 
 
 def _plain(value: Any) -> Any:
