@@ -253,9 +253,18 @@ class PatchingResult(torch.Tensor):
     def __deepcopy__(self, memo: dict[int, Any]) -> PatchingResult:
         return PatchingResult.wrap(copy.deepcopy(self.as_subclass(torch.Tensor), memo), self.sweep)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # Pickled (torch.save, multiprocessing) as the plain tensor and the spec's name, so a loaded
+        # result's ``.sweep`` is the registry's own entry.
+        return (_rebuild, (self.as_subclass(torch.Tensor), self.sweep.name))
+
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         # The plain tensor's text: printing a result looks as it always did.
         return repr(self.as_subclass(torch.Tensor))
+
+
+def _rebuild(tensor: torch.Tensor, name: str) -> PatchingResult:
+    return PatchingResult.wrap(tensor, SWEEPS[name])
 
 
 def _plain(value: Any) -> Any:
