@@ -53,6 +53,7 @@ from transformer_lens._patch_engine import (
     patch,
     prepare_tokens,
 )
+from transformer_lens.hooked_model import HookedModel
 from transformer_lens.sweeps import SWEEPS, PatchingResult, SweepSpec, axis_ranges
 
 __all__ = [
@@ -112,7 +113,9 @@ def _pandas() -> Any:
 # ---- patch setters: edit the corrupted activation in place and return it --------------------
 
 
-def layer_pos_patch_setter(corrupted_activation, index, clean_activation):
+def layer_pos_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, pos]`` of a ``[batch, pos, ...]`` activation (resid, attn_out, mlp_out)."""
     assert len(index) == 2
     _, pos = index
@@ -120,7 +123,9 @@ def layer_pos_patch_setter(corrupted_activation, index, clean_activation):
     return corrupted_activation
 
 
-def layer_pos_head_vector_patch_setter(corrupted_activation, index, clean_activation):
+def layer_pos_head_vector_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, pos, head_index]`` of a ``[batch, pos, head_index, d_head]`` activation."""
     assert len(index) == 3
     _, pos, head_index = index
@@ -128,7 +133,9 @@ def layer_pos_head_vector_patch_setter(corrupted_activation, index, clean_activa
     return corrupted_activation
 
 
-def layer_head_vector_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_vector_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index]`` of a ``[batch, pos, head_index, d_head]`` activation, all positions."""
     assert len(index) == 2
     _, head_index = index
@@ -136,7 +143,9 @@ def layer_head_vector_patch_setter(corrupted_activation, index, clean_activation
     return corrupted_activation
 
 
-def layer_head_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index]`` of a ``[batch, head_index, dest_pos, src_pos]`` pattern."""
     assert len(index) == 2
     _, head_index = index
@@ -144,7 +153,9 @@ def layer_head_pattern_patch_setter(corrupted_activation, index, clean_activatio
     return corrupted_activation
 
 
-def layer_head_pos_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_pos_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index, dest_pos]`` of a ``[batch, head_index, dest_pos, src_pos]`` pattern."""
     assert len(index) == 3
     _, head_index, dest_pos = index
@@ -152,7 +163,9 @@ def layer_head_pos_pattern_patch_setter(corrupted_activation, index, clean_activ
     return corrupted_activation
 
 
-def layer_head_dest_src_pos_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_dest_src_pos_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index, dest_pos, src_pos]``: one entry of each head's pattern."""
     assert len(index) == 4
     _, head_index, dest_pos, src_pos = index
@@ -163,7 +176,7 @@ def layer_head_dest_src_pos_pattern_patch_setter(corrupted_activation, index, cl
 # What the engine may assume of the built-in setters (they copy the clean slice their index
 # selects): the activation dims that slice spans, for attribution patching, and which index
 # components are query positions, for sharing the leading positions no patch changes.
-_SETTER_TRAITS: dict[Callable, SetterTraits] = {
+_SETTER_TRAITS: dict[Callable[..., Any], SetterTraits] = {
     layer_pos_patch_setter: SetterTraits(kept_dims=(1,), query_pos_parts=(1,)),
     layer_pos_head_vector_patch_setter: SetterTraits(kept_dims=(1, 2), query_pos_parts=(1,)),
     layer_head_vector_patch_setter: SetterTraits(kept_dims=(2,), query_pos_parts=()),
@@ -177,7 +190,7 @@ _SETTER_TRAITS: dict[Callable, SetterTraits] = {
 
 
 def generic_activation_patch(
-    model: Any,
+    model: HookedModel,
     corrupted_tokens: Int[torch.Tensor, "batch pos"],
     clean_cache: Any,
     patching_metric: PatchingMetric,
@@ -225,7 +238,7 @@ def generic_activation_patch(
     (result,), index_frames = _run_sweeps(model, tokens, clean_cache, patching_metric, [sweep], options, index_df)
     if not return_index_df:
         return result
-    frame = index_df if index_df is not None else make_df_from_ranges(*index_frames[0])
+    frame: Any = index_df if index_df is not None else make_df_from_ranges(*index_frames[0])
     return result, frame
 
 
@@ -237,11 +250,19 @@ class _Sweep:
         self.setter = setter
         self.axes = axes
 
-    def axis_ranges(self, model: Any, tokens: torch.Tensor) -> dict[str, int]:
+    def axis_ranges(self, model: HookedModel, tokens: torch.Tensor) -> dict[str, int]:
         return axis_ranges(model.cfg, self.activation_name, tokens.shape[-1])
 
 
-def _run_sweeps(model, tokens, clean_cache, metric, sweeps: Sequence[_Sweep], options: EngineOptions, index_df=None):
+def _run_sweeps(
+    model: HookedModel,
+    tokens: torch.Tensor,
+    clean_cache: Any,
+    metric: PatchingMetric,
+    sweeps: Sequence[_Sweep],
+    options: EngineOptions,
+    index_df: Any = None,
+) -> tuple[list[torch.Tensor], list[tuple[list[int], list[str]]]]:
     """Build every sweep's runs, execute them in one engine call, and split the results."""
     runs: list[PatchRun] = []
     shapes: list[Optional[tuple[int, ...]]] = []
@@ -264,7 +285,9 @@ def _run_sweeps(model, tokens, clean_cache, metric, sweeps: Sequence[_Sweep], op
     return results, frames
 
 
-def _index_rows(model, tokens, sweep: _Sweep, index_df):
+def _index_rows(
+    model: HookedModel, tokens: torch.Tensor, sweep: _Sweep, index_df: Any
+) -> tuple[list[tuple[int, ...]], Optional[tuple[int, ...]], tuple[list[int], list[str]]]:
     """Index tuples, the result shape (None when flat) and ``(ranges, names)`` for the DataFrame."""
     ranges = sweep.axis_ranges(model, tokens)
     if index_df is not None:
@@ -286,7 +309,7 @@ def _index_rows(model, tokens, sweep: _Sweep, index_df):
     return rows, tuple(maxima), (maxima, list(sweep.axes))
 
 
-def _check_index_rows(rows, columns: Sequence[str], ranges: dict[str, int], n_layers: int) -> None:
+def _check_index_rows(rows: list[tuple[Any, ...]], columns: Sequence[str], ranges: dict[str, int], n_layers: int) -> None:
     for number, row in enumerate(rows):
         for column, value in zip(columns, row):
             if isinstance(value, bool) or not float(value).is_integer():
@@ -318,7 +341,16 @@ def _engine_sweep(spec: SweepSpec) -> _Sweep:
     return _Sweep(spec.activation, _SETTERS[spec.setter], spec.engine_axes)
 
 
-def _run_single(spec, model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options):
+def _run_single(
+    spec: SweepSpec,
+    model: HookedModel,
+    corrupted_tokens: torch.Tensor,
+    clean_cache: Any,
+    patching_metric: PatchingMetric,
+    index_df: Any,
+    return_index_df: bool,
+    options: dict[str, Any],
+) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:
     sweep = _engine_sweep(spec)
     result = generic_activation_patch(
         model,
@@ -327,19 +359,21 @@ def _run_single(spec, model, corrupted_tokens, clean_cache, patching_metric, ind
         patching_metric,
         sweep.setter,
         sweep.activation_name,
-        index_axis_names=None if index_df is not None else sweep.axes,
+        index_axis_names=None if index_df is not None else spec.engine_axes,  # type: ignore[arg-type]  # registry axes are AxisNames
         index_df=index_df,
         return_index_df=return_index_df,
         **options,
     )
     if index_df is not None:
         return result  # flat, one entry per row: not the sweep's axes
-    if return_index_df:
+    if isinstance(result, tuple):
         return PatchingResult.wrap(result[0], spec), result[1]
     return PatchingResult.wrap(result, spec)
 
 
-def _run_combined(spec, model, corrupted_tokens, clean_cache, metric, options) -> PatchingResult:
+def _run_combined(
+    spec: SweepSpec, model: HookedModel, corrupted_tokens: torch.Tensor, clean_cache: Any, metric: PatchingMetric, options: dict[str, Any]
+) -> PatchingResult:
     tokens = prepare_tokens(model, corrupted_tokens)
     parts = spec.singles()
     results, _ = _run_sweeps(model, tokens, clean_cache, metric, [_engine_sweep(p) for p in parts], EngineOptions(**options))
@@ -362,16 +396,28 @@ def _shape_text(spec: SweepSpec) -> str:
 
 def _sweep_function(spec: SweepSpec) -> Callable[..., Any]:
     """The ``get_act_patch_*`` function of one registry entry, with upstream's signature."""
+    function: Callable[..., Any]
     if spec.is_combined:
 
-        def combined(model, corrupted_tokens, clean_cache, metric, **options):
+        def combined(
+            model: HookedModel, corrupted_tokens: torch.Tensor, clean_cache: Any, metric: PatchingMetric, **options: Any
+        ) -> PatchingResult:
             return _run_combined(spec, model, corrupted_tokens, clean_cache, metric, options)
 
         function = combined
         extra = f" Components: {', '.join(spec.components)}."
     else:
 
-        def single(model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options):
+        def single(
+            model: HookedModel,
+            corrupted_tokens: torch.Tensor,
+            clean_cache: Any,
+            patching_metric: PatchingMetric,
+            *,
+            index_df: Any = None,
+            return_index_df: bool = False,
+            **options: Any,
+        ) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:
             return _run_single(spec, model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
 
         function = single

@@ -258,7 +258,7 @@ class PatchingResult(torch.Tensor):
         # result's ``.sweep`` is the registry's own entry.
         return (_rebuild, (self.as_subclass(torch.Tensor), self.sweep.name))
 
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
+    def __repr__(self, *, tensor_contents: Any = None) -> Any:  # type: ignore[override]  # torch stubs spell it oddly
         # The plain tensor's text: printing a result looks as it always did.
         return repr(self.as_subclass(torch.Tensor))
 

@@ -89,7 +89,7 @@ def check(hint: Any, value: Any, path: str) -> Any:
                 raise FieldError(f"field {path!r} has {len(value)} items, at most {c.max_items} allowed")
         (item,) = typing.get_args(base)
         return [check(item, x, f"{path}[{i}]") for i, x in enumerate(value)]
-    if dataclasses.is_dataclass(base):
+    if dataclasses.is_dataclass(base) and isinstance(base, type):
         return build(base, value, path)
     if base is str:
         if not isinstance(value, str):
@@ -197,7 +197,7 @@ def type_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
             if isinstance(c, Items):
                 schema["maxItems"] = c.max_items
         return schema
-    if dataclasses.is_dataclass(base):
+    if dataclasses.is_dataclass(base) and isinstance(base, type):
         if base.__name__ not in defs:
             defs[base.__name__] = {}  # placeholder against recursion
             defs[base.__name__] = object_schema(base, defs)

@@ -13,6 +13,7 @@ fixed operations (a patch kind, a metric) only: nothing in a message is ever exe
 from __future__ import annotations
 
 import dataclasses
+import typing
 import math
 import re
 from dataclasses import dataclass
@@ -432,7 +433,7 @@ def parse_request(data: Any) -> Message:
         raise ProtocolError("unknown_type", f"unknown message type {raw_type[:64]!r}; expected one of {sorted(REQUESTS)}", request_id, request_type)
     body = {k: v for k, v in data.items() if k not in ("v", "type")}
     try:
-        return build(cls, body, "")
+        return typing.cast(Message, build(cls, body, ""))
     except FieldError as e:
         raise ProtocolError("bad_message", f"{raw_type}: {e}", request_id, request_type) from None
 
@@ -445,7 +446,7 @@ def parse_kernel_message(data: Any) -> Message:
     if cls is None:
         raise ProtocolError("unknown_type", f"unknown kernel message type {data.get('type')!r}")
     try:
-        return build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, "")
+        return typing.cast(Message, build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, ""))
     except FieldError as e:
         raise ProtocolError("bad_message", str(e)) from None
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from transformer_lens.sweeps import SweepSpec, engine_runs, sidebar_sweeps
+from transformer_lens.sweeps import SweepConfig, SweepSpec, engine_runs, sidebar_sweeps
 
 from lenslab.comm import protocol as p
 
@@ -32,7 +32,7 @@ class KindSpec:
     hooks: tuple[str, ...]  # short names (get_act_name) every block must have
     sweep: SweepSpec
 
-    def runs(self, cfg: Any, n_pos: int) -> int:
+    def runs(self, cfg: SweepConfig, n_pos: int) -> int:
         """Patched runs the engine makes for this kind (its index space, from the registry)."""
         return engine_runs(self.sweep, cfg, n_pos)
 
@@ -219,7 +219,7 @@ def prepare(spec: p.JobSpec, model: Any) -> Prepared:
 
 def _single_token(model: Any, text: str, what: str) -> int:
     try:
-        return model.to_single_token(text)
+        return int(model.to_single_token(text))
     except ValueError as e:
         raise InvalidJob(f"the {what} answer must be one token: {e}") from None
 
