@@ -37,7 +37,7 @@ def mutated_requests(draw) -> dict:
         message[key] = draw(tricky_text)
     elif action == "replace":
         message[key] = draw(json_values)
-    if isinstance(message.get("job"), dict) and draw(st.booleans()):
+    if isinstance(message.get("job"), dict) and message["job"] and draw(st.booleans()):  # a replaced job may be {}
         job = dict(message["job"])
         job[draw(st.sampled_from(sorted(job)))] = draw(tricky_text | json_values)
         message["job"] = job
