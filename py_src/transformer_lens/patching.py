@@ -60,24 +60,6 @@ __all__ = [
     "CancelToken",
     "PatchingCancelled",
     "generic_activation_patch",
-    "get_act_patch_attn_head_all_pos_every",
-    "get_act_patch_attn_head_by_pos_every",
-    "get_act_patch_attn_head_k_all_pos",
-    "get_act_patch_attn_head_k_by_pos",
-    "get_act_patch_attn_head_out_all_pos",
-    "get_act_patch_attn_head_out_by_pos",
-    "get_act_patch_attn_head_pattern_all_pos",
-    "get_act_patch_attn_head_pattern_by_pos",
-    "get_act_patch_attn_head_pattern_dest_src_pos",
-    "get_act_patch_attn_head_q_all_pos",
-    "get_act_patch_attn_head_q_by_pos",
-    "get_act_patch_attn_head_v_all_pos",
-    "get_act_patch_attn_head_v_by_pos",
-    "get_act_patch_attn_out",
-    "get_act_patch_block_every",
-    "get_act_patch_mlp_out",
-    "get_act_patch_resid_mid",
-    "get_act_patch_resid_pre",
     "layer_head_dest_src_pos_pattern_patch_setter",
     "layer_head_pattern_patch_setter",
     "layer_head_pos_pattern_patch_setter",
@@ -85,6 +67,7 @@ __all__ = [
     "layer_pos_head_vector_patch_setter",
     "layer_pos_patch_setter",
     "make_df_from_ranges",
+    # and every registry entry's get_act_patch_* function, added where they are built (below)
 ]
 
 Logits = torch.Tensor
@@ -434,4 +417,5 @@ def _sweep_function(spec: SweepSpec) -> Callable[..., Any]:
 
 for _spec in SWEEPS.values():
     globals()[_spec.function] = _sweep_function(_spec)
+    __all__.append(_spec.function)
 del _spec
