@@ -24,7 +24,9 @@ from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, check, 
 PROTOCOL_VERSION = 3
 COMM_TARGET = "lenslab.sidebar"
 
-#: Patch kinds (``lenslab.comm.jobs.PATCH_KINDS`` maps each to its ``transformer_lens.patching`` function).
+#: Patch kinds: the sweeps of ``transformer_lens.sweeps.SWEEPS`` that have a sidebar label, in
+#: registry order (written out for the type checker; tests/transformer_lens/test_sweeps.py checks
+#: the two agree, and the exported JSON Schema carries this list to the TypeScript side).
 PatchKind = Literal[
     "resid_pre",
     "attn_out",
