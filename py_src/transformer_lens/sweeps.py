@@ -131,14 +131,17 @@ _BY_POS = (LAYER, POS)
 _HEAD_BY_POS = (LAYER, POS, HEAD)
 _HEAD_ALL_POS = (LAYER, HEAD)
 _GQA = " (``n_key_value_heads`` with GQA)"
+_QKV = (("q", "queries", ""), ("k", "keys", _GQA), ("v", "values", _GQA))
 
 _SPECS: tuple[SweepSpec, ...] = (
-    _single("resid_pre", "get_act_patch_resid_pre", "resid_pre", "layer_pos_patch_setter", _BY_POS, LAYER_POS,
-            "Patch the residual stream entering each block, per position", "Residual stream (block inputs), by position"),
-    _single("attn_out", "get_act_patch_attn_out", "attn_out", "layer_pos_patch_setter", _BY_POS, LAYER_POS,
-            "Patch each attention layer's output, per position", "Attention layer outputs, by position"),
-    _single("mlp_out", "get_act_patch_mlp_out", "mlp_out", "layer_pos_patch_setter", _BY_POS, LAYER_POS,
-            "Patch each MLP layer's output, per position", "MLP layer outputs, by position"),
+    *(
+        _single(name, f"get_act_patch_{name}", name, "layer_pos_patch_setter", _BY_POS, LAYER_POS, doc, label)
+        for name, doc, label in (
+            ("resid_pre", "Patch the residual stream entering each block, per position", "Residual stream (block inputs), by position"),
+            ("attn_out", "Patch each attention layer's output, per position", "Attention layer outputs, by position"),
+            ("mlp_out", "Patch each MLP layer's output, per position", "MLP layer outputs, by position"),
+        )
+    ),
     SweepSpec("block_every", "get_act_patch_block_every",
               "Patch the residual stream (block input), attention output and MLP output per position",
               (COMPONENT, LAYER, POS), BLOCK_EVERY, parts=("resid_pre", "attn_out", "mlp_out"),
@@ -158,22 +161,20 @@ _SPECS: tuple[SweepSpec, ...] = (
               components=("output", "query", "key", "value", "pattern"), sidebar_label="Head output, query, key, value and pattern, by position"),
     _single("resid_mid", "get_act_patch_resid_mid", "resid_mid", "layer_pos_patch_setter", _BY_POS, LAYER_POS,
             "Patch the residual stream between each block's attention and MLP, per position"),
-    _single("q_by_pos", "get_act_patch_attn_head_q_by_pos", "q", "layer_pos_head_vector_patch_setter", _HEAD_BY_POS, HEAD_BY_POS,
-            "Patch each head's queries at each position"),
-    _single("k_by_pos", "get_act_patch_attn_head_k_by_pos", "k", "layer_pos_head_vector_patch_setter", _HEAD_BY_POS, HEAD_BY_POS,
-            "Patch each head's keys at each position" + _GQA),
-    _single("v_by_pos", "get_act_patch_attn_head_v_by_pos", "v", "layer_pos_head_vector_patch_setter", _HEAD_BY_POS, HEAD_BY_POS,
-            "Patch each head's values at each position" + _GQA),
+    *(
+        _single(f"{x}_by_pos", f"get_act_patch_attn_head_{x}_by_pos", x, "layer_pos_head_vector_patch_setter", _HEAD_BY_POS,
+                HEAD_BY_POS, f"Patch each head's {what} at each position{note}")
+        for x, what, note in _QKV
+    ),
     _single("pattern_by_pos", "get_act_patch_attn_head_pattern_by_pos", "pattern", "layer_head_pos_pattern_patch_setter",
             (LAYER, HEAD_INDEX, DEST_AS_POS), LAYER_HEAD_POS, "Patch each head's attention pattern row for each destination position"),
     _single("pattern_dest_src", "get_act_patch_attn_head_pattern_dest_src_pos", "pattern", "layer_head_dest_src_pos_pattern_patch_setter",
             (LAYER, HEAD_INDEX, DEST, SRC), PATTERN_DEST_SRC, "Patch each single entry of each head's pattern"),
-    _single("q_all_pos", "get_act_patch_attn_head_q_all_pos", "q", "layer_head_vector_patch_setter", _HEAD_ALL_POS, LAYER_HEAD,
-            "Patch each head's queries at every position"),
-    _single("k_all_pos", "get_act_patch_attn_head_k_all_pos", "k", "layer_head_vector_patch_setter", _HEAD_ALL_POS, LAYER_HEAD,
-            "Patch each head's keys at every position" + _GQA),
-    _single("v_all_pos", "get_act_patch_attn_head_v_all_pos", "v", "layer_head_vector_patch_setter", _HEAD_ALL_POS, LAYER_HEAD,
-            "Patch each head's values at every position" + _GQA),
+    *(
+        _single(f"{x}_all_pos", f"get_act_patch_attn_head_{x}_all_pos", x, "layer_head_vector_patch_setter", _HEAD_ALL_POS,
+                LAYER_HEAD, f"Patch each head's {what} at every position{note}")
+        for x, what, note in _QKV
+    ),
     _single("pattern_all_pos", "get_act_patch_attn_head_pattern_all_pos", "pattern", "layer_head_pattern_patch_setter",
             (LAYER, HEAD_INDEX), LAYER_HEAD, "Patch each head's whole attention pattern"),
 )
