@@ -17,7 +17,7 @@ __all__ = ["HookedModel"]
 
 
 class HookedModel(Protocol):
-    """A hooked causal language model, as the patching engine drives it."""
+    """A hooked causal language model, as the patching engine, the sidebar's jobs and the widgets use it."""
 
     @property
     def cfg(self) -> HookedTransformerConfig: ...
@@ -37,3 +37,22 @@ class HookedModel(Protocol):
     def hooks(self, fwd_hooks: Any = ..., bwd_hooks: Any = ..., reset_hooks_end: bool = ..., clear_contexts: bool = ...) -> ContextManager[Any]: ...
 
     def hook_points(self) -> Iterable[Any]: ...
+
+    # What the sidebar's jobs and the widgets use besides (tokenizing prompts, the clean run).
+    @property
+    def tokenizer(self) -> Any: ...
+
+    def to_tokens(self, input: Any, *args: Any, **kwargs: Any) -> torch.Tensor: ...
+
+    def to_single_token(self, string: str) -> int: ...
+
+    def to_str_tokens(self, input: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def run_with_cache(self, *model_args: Any, **kwargs: Any) -> tuple[Any, Any]: ...
+
+
+if TYPE_CHECKING:
+    from transformer_lens.hooked_transformer import HookedTransformer
+
+    def _conforms(model: HookedTransformer) -> HookedModel:
+        return model  # mypy checks here that HookedTransformer satisfies the protocol

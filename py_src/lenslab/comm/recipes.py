@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from transformer_lens.hooked_model import HookedModel
 from transformer_lens.sweeps import SweepConfig, SweepSpec, engine_runs, sidebar_sweeps
 
 from lenslab.comm import protocol as p
@@ -217,7 +218,7 @@ def prepare(spec: p.JobSpec, model: Any) -> Prepared:
     )
 
 
-def _single_token(model: Any, text: str, what: str) -> int:
+def _single_token(model: HookedModel, text: str, what: str) -> int:
     try:
         return int(model.to_single_token(text))
     except ValueError as e:
@@ -235,7 +236,7 @@ class Outcome:
 
 
 def compute(
-    spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_progress: Callable[[int, int], None]
+    spec: p.JobSpec, model: HookedModel, prep: Prepared, cancel: Any, on_progress: Callable[[int, int], None]
 ) -> Outcome:
     """The job itself: the same steps as :func:`job_code`'s code (a test runs both and compares).
 

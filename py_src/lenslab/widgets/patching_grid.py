@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import traitlets
+from transformer_lens.hooked_model import HookedModel
 from transformer_lens.sweeps import SWEEPS
 
 from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
@@ -165,7 +166,7 @@ class PatchingGrid(LensWidget):
         results: Any,
         kind: Union[str, Callable[..., Any], None] = None,
         *,
-        model: Any = None,
+        model: Optional[HookedModel] = None,
         tokens: Any = None,
         labels: Optional[Mapping[str, Sequence[str]]] = None,
         title: Optional[str] = None,
