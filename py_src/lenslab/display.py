@@ -16,9 +16,11 @@ from typing import Any, Optional
 
 #: The class displayed as a CacheExplorer (module and name, as IPython looks them up).
 CACHE_TYPE = ("transformer_lens.activation_cache", "ActivationCache")
-TENSOR_TYPE = ("torch", "Tensor")
-#: Attribute a patching function sets on the tensor it returns: its function name, e.g.
-#: "get_act_patch_resid_pre". Tensors without it (every other tensor) keep their plain repr.
+#: The tensor type patching functions return (``transformer_lens.sweeps.PatchingResult``): it
+#: carries its sweep spec, so it displays as a patching grid; every other tensor keeps its repr.
+RESULT_TYPE = ("transformer_lens.sweeps", "PatchingResult")
+#: The function name a result reports (``result.patching_kind``), e.g. "get_act_patch_resid_pre";
+#: also read from any object that sets it, as earlier versions tagged plain tensors.
 PATCHING_KIND_ATTR = "patching_kind"
 #: Passed as kind= to show an array as attention patterns.
 ATTENTION_KIND = "attention"
@@ -44,8 +46,9 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
     * an ActivationCache (or dict of hook name -> tensor) -> ``CacheExplorer(obj, **kwargs)``;
     * a tensor with ``kind="attention"``, or shaped like attention patterns (rows summing to 1)
       -> ``AttentionPatterns(tokens, obj, **kwargs)``;
-    * any other tensor -> ``PatchingGrid(obj, **kwargs)`` (a patching result; its kind comes
-      from ``kind=`` or the tensor's ``patching_kind`` attribute, else from its shape);
+    * any other tensor -> ``PatchingGrid(obj, **kwargs)``: a patching result's layout comes from
+      ``kind=`` or its sweep spec; a tensor with neither is laid out by its shape and titled as a
+      plain tensor, not as a patching result;
     * a LensLab widget is returned unchanged.
     """
     from lenslab.widgets._base import LensWidget
@@ -63,6 +66,10 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
         kind = kwargs.pop("kind", None) or getattr(obj, PATCHING_KIND_ATTR, None)
         if kind == ATTENTION_KIND or (kind is None and looks_like_attention(obj)):
             return AttentionPatterns(kwargs.pop("tokens", None), obj, **kwargs)
+        if kind is None and "title" not in kwargs:
+            from lenslab.widgets._tensor_payload import shape_text
+
+            kwargs["title"] = f"Tensor {shape_text(tuple(obj.shape))} (not a patching result; axes guessed from its shape)"
         return PatchingGrid(obj, kind=kind, **kwargs)
     raise TypeError(
         f"lenslab.show cannot display a {type(obj).__name__}; pass an ActivationCache, "
@@ -113,20 +120,20 @@ def _cache_mimebundle(obj: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]
     return _bundle_for(obj, make)
 
 
-def _tensor_mimebundle(obj: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:
-    kind = getattr(obj, PATCHING_KIND_ATTR, None)
-    if not isinstance(kind, str):
+def _result_mimebundle(obj: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:
+    sweep = getattr(obj, "sweep", None)
+    if sweep is None:
         return None
 
     def make() -> Any:
         from lenslab.widgets.patching_grid import PatchingGrid
 
-        return PatchingGrid(obj, kind=kind)
+        return PatchingGrid(obj, kind=sweep.name)
 
     return _bundle_for(obj, make)
 
 
-_PRINTERS = ((CACHE_TYPE, _cache_mimebundle), (TENSOR_TYPE, _tensor_mimebundle))
+_PRINTERS = ((CACHE_TYPE, _cache_mimebundle), (RESULT_TYPE, _result_mimebundle))
 
 
 def register_formatters(ip: Any = None) -> bool:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -29,7 +29,11 @@ from tqdm.auto import tqdm
 from transformer_lens import hook_names, memory_budget
 from transformer_lens._patch_attribution import attribution_estimates
 from transformer_lens._patch_metric import metric_value, observed_metric_value
+from transformer_lens.hooked_model import HookedModel
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache, KeyValueCacheEntry
+
+if TYPE_CHECKING:
+    from transformer_lens.config import HookedTransformerConfig
 
 DEFAULT_MAX_BATCH_MEMORY_MB = 1024.0
 # A position whose clean and corrupted activations agree this closely (relative to the largest
@@ -138,7 +142,7 @@ class EngineOptions:
 # ---- input checks (all before any patched forward) ----------------------------------------
 
 
-def prepare_tokens(model: Any, corrupted_tokens: Any) -> torch.Tensor:
+def prepare_tokens(model: HookedModel, corrupted_tokens: Any) -> torch.Tensor:
     """``corrupted_tokens`` as a ``[batch, pos]`` integer tensor on the model's device."""
     if not isinstance(corrupted_tokens, torch.Tensor):
         raise TypeError(f"corrupted_tokens must be a token tensor [batch, pos], got {type(corrupted_tokens).__name__}")
@@ -151,7 +155,7 @@ def prepare_tokens(model: Any, corrupted_tokens: Any) -> torch.Tensor:
 
 
 def clean_activations(
-    model: Any, clean_cache: Any, names: Sequence[str], tokens: torch.Tensor
+    model: HookedModel, clean_cache: Any, names: Sequence[str], tokens: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """The clean activations the runs need, checked against the model and the corrupted shape."""
     if getattr(model.cfg, "attn_only", False):
@@ -208,7 +212,7 @@ def _check_clean_shape(name: str, act: torch.Tensor, tokens: torch.Tensor) -> No
 
 
 def patch(
-    model: Any,
+    model: HookedModel,
     tokens: torch.Tensor,
     clean_cache: Any,
     metric: Metric,
@@ -231,16 +235,65 @@ def patch(
             corrupted.metric = metric_value(metric, corrupted.logits)
         else:
             corrupted.metric, corrupted.positions = observed_metric_value(metric, corrupted.logits)
-        values: list[Optional[torch.Tensor]] = [None] * len(runs)
-        bar = _ProgressBar(options.progress, len(runs))
+        job = _EngineRun(model, tokens, clean, metric, runs, options, _ProgressBar(options.progress, len(runs)))
         try:
             if options.sequential:
-                _sequential(model, tokens, clean, metric, runs, values, bar, options.cancel)
+                _sequential(job)
             else:
-                _batched(model, tokens, clean, metric, runs, values, bar, options, corrupted)
+                _batched(job, corrupted)
         finally:
-            bar.close()
-    return _collect(values, tokens.device)
+            job.bar.close()
+    return job.results()
+
+
+class _ProgressBar:
+    """``progress=True``: a tqdm.auto bar; a callable: ``progress(done, total)`` after each step."""
+
+    def __init__(self, progress: Any, total: int) -> None:
+        self.callback: Optional[Callable[[int, int], Any]] = progress if callable(progress) else None
+        self.done, self.total = 0, total
+        self.bar: Optional[Any] = None
+        if self.callback is None:
+            self.bar = tqdm(total=total, disable=not progress, desc="activation patching", unit="run")
+
+    def update(self, n: int) -> None:
+        if n <= 0:
+            return
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class _EngineRun:
+    """One engine call: the model and inputs, the runs, the options, and each run's metric as it finishes."""
+
+    model: HookedModel
+    tokens: torch.Tensor  # [batch, pos], on the model's device
+    clean: dict[str, torch.Tensor]  # the clean activations the runs patch in, by hook name
+    metric: Metric
+    runs: Sequence[PatchRun]
+    options: EngineOptions
+    bar: _ProgressBar
+    values: list[Optional[torch.Tensor]] = field(init=False)  # the metric per run; None until it ran
+
+    def __post_init__(self) -> None:
+        self.values = [None] * len(self.runs)
+
+    def record(self, i: int, value: torch.Tensor) -> None:
+        self.values[i] = value
+
+    def check_cancel(self) -> None:
+        _check_cancel(self.options.cancel, self.values, self.tokens.device)
+
+    def results(self) -> torch.Tensor:
+        return _collect(self.values, self.tokens.device)
 
 
 @dataclass
@@ -257,7 +310,7 @@ class _Corrupted:
     positions: Optional[list[int]] = None  # the logit positions the metric provably reads
 
 
-def _can_share_prefix(model: Any, runs: Sequence[PatchRun]) -> bool:
+def _can_share_prefix(model: HookedModel, runs: Sequence[PatchRun]) -> bool:
     """Leading positions can be shared when the setters only copy clean slices, attention is
     causal, and no hook of the caller's sees the shortened activations."""
     return (
@@ -268,6 +321,19 @@ def _can_share_prefix(model: Any, runs: Sequence[PatchRun]) -> bool:
     )
 
 
+def _layer(name: str) -> int:
+    layer = hook_names.layer_of(name)
+    assert layer is not None, name
+    return layer
+
+
+def _pos_dim(name: str) -> int:
+    """The (query) position dimension of a hook the engine already checked has one."""
+    dim = _query_pos_dim(name)
+    assert dim is not None, name
+    return dim
+
+
 def _query_pos_dim(name: str) -> Optional[int]:
     spec = hook_names.spec_for(name)
     if spec is None:
@@ -275,7 +341,9 @@ def _query_pos_dim(name: str) -> Optional[int]:
     return next((i for i, dim in enumerate(spec.shape) if dim in ("pos", "query_pos")), None)
 
 
-def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, torch.Tensor], share: bool) -> _Corrupted:
+def _corrupted_run(
+    model: HookedModel, tokens: torch.Tensor, runs: Sequence[PatchRun], clean: dict[str, torch.Tensor], share: bool
+) -> _Corrupted:
     """Run the corrupted input once, keeping each start layer's resid_pre and, when sharing, the
     keys and values and the first position where any patched activation differs from the clean one."""
     starts = sorted({run.start for run in runs})
@@ -283,11 +351,11 @@ def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, tor
     first_difference = [tokens.shape[1]]
 
     def save_resid(resid: torch.Tensor, hook: Any) -> None:
-        corrupted.resid_pre[hook_names.layer_of(hook.name)] = resid
+        corrupted.resid_pre[_layer(hook.name)] = resid
 
-    def save_kv(store: dict[int, torch.Tensor]):
+    def save_kv(store: dict[int, torch.Tensor]) -> Callable[[torch.Tensor, Any], None]:
         def save(act: torch.Tensor, hook: Any) -> None:
-            store[hook_names.layer_of(hook.name)] = act
+            store[_layer(hook.name)] = act
 
         return save
 
@@ -295,7 +363,7 @@ def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, tor
         corrupted.final_resid = resid
 
     def compare(act: torch.Tensor, hook: Any) -> None:
-        pos_dim = _query_pos_dim(hook.name)
+        pos_dim = _pos_dim(hook.name)
 
         def per_position_max(x: torch.Tensor) -> torch.Tensor:
             return x.movedim(pos_dim, 0).reshape(x.shape[pos_dim], -1).amax(dim=1)
@@ -306,7 +374,9 @@ def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, tor
         if len(where):
             first_difference.append(int(where[0, 0]))
 
-    hooks = [(hook_names.get_act_name("resid_pre", layer), save_resid) for layer in starts]
+    hooks: list[tuple[str, Callable[[torch.Tensor, Any], None]]] = [
+        (hook_names.get_act_name("resid_pre", layer), save_resid) for layer in starts
+    ]
     if share:
         key_name = "rot_k" if model.cfg.positional_embedding_type == "rotary" else "k"
         for layer in range(starts[0], model.cfg.n_layers):
@@ -318,30 +388,6 @@ def _corrupted_run(model, tokens, runs: Sequence[PatchRun], clean: dict[str, tor
         corrupted.logits = model(tokens)
     corrupted.shared = min(first_difference) if share else 0
     return corrupted
-
-
-class _ProgressBar:
-    """``progress=True``: a tqdm.auto bar; a callable: ``progress(done, total)`` after each step."""
-
-    def __init__(self, progress: Any, total: int) -> None:
-        self.callback = progress if callable(progress) else None
-        self.done, self.total = 0, total
-        self.bar = None
-        if self.callback is None:
-            self.bar = tqdm(total=total, disable=not progress, desc="activation patching", unit="run")
-
-    def update(self, n: int) -> None:
-        if n <= 0:
-            return
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        else:
-            self.callback(self.done, self.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _check_cancel(cancel: Any, values: Sequence[Optional[torch.Tensor]], device: torch.device) -> None:
@@ -358,22 +404,23 @@ def _collect(values: Sequence[Optional[torch.Tensor]], device: torch.device, fil
     return out
 
 
-def _sequential(model, tokens, clean, metric, runs, values, bar, cancel) -> None:
-    for i, run in enumerate(runs):
-        _check_cancel(cancel, values, tokens.device)
+def _sequential(job: _EngineRun) -> None:
+    """One full forward pass per run (``run_with_hooks``): the reference path."""
+    for i, run in enumerate(job.runs):
+        job.check_cancel()
 
         def hook(act: torch.Tensor, hook: Any, run: PatchRun = run) -> Optional[torch.Tensor]:
             if act.requires_grad:
                 act = act.clone()
-            return apply_setter(run, act, list(run.index), clean[run.hook_name])
+            return apply_setter(run, act, list(run.index), job.clean[run.hook_name])
 
-        logits = model.run_with_hooks(tokens, fwd_hooks=[(run.hook_name, hook)])
-        values[i] = metric_value(metric, logits)
-        bar.update(1)
+        logits = job.model.run_with_hooks(job.tokens, fwd_hooks=[(run.hook_name, hook)])
+        job.record(i, metric_value(job.metric, logits))
+        job.bar.update(1)
 
 
 def runs_per_chunk(
-    cfg: Any,
+    cfg: HookedTransformerConfig,
     batch: int,
     pos: int,
     max_batch_memory_mb: float,
@@ -394,13 +441,16 @@ def runs_per_chunk(
     return max(1, int(max_batch_memory_mb * 2**20 // bytes_per_run))
 
 
-def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOptions, corrupted: _Corrupted) -> None:
+def _batched(job: _EngineRun, corrupted: _Corrupted) -> None:
+    """Runs stacked along the batch, in chunks that fit the memory budget, each from its start block."""
+    model, tokens, metric, runs, options, values, bar = job.model, job.tokens, job.metric, job.runs, job.options, job.values, job.bar
     batch, pos = tokens.shape
     shared = corrupted.shared
     todo = []
     for i, run in enumerate(runs):
         if run.traits is not None and _within_shared(run, shared, pos):
-            values[i] = corrupted.metric  # it copies a clean slice equal to the corrupted one
+            assert corrupted.metric is not None
+            job.record(i, corrupted.metric)  # it copies a clean slice equal to the corrupted one
         else:
             todo.append(i)
     bar.update(len(runs) - len(todo))
@@ -411,24 +461,29 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
     per_chunk = options.batch_size or runs_per_chunk(
         model.cfg, batch, pos, budget_mb, pos - shared, len(positions or range(pos))
     )
-    clean = {name: _drop_positions(name, act, shared) for name, act in clean.items()}
+    clean = {name: _drop_positions(name, act, shared) for name, act in job.clean.items()}
     todo.sort(key=lambda i: runs[i].start)
-    unembed = lambda final: model(final, start_at_layer=model.cfg.n_layers)  # noqa: E731
+
+    def unembed(final: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = model(final, start_at_layer=model.cfg.n_layers)
+        return logits
+
     for first in range(0, len(todo), per_chunk):
-        _check_cancel(options.cancel, values, tokens.device)
+        job.check_cancel()
         chunk = todo[first : first + per_chunk]
         final = _run_chunk(model, tokens, clean, [runs[i] for i in chunk], corrupted)
         if positions is not None and first == 0:
             # A run-time check of the read-positions proof on the first run, against all positions.
-            values[chunk[0]] = metric_value(metric, unembed(final[:batch]))
+            whole = metric_value(metric, unembed(final[:batch]))
+            job.record(chunk[0], whole)
             partial = metric_value(metric, _metric_input(unembed(final[:batch, positions]), positions, pos))
-            if not torch.isclose(values[chunk[0]], partial, rtol=1e-4, atol=1e-5):
+            if not torch.isclose(whole, partial, rtol=1e-4, atol=1e-5):
                 positions = None  # the proof did not hold up: all positions
         logits = unembed(final if positions is None else final[:, positions])
         del final
         for k, i in enumerate(chunk):
             if values[i] is None:
-                values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
+                job.record(i, metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos)))
         del logits
         bar.update(len(chunk))
 
@@ -458,7 +513,7 @@ def _within_shared(run: PatchRun, shared: int, pos: int) -> bool:
     return any(run.index[part] < shared for part in parts) if parts else shared == pos
 
 
-def _user_hooks(model: Any) -> bool:
+def _user_hooks(model: HookedModel) -> bool:
     return any(hp.fwd_hooks or hp.bwd_hooks for hp in model.hook_points())
 
 
@@ -481,7 +536,8 @@ def _drop_positions(name: str, act: torch.Tensor, shared: int) -> torch.Tensor:
     """The activation without its first ``shared`` (query) positions."""
     if not shared:
         return act
-    return act.narrow(_query_pos_dim(name), shared, act.shape[_query_pos_dim(name)] - shared)
+    dim = _pos_dim(name)
+    return act.narrow(dim, shared, act.shape[dim] - shared)
 
 
 def _shifted(run: PatchRun, shared: int) -> list[int]:
@@ -492,7 +548,9 @@ def _shifted(run: PatchRun, shared: int) -> list[int]:
     return index
 
 
-def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corrupted) -> torch.Tensor:
+def _run_chunk(
+    model: HookedModel, tokens: torch.Tensor, clean: dict[str, torch.Tensor], chunk: Sequence[PatchRun], corrupted: _Corrupted
+) -> torch.Tensor:
     """The residual stream leaving the last block, ``[len(chunk) * batch, pos, d_model]``, of the
     chunk's runs (sorted by start).
 
@@ -520,7 +578,7 @@ def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corr
             n_new = len(segments[start])
             new = corrupted.resid_pre[start][:, shared:].repeat(n_new, 1, 1)
             stream = new if stream is None else torch.cat([stream, new])
-            extra = {}  # only shared positions need a KV cache (and only decoders take one)
+            extra: dict[str, Any] = {}  # only shared positions need a KV cache (and only decoders take one)
             if shared:
                 extra["past_kv_cache"] = _prefix_cache(model, corrupted, stream.shape[0] // batch, start, stop)
             stream = model(stream, start_at_layer=start, stop_at_layer=stop, **extra)
@@ -532,7 +590,9 @@ def _run_chunk(model, tokens, clean, chunk: Sequence[PatchRun], corrupted: _Corr
     return stream
 
 
-def _prefix_cache(model, corrupted: _Corrupted, copies: int, start: int, stop: Optional[int]):
+def _prefix_cache(
+    model: HookedModel, corrupted: _Corrupted, copies: int, start: int, stop: Optional[int]
+) -> HookedTransformerKeyValueCache:
     """A frozen KV cache holding the shared positions' keys and values for ``copies`` runs."""
     shared = corrupted.shared
     entries: list[Any] = [None] * model.cfg.n_layers
@@ -545,7 +605,9 @@ def _prefix_cache(model, corrupted: _Corrupted, copies: int, start: int, stop: O
     return HookedTransformerKeyValueCache(entries, mask, frozen=True)
 
 
-def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tensor, batch: int, shared: int):
+def _stacked_hook(
+    entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tensor, batch: int, shared: int
+) -> Callable[[torch.Tensor, Any], torch.Tensor]:
     """A hook that applies each run's setter to that run's rows of the stacked activation."""
 
     def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:

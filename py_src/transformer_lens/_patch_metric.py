@@ -85,14 +85,14 @@ class _ReadRecorder(TorchFunctionMode):
         self.derived.clear()
         return read
 
-    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Optional[dict] = None) -> Any:
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Optional[dict[str, Any]] = None) -> Any:
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         if self.proven:
             self._follow(func, args, kwargs, result)
         return result
 
-    def _follow(self, func: Any, args: tuple, kwargs: dict, result: Any) -> None:
+    def _follow(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         inputs = _tensors((args, kwargs))
         if not any(id(t) in self.derived for t in inputs):
             return
@@ -116,7 +116,7 @@ class _ReadRecorder(TorchFunctionMode):
             if isinstance(leaf, torch.Tensor):
                 self.derived[id(leaf)] = leaf
 
-    def _constant_read(self, name: str, args: tuple) -> bool:
+    def _constant_read(self, name: str, args: tuple[Any, ...]) -> bool:
         """Whether this use of the logits is ``logits[batch_part, positions, ...]`` with constant positions."""
         if name != "__getitem__" or len(args) != 2 or args[0] is not self.root:
             return False
@@ -143,7 +143,7 @@ def _name(func: Any) -> str:
     return name
 
 
-def _written(name: str, args: tuple, kwargs: dict) -> Optional[torch.Tensor]:
+def _written(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[torch.Tensor]:
     """The tensor an in-place or ``out=`` call writes into, if any."""
     out = kwargs.get("out")
     if isinstance(out, torch.Tensor):

@@ -9,11 +9,16 @@ reads the flags on every call, so switching is immediate and needs no rebuild.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformer_lens.config import HookedTransformerConfig
+
 
 class HookSwitchesMixin:
     """``set_use_*`` methods for a model with a ``cfg`` (mixed into HookedTransformer)."""
 
-    cfg: object
+    cfg: HookedTransformerConfig
 
     def set_use_attn_result(self, use_attn_result: bool) -> None:
         """Fire ``blocks.{layer}.attn.hook_result``: each head's ``z @ W_O``, before the sum."""

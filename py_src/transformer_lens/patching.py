@@ -34,7 +34,6 @@ Beyond upstream, every function takes keyword-only engine options:
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from typing import Any, Callable, Literal, Optional, Sequence, Union
@@ -54,29 +53,13 @@ from transformer_lens._patch_engine import (
     patch,
     prepare_tokens,
 )
+from transformer_lens.hooked_model import HookedModel
+from transformer_lens.sweeps import SWEEPS, PatchingResult, SweepSpec, axis_ranges
 
 __all__ = [
     "CancelToken",
     "PatchingCancelled",
     "generic_activation_patch",
-    "get_act_patch_attn_head_all_pos_every",
-    "get_act_patch_attn_head_by_pos_every",
-    "get_act_patch_attn_head_k_all_pos",
-    "get_act_patch_attn_head_k_by_pos",
-    "get_act_patch_attn_head_out_all_pos",
-    "get_act_patch_attn_head_out_by_pos",
-    "get_act_patch_attn_head_pattern_all_pos",
-    "get_act_patch_attn_head_pattern_by_pos",
-    "get_act_patch_attn_head_pattern_dest_src_pos",
-    "get_act_patch_attn_head_q_all_pos",
-    "get_act_patch_attn_head_q_by_pos",
-    "get_act_patch_attn_head_v_all_pos",
-    "get_act_patch_attn_head_v_by_pos",
-    "get_act_patch_attn_out",
-    "get_act_patch_block_every",
-    "get_act_patch_mlp_out",
-    "get_act_patch_resid_mid",
-    "get_act_patch_resid_pre",
     "layer_head_dest_src_pos_pattern_patch_setter",
     "layer_head_pattern_patch_setter",
     "layer_head_pos_pattern_patch_setter",
@@ -84,6 +67,7 @@ __all__ = [
     "layer_pos_head_vector_patch_setter",
     "layer_pos_patch_setter",
     "make_df_from_ranges",
+    # and every registry entry's get_act_patch_* function, added where they are built (below)
 ]
 
 Logits = torch.Tensor
@@ -112,7 +96,9 @@ def _pandas() -> Any:
 # ---- patch setters: edit the corrupted activation in place and return it --------------------
 
 
-def layer_pos_patch_setter(corrupted_activation, index, clean_activation):
+def layer_pos_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, pos]`` of a ``[batch, pos, ...]`` activation (resid, attn_out, mlp_out)."""
     assert len(index) == 2
     _, pos = index
@@ -120,7 +106,9 @@ def layer_pos_patch_setter(corrupted_activation, index, clean_activation):
     return corrupted_activation
 
 
-def layer_pos_head_vector_patch_setter(corrupted_activation, index, clean_activation):
+def layer_pos_head_vector_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, pos, head_index]`` of a ``[batch, pos, head_index, d_head]`` activation."""
     assert len(index) == 3
     _, pos, head_index = index
@@ -128,7 +116,9 @@ def layer_pos_head_vector_patch_setter(corrupted_activation, index, clean_activa
     return corrupted_activation
 
 
-def layer_head_vector_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_vector_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index]`` of a ``[batch, pos, head_index, d_head]`` activation, all positions."""
     assert len(index) == 2
     _, head_index = index
@@ -136,7 +126,9 @@ def layer_head_vector_patch_setter(corrupted_activation, index, clean_activation
     return corrupted_activation
 
 
-def layer_head_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index]`` of a ``[batch, head_index, dest_pos, src_pos]`` pattern."""
     assert len(index) == 2
     _, head_index = index
@@ -144,7 +136,9 @@ def layer_head_pattern_patch_setter(corrupted_activation, index, clean_activatio
     return corrupted_activation
 
 
-def layer_head_pos_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_pos_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index, dest_pos]`` of a ``[batch, head_index, dest_pos, src_pos]`` pattern."""
     assert len(index) == 3
     _, head_index, dest_pos = index
@@ -152,7 +146,9 @@ def layer_head_pos_pattern_patch_setter(corrupted_activation, index, clean_activ
     return corrupted_activation
 
 
-def layer_head_dest_src_pos_pattern_patch_setter(corrupted_activation, index, clean_activation):
+def layer_head_dest_src_pos_pattern_patch_setter(
+    corrupted_activation: torch.Tensor, index: Sequence[int], clean_activation: torch.Tensor
+) -> torch.Tensor:
     """Patch ``index = [layer, head_index, dest_pos, src_pos]``: one entry of each head's pattern."""
     assert len(index) == 4
     _, head_index, dest_pos, src_pos = index
@@ -163,7 +159,7 @@ def layer_head_dest_src_pos_pattern_patch_setter(corrupted_activation, index, cl
 # What the engine may assume of the built-in setters (they copy the clean slice their index
 # selects): the activation dims that slice spans, for attribution patching, and which index
 # components are query positions, for sharing the leading positions no patch changes.
-_SETTER_TRAITS: dict[Callable, SetterTraits] = {
+_SETTER_TRAITS: dict[Callable[..., Any], SetterTraits] = {
     layer_pos_patch_setter: SetterTraits(kept_dims=(1,), query_pos_parts=(1,)),
     layer_pos_head_vector_patch_setter: SetterTraits(kept_dims=(1, 2), query_pos_parts=(1,)),
     layer_head_vector_patch_setter: SetterTraits(kept_dims=(2,), query_pos_parts=()),
@@ -177,7 +173,7 @@ _SETTER_TRAITS: dict[Callable, SetterTraits] = {
 
 
 def generic_activation_patch(
-    model: Any,
+    model: HookedModel,
     corrupted_tokens: Int[torch.Tensor, "batch pos"],
     clean_cache: Any,
     patching_metric: PatchingMetric,
@@ -225,7 +221,7 @@ def generic_activation_patch(
     (result,), index_frames = _run_sweeps(model, tokens, clean_cache, patching_metric, [sweep], options, index_df)
     if not return_index_df:
         return result
-    frame = index_df if index_df is not None else make_df_from_ranges(*index_frames[0])
+    frame: Any = index_df if index_df is not None else make_df_from_ranges(*index_frames[0])
     return result, frame
 
 
@@ -237,16 +233,19 @@ class _Sweep:
         self.setter = setter
         self.axes = axes
 
-    def axis_ranges(self, model: Any, tokens: torch.Tensor) -> dict[str, int]:
-        cfg = model.cfg
-        heads = cfg.n_heads
-        if self.activation_name in ("k", "v") and cfg.n_key_value_heads is not None:
-            heads = cfg.n_key_value_heads
-        pos = tokens.shape[-1]
-        return {"layer": cfg.n_layers, "pos": pos, "head_index": heads, "head": heads, "src_pos": pos, "dest_pos": pos}
+    def axis_ranges(self, model: HookedModel, tokens: torch.Tensor) -> dict[str, int]:
+        return axis_ranges(model.cfg, self.activation_name, tokens.shape[-1])
 
 
-def _run_sweeps(model, tokens, clean_cache, metric, sweeps: Sequence[_Sweep], options: EngineOptions, index_df=None):
+def _run_sweeps(
+    model: HookedModel,
+    tokens: torch.Tensor,
+    clean_cache: Any,
+    metric: PatchingMetric,
+    sweeps: Sequence[_Sweep],
+    options: EngineOptions,
+    index_df: Any = None,
+) -> tuple[list[torch.Tensor], list[tuple[list[int], list[str]]]]:
     """Build every sweep's runs, execute them in one engine call, and split the results."""
     runs: list[PatchRun] = []
     shapes: list[Optional[tuple[int, ...]]] = []
@@ -269,7 +268,9 @@ def _run_sweeps(model, tokens, clean_cache, metric, sweeps: Sequence[_Sweep], op
     return results, frames
 
 
-def _index_rows(model, tokens, sweep: _Sweep, index_df):
+def _index_rows(
+    model: HookedModel, tokens: torch.Tensor, sweep: _Sweep, index_df: Any
+) -> tuple[list[tuple[int, ...]], Optional[tuple[int, ...]], tuple[list[int], list[str]]]:
     """Index tuples, the result shape (None when flat) and ``(ranges, names)`` for the DataFrame."""
     ranges = sweep.axis_ranges(model, tokens)
     if index_df is not None:
@@ -291,7 +292,7 @@ def _index_rows(model, tokens, sweep: _Sweep, index_df):
     return rows, tuple(maxima), (maxima, list(sweep.axes))
 
 
-def _check_index_rows(rows, columns: Sequence[str], ranges: dict[str, int], n_layers: int) -> None:
+def _check_index_rows(rows: list[tuple[Any, ...]], columns: Sequence[str], ranges: dict[str, int], n_layers: int) -> None:
     for number, row in enumerate(rows):
         for column, value in zip(columns, row):
             if isinstance(value, bool) or not float(value).is_integer():
@@ -304,232 +305,117 @@ def _check_index_rows(rows, columns: Sequence[str], ranges: dict[str, int], n_la
         rows[number] = tuple(int(v) for v in row)
 
 
-# ---- the specialised sweeps -------------------------------------------------------------------
+# ---- the specialised sweeps: one function per registry entry (transformer_lens.sweeps) ------------
 
-_SWEEPS: dict[str, _Sweep] = {
-    "resid_pre": _Sweep("resid_pre", layer_pos_patch_setter, ("layer", "pos")),
-    "resid_mid": _Sweep("resid_mid", layer_pos_patch_setter, ("layer", "pos")),
-    "attn_out": _Sweep("attn_out", layer_pos_patch_setter, ("layer", "pos")),
-    "mlp_out": _Sweep("mlp_out", layer_pos_patch_setter, ("layer", "pos")),
-    "out_by_pos": _Sweep("z", layer_pos_head_vector_patch_setter, ("layer", "pos", "head")),
-    "q_by_pos": _Sweep("q", layer_pos_head_vector_patch_setter, ("layer", "pos", "head")),
-    "k_by_pos": _Sweep("k", layer_pos_head_vector_patch_setter, ("layer", "pos", "head")),
-    "v_by_pos": _Sweep("v", layer_pos_head_vector_patch_setter, ("layer", "pos", "head")),
-    "pattern_by_pos": _Sweep("pattern", layer_head_pos_pattern_patch_setter, ("layer", "head_index", "dest_pos")),
-    "pattern_dest_src": _Sweep(
-        "pattern", layer_head_dest_src_pos_pattern_patch_setter, ("layer", "head_index", "dest_pos", "src_pos")
-    ),
-    "out_all_pos": _Sweep("z", layer_head_vector_patch_setter, ("layer", "head")),
-    "q_all_pos": _Sweep("q", layer_head_vector_patch_setter, ("layer", "head")),
-    "k_all_pos": _Sweep("k", layer_head_vector_patch_setter, ("layer", "head")),
-    "v_all_pos": _Sweep("v", layer_head_vector_patch_setter, ("layer", "head")),
-    "pattern_all_pos": _Sweep("pattern", layer_head_pattern_patch_setter, ("layer", "head_index")),
+_SETTERS: dict[str, PatchSetter] = {
+    setter.__name__: setter
+    for setter in (
+        layer_pos_patch_setter,
+        layer_pos_head_vector_patch_setter,
+        layer_head_vector_patch_setter,
+        layer_head_pattern_patch_setter,
+        layer_head_pos_pattern_patch_setter,
+        layer_head_dest_src_pos_pattern_patch_setter,
+    )
 }
 
 
-def _specialised(key, model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options):
-    sweep = _SWEEPS[key]
-    return generic_activation_patch(
+def _engine_sweep(spec: SweepSpec) -> _Sweep:
+    return _Sweep(spec.activation, _SETTERS[spec.setter], spec.engine_axes)
+
+
+def _run_single(
+    spec: SweepSpec,
+    model: HookedModel,
+    corrupted_tokens: torch.Tensor,
+    clean_cache: Any,
+    patching_metric: PatchingMetric,
+    index_df: Any,
+    return_index_df: bool,
+    options: dict[str, Any],
+) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:
+    sweep = _engine_sweep(spec)
+    result = generic_activation_patch(
         model,
         corrupted_tokens,
         clean_cache,
         patching_metric,
         sweep.setter,
         sweep.activation_name,
-        index_axis_names=None if index_df is not None else sweep.axes,
+        index_axis_names=None if index_df is not None else spec.engine_axes,  # type: ignore[arg-type]  # registry axes are AxisNames
         index_df=index_df,
         return_index_df=return_index_df,
         **options,
     )
+    if index_df is not None:
+        return result  # flat, one entry per row: not the sweep's axes
+    if isinstance(result, tuple):
+        return PatchingResult.wrap(result[0], spec), result[1]
+    return PatchingResult.wrap(result, spec)
 
 
-# Each function below takes (model, corrupted_tokens, clean_cache, patching_metric) as upstream,
-# plus keyword-only index_df / return_index_df (as generic_activation_patch) and engine options.
-
-
-def get_act_patch_resid_pre(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos"]:
-    """Patch the residual stream entering each block, per position: ``[n_layers, pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("resid_pre", *args, options)
-
-
-def get_act_patch_resid_mid(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos"]:
-    """Patch the residual stream between each block's attention and MLP, per position: ``[n_layers, pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("resid_mid", *args, options)
-
-
-def get_act_patch_attn_out(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos"]:
-    """Patch each attention layer's output, per position: ``[n_layers, pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("attn_out", *args, options)
-
-
-def get_act_patch_mlp_out(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos"]:
-    """Patch each MLP layer's output, per position: ``[n_layers, pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("mlp_out", *args, options)
-
-
-def get_act_patch_attn_head_out_by_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos head"]:
-    """Patch each head's output (``hook_z``) at each position: ``[n_layers, pos, n_heads]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("out_by_pos", *args, options)
-
-
-def get_act_patch_attn_head_q_by_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos head"]:
-    """Patch each head's queries at each position: ``[n_layers, pos, n_heads]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("q_by_pos", *args, options)
-
-
-def get_act_patch_attn_head_k_by_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos head"]:
-    """Patch each head's keys at each position: ``[n_layers, pos, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("k_by_pos", *args, options)
-
-
-def get_act_patch_attn_head_v_by_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer pos head"]:
-    """Patch each head's values at each position: ``[n_layers, pos, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("v_by_pos", *args, options)
-
-
-def get_act_patch_attn_head_pattern_by_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head_index dest_pos"]:
-    """Patch each head's attention pattern row for each destination position: ``[n_layers, n_heads, dest_pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("pattern_by_pos", *args, options)
-
-
-def get_act_patch_attn_head_pattern_dest_src_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head_index dest_pos src_pos"]:
-    """Patch each single entry of each head's pattern: ``[n_layers, n_heads, dest_pos, src_pos]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("pattern_dest_src", *args, options)
-
-
-def get_act_patch_attn_head_out_all_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head"]:
-    """Patch each head's output (``hook_z``) at every position at once: ``[n_layers, n_heads]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("out_all_pos", *args, options)
-
-
-def get_act_patch_attn_head_q_all_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head"]:
-    """Patch each head's queries at every position: ``[n_layers, n_heads]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("q_all_pos", *args, options)
-
-
-def get_act_patch_attn_head_k_all_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head"]:
-    """Patch each head's keys at every position: ``[n_layers, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("k_all_pos", *args, options)
-
-
-def get_act_patch_attn_head_v_all_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head"]:
-    """Patch each head's values at every position: ``[n_layers, n_heads]`` (``n_key_value_heads`` with GQA)."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("v_all_pos", *args, options)
-
-
-def get_act_patch_attn_head_pattern_all_pos(
-    model, corrupted_tokens, clean_cache, patching_metric, *, index_df=None, return_index_df=False, **options
-) -> Float[torch.Tensor, "layer head"]:
-    """Patch each head's whole attention pattern: ``[n_layers, n_heads]``."""
-    args = (model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df)
-    return _specialised("pattern_all_pos", *args, options)
-
-
-# ---- several sweeps in one engine call ----------------------------------------------------------
-
-
-def _every(model, corrupted_tokens, clean_cache, metric, keys: Sequence[str], options: dict) -> list[torch.Tensor]:
+def _run_combined(
+    spec: SweepSpec, model: HookedModel, corrupted_tokens: torch.Tensor, clean_cache: Any, metric: PatchingMetric, options: dict[str, Any]
+) -> PatchingResult:
     tokens = prepare_tokens(model, corrupted_tokens)
-    results, _ = _run_sweeps(model, tokens, clean_cache, metric, [_SWEEPS[k] for k in keys], EngineOptions(**options))
-    return results
-
-
-def _pad_heads(result: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """Grouped-query K/V results have n_key_value_heads entries: zero-pad the head axis to n_heads."""
-    return F.pad(result, (0, n_heads - result.shape[-1]))
-
-
-def get_act_patch_attn_head_all_pos_every(
-    model, corrupted_tokens, clean_cache, metric, **options
-) -> Float[torch.Tensor, "patch_type layer head"]:
-    """Patch every head's output, query, key, value and pattern (all positions): ``[5, n_layers, n_heads]``.
-
-    The five components are stacked in the order output (z), query, key, value, pattern.
-    """
-    keys = ("out_all_pos", "q_all_pos", "k_all_pos", "v_all_pos", "pattern_all_pos")
-    out, q, k, v, pattern = _every(model, corrupted_tokens, clean_cache, metric, keys, options)
+    parts = spec.singles()
+    results, _ = _run_sweeps(model, tokens, clean_cache, metric, [_engine_sweep(p) for p in parts], EngineOptions(**options))
+    roles = spec.roles[1:]  # after the component axis
     n_heads = model.cfg.n_heads
-    return torch.stack([out, q, _pad_heads(k, n_heads), _pad_heads(v, n_heads), pattern])
+    stacked = []
+    for part, result in zip(parts, results):
+        result = result.permute([part.roles.index(role) for role in roles])
+        if "head" in roles:  # grouped-query K/V have n_key_value_heads entries: zero-pad to n_heads
+            axis = roles.index("head")
+            result = F.pad(result.movedim(axis, -1), (0, n_heads - result.shape[axis])).movedim(-1, axis)
+        stacked.append(result)
+    return PatchingResult.wrap(torch.stack(stacked), spec)
 
 
-def get_act_patch_attn_head_by_pos_every(
-    model, corrupted_tokens, clean_cache, metric, **options
-) -> Float[torch.Tensor, "patch_type layer pos head"]:
-    """Patch every head's output, query, key, value and pattern per position: ``[5, n_layers, pos, n_heads]``.
-
-    The pattern is patched per destination position; its ``[layer, head, dest_pos]`` result is
-    transposed to ``[layer, pos, head]`` to stack with the others.
-    """
-    keys = ("out_by_pos", "q_by_pos", "k_by_pos", "v_by_pos", "pattern_by_pos")
-    out, q, k, v, pattern = _every(model, corrupted_tokens, clean_cache, metric, keys, options)
-    n_heads = model.cfg.n_heads
-    return torch.stack([out, q, _pad_heads(k, n_heads), _pad_heads(v, n_heads), pattern.transpose(1, 2)])
+def _shape_text(spec: SweepSpec) -> str:
+    sizes = {"layer": "n_layers", "pos": "pos", "head": "n_heads", "head_index": "n_heads", "dest_pos": "dest_pos", "src_pos": "src_pos"}
+    return ", ".join(str(len(spec.components)) if a.name == "component" else sizes[a.name] for a in spec.axes)
 
 
-def get_act_patch_block_every(
-    model, corrupted_tokens, clean_cache, metric, **options
-) -> Float[torch.Tensor, "patch_type layer pos"]:
-    """Patch the residual stream (block input), attention output and MLP output per position: ``[3, n_layers, pos]``."""
-    keys = ("resid_pre", "attn_out", "mlp_out")
-    return torch.stack(_every(model, corrupted_tokens, clean_cache, metric, keys, options))
+def _sweep_function(spec: SweepSpec) -> Callable[..., Any]:
+    """The ``get_act_patch_*`` function of one registry entry, with upstream's signature."""
+    function: Callable[..., Any]
+    if spec.is_combined:
+
+        def combined(
+            model: HookedModel, corrupted_tokens: torch.Tensor, clean_cache: Any, metric: PatchingMetric, **options: Any
+        ) -> PatchingResult:
+            return _run_combined(spec, model, corrupted_tokens, clean_cache, metric, options)
+
+        function = combined
+        extra = f" Components: {', '.join(spec.components)}."
+    else:
+
+        def single(
+            model: HookedModel,
+            corrupted_tokens: torch.Tensor,
+            clean_cache: Any,
+            patching_metric: PatchingMetric,
+            *,
+            index_df: Any = None,
+            return_index_df: bool = False,
+            **options: Any,
+        ) -> Union[torch.Tensor, tuple[torch.Tensor, Any]]:
+            return _run_single(spec, model, corrupted_tokens, clean_cache, patching_metric, index_df, return_index_df, options)
+
+        function = single
+        extra = " With ``index_df``, the flat metric per row."
+    function.__name__ = function.__qualname__ = spec.function
+    function.__doc__ = (
+        f"{spec.doc}: ``[{_shape_text(spec)}]``.{extra}\n\n"
+        f"Takes (model, corrupted_tokens, clean_cache, metric) as upstream, plus the engine options of\n"
+        f"``generic_activation_patch``. Returns a :class:`~transformer_lens.sweeps.PatchingResult` (a tensor\n"
+        f"whose ``.sweep`` is the registry entry ``{spec.name!r}``).\n"
+    )
+    return function
 
 
-def _tag_result(function):
-    """Record which sweep made a result (``result.patching_kind``) so displays can label its axes."""
-
-    @functools.wraps(function)
-    def tagged(*args, **kwargs):
-        result = function(*args, **kwargs)
-        tensor = result[0] if isinstance(result, tuple) else result
-        if isinstance(tensor, torch.Tensor):
-            tensor.patching_kind = function.__name__
-        return result
-
-    return tagged
-
-
-for _name in [name for name in globals() if name.startswith("get_act_patch_")]:
-    globals()[_name] = _tag_result(globals()[_name])
-del _name
+for _spec in SWEEPS.values():
+    globals()[_spec.function] = _sweep_function(_spec)
+    __all__.append(_spec.function)
+del _spec

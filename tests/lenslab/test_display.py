@@ -11,7 +11,9 @@ from IPython.core.formatters import DisplayFormatter
 
 import lenslab
 from lenslab import AttentionPatterns, CacheExplorer, PatchingGrid
-from lenslab.display import CACHE_TYPE, PATCHING_KIND_ATTR, looks_like_attention
+from transformer_lens.sweeps import SWEEPS, PatchingResult
+
+from lenslab.display import CACHE_TYPE, PATCHING_KIND_ATTR, RESULT_TYPE, looks_like_attention
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -63,10 +65,18 @@ def test_show_displays_the_widget(capsys):
     assert "PatchingGrid(shape=[1, 2, 3]" in capsys.readouterr().out
 
 
+def test_a_plain_tensor_is_not_titled_as_a_patching_result():
+    plain = lenslab.to_widget(torch.randn(6, 5))
+    assert "Activation patching" not in plain.title and "not a patching result" in plain.title
+    result = lenslab.to_widget(PatchingResult.wrap(torch.randn(6, 5), SWEEPS["attn_out"]))
+    assert result.title == "Activation patching: by layer and position" and result.kind == "layer_pos"
+
+
 def test_the_formatter_is_registered_by_name_for_the_core_class():
     from transformer_lens import ActivationCache
 
     assert (ActivationCache.__module__, ActivationCache.__name__) == CACHE_TYPE
+    assert (PatchingResult.__module__, PatchingResult.__name__) == RESULT_TYPE
 
 
 def test_rich_display_in_a_kernel_and_plain_text_after_unregistering(tiny_run):
@@ -82,13 +92,15 @@ def test_rich_display_in_a_kernel_and_plain_text_after_unregistering(tiny_run):
     data, _ = shell.display_formatter.format(plain)
     assert WIDGET_MIME not in data and data["text/plain"] == repr(plain)
 
-    tagged = torch.randn(5, 2, 4)
-    setattr(tagged, PATCHING_KIND_ATTR, "get_act_patch_attn_head_all_pos_every")
-    data, _ = shell.display_formatter.format(tagged)
+    result = PatchingResult.wrap(torch.randn(5, 2, 4), SWEEPS["head_components_all_pos"])
+    data, _ = shell.display_formatter.format(result)
+    assert WIDGET_MIME in data and data["text/plain"] == repr(result.as_subclass(torch.Tensor))
+    data, _ = shell.display_formatter.format(result.cpu())  # moving a result keeps its spec
     assert WIDGET_MIME in data
+    data, _ = shell.display_formatter.format(result[0])  # an indexed result is a plain tensor
+    assert WIDGET_MIME not in data
 
-    bad = torch.full((2, 3), float("nan"))
-    setattr(bad, PATCHING_KIND_ATTR, "get_act_patch_resid_pre")
+    bad = PatchingResult.wrap(torch.full((2, 3), float("nan")), SWEEPS["resid_pre"])
     data, _ = shell.display_formatter.format(bad)
     assert WIDGET_MIME not in data  # the widget refuses NaN: plain text, no traceback
 

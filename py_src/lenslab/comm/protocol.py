@@ -14,6 +14,7 @@ fixed operations (a patch kind, a metric) only: nothing in a message is ever exe
 from __future__ import annotations
 
 import dataclasses
+import typing
 import math
 import re
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, is_vali
 PROTOCOL_VERSION = 3
 COMM_TARGET = "lenslab.sidebar"
 
-#: Patch kinds (``lenslab.comm.jobs.PATCH_KINDS`` maps each to its ``transformer_lens.patching`` function).
+#: Patch kinds: the sweeps of ``transformer_lens.sweeps.SWEEPS`` that have a sidebar label, in
+#: registry order (written out for the type checker; tests/transformer_lens/test_sweeps.py checks
+#: the two agree, and the exported JSON Schema carries this list to the TypeScript side).
 PatchKind = Literal[
     "resid_pre",
     "attn_out",
@@ -434,7 +437,7 @@ def parse_request(data: Any) -> Message:
         raise ProtocolError("unknown_type", f"unknown message type {raw_type[:64]!r}; expected one of {sorted(REQUESTS)}", request_id, request_type)
     body = {k: v for k, v in data.items() if k not in ("v", "type")}
     try:
-        return build(cls, body, "")
+        return typing.cast(Message, build(cls, body, ""))
     except FieldError as e:
         raise ProtocolError("bad_message", f"{raw_type}: {e}", request_id, request_type) from None
 
@@ -447,7 +450,7 @@ def parse_kernel_message(data: Any) -> Message:
     if cls is None:
         raise ProtocolError("unknown_type", f"unknown kernel message type {data.get('type')!r}")
     try:
-        return build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, "")
+        return typing.cast(Message, build(cls, {k: v for k, v in data.items() if k not in ("v", "type")}, ""))
     except FieldError as e:
         raise ProtocolError("bad_message", str(e)) from None
 

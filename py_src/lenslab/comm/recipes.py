@@ -13,6 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from transformer_lens.hooked_model import HookedModel
+from transformer_lens.sweeps import SweepConfig, SweepSpec, engine_runs, sidebar_sweeps
+
 from lenslab.comm import protocol as p
 
 #: Patched runs per forward pass at most; jobs are split into about TARGET_CHUNKS chunks so
@@ -23,56 +26,101 @@ TARGET_CHUNKS = 16
 
 @dataclass(frozen=True)
 class KindSpec:
-    """A patch kind: the patching function, the hooks it needs and how many runs it makes."""
+    """A patch kind as the sidebar sees it, derived from the core's sweep registry."""
 
     label: str
     function: str
     hooks: tuple[str, ...]  # short names (get_act_name) every block must have
-    runs: Callable[[Any, int], int]  # (cfg, n_pos) -> number of patched runs
+    sweep: SweepSpec
+
+    def runs(self, cfg: SweepConfig, n_pos: int) -> int:
+        """Patched runs the engine makes for this kind (its index space, from the registry)."""
+        return engine_runs(self.sweep, cfg, n_pos)
 
 
-def _heads(cfg: Any) -> int:
-    return cfg.n_heads
-
-
-def _kv_heads(cfg: Any) -> int:
-    return cfg.n_key_value_heads or cfg.n_heads
-
-
+#: The sidebar's kinds: the registry entries with a sidebar label, in its order.
 PATCH_KINDS: dict[str, KindSpec] = {
-    "resid_pre": KindSpec("Residual stream (block inputs), by position", "get_act_patch_resid_pre", ("resid_pre",), lambda c, n: c.n_layers * n),
-    "attn_out": KindSpec("Attention layer outputs, by position", "get_act_patch_attn_out", ("attn_out",), lambda c, n: c.n_layers * n),
-    "mlp_out": KindSpec("MLP layer outputs, by position", "get_act_patch_mlp_out", ("mlp_out",), lambda c, n: c.n_layers * n),
-    "block_every": KindSpec(
-        "Residual stream, attention and MLP outputs", "get_act_patch_block_every", ("resid_pre", "attn_out", "mlp_out"), lambda c, n: 3 * c.n_layers * n
-    ),
-    "heads_all_pos": KindSpec("Attention heads, all positions", "get_act_patch_attn_head_out_all_pos", ("z",), lambda c, n: c.n_layers * _heads(c)),
-    "heads_by_pos": KindSpec("Attention heads, by position", "get_act_patch_attn_head_out_by_pos", ("z",), lambda c, n: c.n_layers * n * _heads(c)),
-    "head_components_all_pos": KindSpec(
-        "Head output, query, key, value and pattern, all positions",
-        "get_act_patch_attn_head_all_pos_every",
-        ("z", "q", "k", "v", "pattern"),
-        lambda c, n: c.n_layers * (3 * _heads(c) + 2 * _kv_heads(c)),
-    ),
-    "head_components_by_pos": KindSpec(
-        "Head output, query, key, value and pattern, by position",
-        "get_act_patch_attn_head_by_pos_every",
-        ("z", "q", "k", "v", "pattern"),
-        lambda c, n: c.n_layers * n * (3 * _heads(c) + 2 * _kv_heads(c)),
-    ),
+    spec.name: KindSpec(spec.sidebar_label or spec.name, spec.function, spec.hooks(), spec) for spec in sidebar_sweeps()
 }
+
+
+# ---- metrics: each entry holds the function and the code Insert-as-code writes for it --------------
+
+Metric = Callable[[Any], Any]
+
+
+def _logit_diff(correct: int, incorrect: int) -> Metric:
+    def logit_diff(logits: Any) -> Any:
+        return (logits[:, -1, correct] - logits[:, -1, incorrect]).mean()
+
+    return logit_diff
+
+
+def _build_logit_diff(correct: int, incorrect: Optional[int], clean_logits: Any, corrupted_logits: Any) -> Metric:
+    assert incorrect is not None
+    return _logit_diff(correct, incorrect)
+
+
+def _build_normalized(correct: int, incorrect: Optional[int], clean_logits: Any, corrupted_logits: Any) -> Metric:
+    assert incorrect is not None
+    logit_diff = _logit_diff(correct, incorrect)
+    clean_diff, corrupted_diff = logit_diff(clean_logits).item(), logit_diff(corrupted_logits).item()
+    if abs(clean_diff - corrupted_diff) <= 1e-6 * max(1.0, abs(clean_diff)):
+        raise InvalidJob("the clean and corrupted runs have the same logit difference, so it cannot be normalised")
+
+    def metric(logits: Any) -> Any:
+        return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)
+
+    return metric
+
+
+def _build_correct_logprob(correct: int, incorrect: Optional[int], clean_logits: Any, corrupted_logits: Any) -> Metric:
+    def metric(logits: Any) -> Any:
+        return logits[:, -1].log_softmax(dim=-1)[:, correct].mean()
+
+    return metric
+
+
+_LOGIT_DIFF_SOURCE = """def logit_diff(logits):
+    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()
+"""
 
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """A sidebar metric: ``build(correct, incorrect, clean_logits, corrupted_logits)`` makes the
+    function the job runs; ``source`` is the same metric as notebook code, defining ``metric``
+    from ``correct_token``, ``incorrect_token``, ``clean_logits`` and ``corrupted_logits``."""
+
     label: str
     needs_incorrect: bool
+    build: Callable[[int, Optional[int], Any, Any], Metric]
+    source: str
 
 
 METRICS: dict[str, MetricSpec] = {
-    "logit_diff": MetricSpec("Logit difference (correct - incorrect), last position", True),
-    "normalized_logit_diff": MetricSpec("Logit difference scaled to corrupted = 0, clean = 1", True),
-    "correct_logprob": MetricSpec("Log-probability of the correct answer, last position", False),
+    "logit_diff": MetricSpec(
+        "Logit difference (correct - incorrect), last position",
+        True,
+        _build_logit_diff,
+        "def metric(logits):\n    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()\n",
+    ),
+    "normalized_logit_diff": MetricSpec(
+        "Logit difference scaled to corrupted = 0, clean = 1",
+        True,
+        _build_normalized,
+        _LOGIT_DIFF_SOURCE
+        + "\nclean_diff = logit_diff(clean_logits).item()\ncorrupted_diff = logit_diff(corrupted_logits).item()\n\n"
+        + "def metric(logits):\n"
+        + "    # 0 = the corrupted run's logit difference, 1 = the clean run's\n"
+        + "    return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)\n",
+    ),
+    "correct_logprob": MetricSpec(
+        "Log-probability of the correct answer, last position",
+        False,
+        _build_correct_logprob,
+        "def metric(logits):\n    return logits[:, -1].log_softmax(dim=-1)[:, correct_token].mean()\n",
+    ),
 }
 
 
@@ -170,35 +218,14 @@ def prepare(spec: p.JobSpec, model: Any) -> Prepared:
     )
 
 
-def _single_token(model: Any, text: str, what: str) -> int:
+def _single_token(model: HookedModel, text: str, what: str) -> int:
     try:
-        return model.to_single_token(text)
+        return int(model.to_single_token(text))
     except ValueError as e:
         raise InvalidJob(f"the {what} answer must be one token: {e}") from None
 
 
 # ---- the computation (worker thread) and its code ----------------------------------------------
-
-
-def _logit_diff(correct: int, incorrect: int) -> Callable[[Any], Any]:
-    def logit_diff(logits: Any) -> Any:
-        return (logits[:, -1, correct] - logits[:, -1, incorrect]).mean()
-
-    return logit_diff
-
-
-def _normalized(logit_diff: Callable[[Any], Any], clean_diff: float, corrupted_diff: float) -> Callable[[Any], Any]:
-    def metric(logits: Any) -> Any:
-        return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)
-
-    return metric
-
-
-def _correct_logprob(correct: int) -> Callable[[Any], Any]:
-    def metric(logits: Any) -> Any:
-        return logits[:, -1].log_softmax(dim=-1)[:, correct].mean()
-
-    return metric
 
 
 @dataclass
@@ -209,7 +236,7 @@ class Outcome:
 
 
 def compute(
-    spec: p.JobSpec, model: Any, prep: Prepared, cancel: Any, on_progress: Callable[[int, int], None]
+    spec: p.JobSpec, model: HookedModel, prep: Prepared, cancel: Any, on_progress: Callable[[int, int], None]
 ) -> Outcome:
     """The job itself: the same steps as :func:`job_code`'s code (a test runs both and compares).
 
@@ -222,16 +249,7 @@ def compute(
     with torch.no_grad():
         clean_logits, clean_cache = model.run_with_cache(prep.clean_tokens)
         corrupted_logits = model(prep.corrupted_tokens)
-    if spec.metric == "correct_logprob":
-        metric = _correct_logprob(prep.correct)
-    else:
-        assert prep.incorrect is not None
-        metric = _logit_diff(prep.correct, prep.incorrect)
-        if spec.metric == "normalized_logit_diff":
-            clean_diff, corrupted_diff = metric(clean_logits).item(), metric(corrupted_logits).item()
-            if abs(clean_diff - corrupted_diff) <= 1e-6 * max(1.0, abs(clean_diff)):
-                raise InvalidJob("the clean and corrupted runs have the same logit difference, so it cannot be normalised")
-            metric = _normalized(metric, clean_diff, corrupted_diff)
+    metric = METRICS[spec.metric].build(prep.correct, prep.incorrect, clean_logits, corrupted_logits)
 
     function = getattr(patching, PATCH_KINDS[spec.kind].function)
     results = function(
@@ -254,7 +272,7 @@ def job_code(spec: p.JobSpec, prep: Prepared, job_id: int) -> str:
         f"corrupted_tokens = {m}.to_tokens({spec.corrupted_prompt!r})",
         f"correct_token = {m}.to_single_token({spec.correct_answer!r})",
     ]
-    if spec.metric != "correct_logprob":
+    if METRICS[spec.metric].needs_incorrect:
         lines.append(f"incorrect_token = {m}.to_single_token({spec.incorrect_answer!r})")
     lines += [
         "with torch.no_grad():",
@@ -262,28 +280,7 @@ def job_code(spec: p.JobSpec, prep: Prepared, job_id: int) -> str:
         f"    corrupted_logits = {m}(corrupted_tokens)",
         "",
     ]
-    if spec.metric == "correct_logprob":
-        lines += [
-            "def metric(logits):",
-            "    return logits[:, -1].log_softmax(dim=-1)[:, correct_token].mean()",
-        ]
-    elif spec.metric == "logit_diff":
-        lines += [
-            "def metric(logits):",
-            "    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()",
-        ]
-    else:
-        lines += [
-            "def logit_diff(logits):",
-            "    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()",
-            "",
-            "clean_diff = logit_diff(clean_logits).item()",
-            "corrupted_diff = logit_diff(corrupted_logits).item()",
-            "",
-            "def metric(logits):",
-            "    # 0 = the corrupted run's logit difference, 1 = the clean run's",
-            "    return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)",
-        ]
+    lines += METRICS[spec.metric].source.rstrip("\n").split("\n")
     lines += [
         "",
         "# batch_size: patched runs per forward pass, as the sidebar ran them (any value gives the same numbers up to float rounding)",

@@ -13,12 +13,11 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import traitlets
+from transformer_lens.hooked_model import HookedModel
+from transformer_lens.sweeps import SWEEPS
 
 from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
 from lenslab.widgets._tensor_payload import Precision, check_finite, check_scale, encode, shape_text, to_numpy
-
-HEAD_COMPONENTS = ("output", "query", "key", "value", "pattern")
-BLOCK_COMPONENTS = ("resid_pre", "attn_out", "mlp_out")
 
 #: Axis roles: how each dimension is labelled and titled.
 AXIS_TITLES = {"layer": "layer", "head": "head", "pos": "position", "dest": "dest", "src": "src", "component": "component"}
@@ -36,42 +35,28 @@ class GridKind:
     components: tuple[str, ...] = ()
 
 
-GRID_KINDS: dict[str, GridKind] = {
-    "layer_pos": GridKind(("layer", "pos"), (), (0,), (1,), "by layer and position"),
-    "layer_head": GridKind(("layer", "head"), (), (0,), (1,), "heads, all positions"),
-    "layer_head_pos": GridKind(("layer", "head", "pos"), (), (0, 1), (2,), "heads by destination position"),
-    "head_by_pos": GridKind(("layer", "pos", "head"), (), (0, 2), (1,), "heads by position"),
-    "block_every": GridKind(("component", "layer", "pos"), (0,), (1,), (2,), "every block component", BLOCK_COMPONENTS),
-    "head_all_pos_every": GridKind(("component", "layer", "head"), (0,), (1,), (2,), "every head component, all positions", HEAD_COMPONENTS),
-    "head_by_pos_every": GridKind(("component", "layer", "pos", "head"), (0,), (1, 3), (2,), "every head component, by position", HEAD_COMPONENTS),
-    "pattern_dest_src": GridKind(("layer", "head", "dest", "src"), (0, 1), (2,), (3,), "head patterns by destination and source"),
-}
+def _grid_kinds() -> dict[str, GridKind]:
+    """One grid kind per layout of the core's sweep registry (sweeps sharing a layout share axes)."""
+    kinds: dict[str, GridKind] = {}
+    for spec in SWEEPS.values():
+        lay = spec.layout
+        kind = GridKind(spec.roles, lay.panels, lay.rows, lay.cols, lay.description, spec.components)
+        if kinds.setdefault(lay.name, kind) != kind:
+            raise AssertionError(f"sweeps sharing the {lay.name!r} layout disagree on its axes")
+    return kinds
 
-#: Upstream function names (and their short forms) -> grid kind. Written out, never prefix-matched.
+
+GRID_KINDS: dict[str, GridKind] = _grid_kinds()
+HEAD_COMPONENTS = GRID_KINDS["head_all_pos_every"].components
+BLOCK_COMPONENTS = GRID_KINDS["block_every"].components
+
+#: Names accepted before the registry (kept for users' code).
+_LEGACY_ALIASES = {"head_all_pos": "layer_head"}
+
+#: Sweep names and upstream function names -> grid kind, from the registry. Written out, never prefix-matched.
 KIND_ALIASES: dict[str, str] = {
-    "get_act_patch_resid_pre": "layer_pos",
-    "get_act_patch_resid_mid": "layer_pos",
-    "get_act_patch_attn_out": "layer_pos",
-    "get_act_patch_mlp_out": "layer_pos",
-    "resid_pre": "layer_pos",
-    "resid_mid": "layer_pos",
-    "attn_out": "layer_pos",
-    "mlp_out": "layer_pos",
-    "get_act_patch_block_every": "block_every",
-    "get_act_patch_attn_head_out_all_pos": "layer_head",
-    "get_act_patch_attn_head_q_all_pos": "layer_head",
-    "get_act_patch_attn_head_k_all_pos": "layer_head",
-    "get_act_patch_attn_head_v_all_pos": "layer_head",
-    "get_act_patch_attn_head_pattern_all_pos": "layer_head",
-    "head_all_pos": "layer_head",
-    "get_act_patch_attn_head_out_by_pos": "head_by_pos",
-    "get_act_patch_attn_head_q_by_pos": "head_by_pos",
-    "get_act_patch_attn_head_k_by_pos": "head_by_pos",
-    "get_act_patch_attn_head_v_by_pos": "head_by_pos",
-    "get_act_patch_attn_head_pattern_by_pos": "layer_head_pos",
-    "get_act_patch_attn_head_all_pos_every": "head_all_pos_every",
-    "get_act_patch_attn_head_by_pos_every": "head_by_pos_every",
-    "get_act_patch_attn_head_pattern_dest_src_pos": "pattern_dest_src",
+    **{name: spec.layout.name for spec in SWEEPS.values() for name in (spec.name, spec.function) if name not in GRID_KINDS},
+    **_LEGACY_ALIASES,
 }
 
 #: Kinds considered when none is given, most common first (ties go to the earlier one).
@@ -181,7 +166,7 @@ class PatchingGrid(LensWidget):
         results: Any,
         kind: Union[str, Callable[..., Any], None] = None,
         *,
-        model: Any = None,
+        model: Optional[HookedModel] = None,
         tokens: Any = None,
         labels: Optional[Mapping[str, Sequence[str]]] = None,
         title: Optional[str] = None,
