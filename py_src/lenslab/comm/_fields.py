@@ -14,7 +14,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, TypeGuard, Union
 
 import jsonschema
 
@@ -87,12 +87,16 @@ _Validator = jsonschema.validators.extend(
 _VALIDATORS: dict[Any, Any] = {}
 
 
+def _is_dataclass_type(hint: Any) -> TypeGuard[type]:
+    return isinstance(hint, type) and dataclasses.is_dataclass(hint)
+
+
 def _validator(hint: Any) -> Any:
     """A (cached) jsonschema validator of the schema that ``type_schema`` writes for ``hint``."""
     key = repr(hint)
     if key not in _VALIDATORS:
         defs: dict[str, Any] = {}
-        schema = object_schema(hint, defs) if dataclasses.is_dataclass(hint) else type_schema(hint, defs)
+        schema = object_schema(hint, defs) if _is_dataclass_type(hint) else type_schema(hint, defs)
         _VALIDATORS[key] = _Validator({**schema, "$defs": defs})
     return _VALIDATORS[key]
 
@@ -225,7 +229,7 @@ def _from_wire(hint: Any, value: Any) -> Any:
     base = _strip_optional(_unwrap(hint)[0])
     if value is None:
         return None
-    if dataclasses.is_dataclass(base):
+    if _is_dataclass_type(base):
         hints = typing.get_type_hints(base, include_extras=True)
         return base(**{f.name: _from_wire(hints[f.name], value[f.name]) for f in dataclasses.fields(base)})
     if typing.get_origin(base) is list:
@@ -305,7 +309,7 @@ def type_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
             if isinstance(c, Items):
                 schema["maxItems"] = c.max_items
         return schema
-    if dataclasses.is_dataclass(base):
+    if _is_dataclass_type(base):
         if base.__name__ not in defs:
             defs[base.__name__] = {}  # placeholder against recursion
             defs[base.__name__] = object_schema(base, defs)

@@ -419,7 +419,7 @@ def parse_request(data: Any) -> Message:
     request_id = raw_id if _valid_id(raw_id) else None
     raw_type = data.get("type")
     # Echoed back in the error reply, so it must itself be valid on the wire (no lone surrogates).
-    request_type = raw_type if _valid_label(raw_type) and len(raw_type) <= 64 else None
+    request_type = raw_type if isinstance(raw_type, str) and len(raw_type) <= 64 and _valid_label(raw_type) else None
     if "v" not in data:
         raise ProtocolError("bad_message", "missing field 'v' (the protocol version)", request_id, request_type)
     if data["v"] != PROTOCOL_VERSION or isinstance(data["v"], bool):
