@@ -69,7 +69,10 @@ class GenerationMixin:
             tokens, attention_mask = self._tokenize(input, prepend_bos, padding_side or "left")
         else:
             tokens = self._check_tokens(input)
-            attention_mask = torch.ones_like(tokens)
+            # Padded token ids: mask the pad run at the tokenizer's padded end, as upstream does.
+            attention_mask = self._inferred_padding_mask(tokens, prepend_bos, padding_side, caching=True)
+            if attention_mask is None:
+                attention_mask = torch.ones_like(tokens)
         device = self.W_E.device
         tokens, attention_mask = tokens.to(device), attention_mask.to(device)
         if attention_mask.all():

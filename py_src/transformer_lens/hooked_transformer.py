@@ -23,6 +23,7 @@ from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin
+from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
 ReturnType = Optional[Literal["logits", "loss", "both"]]
@@ -225,17 +226,26 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         padding_side: Optional[PaddingSide] = None,
         attention_mask: Optional[torch.Tensor] = None,
         past_kv_cache: Optional[HookedTransformerKeyValueCache] = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        """Tokens, the embedded residual stream ``"batch pos d_model"`` and the attention mask."""
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """The embedded residual stream ``"batch pos d_model"``, the tokens ``"batch pos"``, the
+        shortformer positional embedding (always None: shortformer is not supported) and the
+        attention mask ``"batch pos"`` (None when nothing is masked), in upstream 3.x's order.
+
+        Token ids with no ``attention_mask`` get one inferred from the tokenizer's pad token when
+        the padding side is left or a KV cache is in use (as upstream does): only the run of pads
+        at the padded end is masked.
+        """
         if isinstance(input, (str, list)):
             tokens, string_mask = self._tokenize(input, prepend_bos, padding_side)
-            if attention_mask is None and not bool(string_mask.all()):
+            if attention_mask is None and (past_kv_cache is not None or not bool(string_mask.all())):
                 attention_mask = string_mask
         else:
             tokens = input
         tokens = self._check_tokens(tokens)
         device = self.W_E.device
         tokens = tokens.to(device)
+        if attention_mask is None and isinstance(input, torch.Tensor):
+            attention_mask = self._inferred_padding_mask(tokens, prepend_bos, padding_side, past_kv_cache is not None)
         if attention_mask is not None:
             attention_mask = attention_mask.to(device)
             if attention_mask.shape != tokens.shape:
@@ -251,7 +261,20 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         residual = self.hook_embed(self.embed(tokens))
         if self.cfg.positional_embedding_type == "standard":
             residual = residual + self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
-        return tokens, residual, attention_mask
+        return residual, tokens, None, attention_mask
+
+    def _inferred_padding_mask(
+        self, tokens: torch.Tensor, prepend_bos: Optional[bool], padding_side: Optional[PaddingSide], caching: bool
+    ) -> Optional[torch.Tensor]:
+        """Mask of the pad run at the padded end of token ids, or None when it masks nothing."""
+        if self.tokenizer is None or self.tokenizer.pad_token_id is None:
+            return None
+        side = padding_side or self.tokenizer.padding_side
+        if side != "left" and not caching:
+            return None  # right padding: causal attention already keeps pads out of real positions
+        prepend_bos = self.cfg.default_prepend_bos if prepend_bos is None else prepend_bos
+        mask = get_attention_mask(self.tokenizer, tokens, prepend_bos, side)
+        return mask if caching or not bool(mask.all()) else None
 
     def _check_tokens(self, tokens: Any) -> torch.Tensor:
         if not isinstance(tokens, torch.Tensor):
@@ -295,7 +318,7 @@ class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixi
         if return_type not in RETURN_TYPES:
             raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
         if start_at_layer is None:
-            tokens, residual, attention_mask = self.input_to_embed(
+            residual, tokens, _, attention_mask = self.input_to_embed(
                 input, prepend_bos, padding_side, attention_mask, past_kv_cache
             )
         else:

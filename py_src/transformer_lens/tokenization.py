@@ -52,7 +52,8 @@ class TokenizationMixin:
         """Token ids ``"batch pos"`` and the matching attention mask (1 = real token)."""
         tokenizer = self._require_tokenizer()
         prepend_bos = self.cfg.default_prepend_bos if prepend_bos is None else prepend_bos
-        padding_side = padding_side or self.cfg.tokenizer_padding_side
+        # The tokenizer's own setting is the default, so `model.tokenizer.padding_side = "left"` works.
+        padding_side = padding_side or getattr(tokenizer, "padding_side", None) or self.cfg.tokenizer_padding_side
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
         texts = [input] if isinstance(input, str) else list(input)
