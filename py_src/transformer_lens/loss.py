@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 
@@ -27,3 +27,15 @@ def lm_cross_entropy_loss(
     if per_token:
         return -target_log_probs * valid
     return -(target_log_probs * valid).sum() / valid.sum().clamp(min=1)
+
+
+# Upstream's names for what ``forward`` returns (``transformer_lens.HookedTransformer.Loss`` / ``Output``).
+Loss = torch.Tensor
+"""A loss: a scalar (mean over targets) or ``"batch pos-1"`` (``per_token=True``)."""
+
+
+class Output(NamedTuple):
+    """``forward(..., return_type="both")`` as a named pair: ``"batch pos d_vocab"`` logits and the loss."""
+
+    logits: torch.Tensor
+    loss: Loss

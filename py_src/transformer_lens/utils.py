@@ -338,3 +338,62 @@ class Slice:
         if isinstance(slice_input, int):
             slice_input = [slice_input]
         return Slice(slice_input)
+
+
+
+# ---- the rest of upstream's utils, implemented by topic under transformer_lens.utilities ----------
+# Loaded on first use: those modules import this one, and most callers never need them.
+
+_FROM_UTILITIES = {
+    "ACTIVATION_FN_DICT": ("activation_functions", "SUPPORTED_ACTIVATIONS"),
+    "SUPPORTED_ACTIVATIONS": ("activation_functions", "SUPPORTED_ACTIVATIONS"),
+    "gelu_pytorch_tanh": ("activation_functions", "gelu_pytorch_tanh"),
+    "USE_DEFAULT_VALUE": ("defaults_utils", "USE_DEFAULT_VALUE"),
+    "LocallyOverridenDefaults": ("defaults_utils", "LocallyOverridenDefaults"),
+    "override_or_use_default_value": ("defaults_utils", "override_or_use_default_value"),
+    "get_nested_attr": ("attribute_utils", "get_nested_attr"),
+    "set_nested_attr": ("attribute_utils", "set_nested_attr"),
+    "get_input_with_manually_prepended_bos": ("tokenize_utils", "get_input_with_manually_prepended_bos"),
+    "get_tokenizer_with_bos": ("tokenize_utils", "get_tokenizer_with_bos"),
+    "get_tokens_with_bos_removed": ("tokenize_utils", "get_tokens_with_bos_removed"),
+    "tokenize_and_concatenate": ("tokenize_utils", "tokenize_and_concatenate"),
+    "calc_fan_in_and_fan_out": ("initialization_utils", "calc_fan_in_and_fan_out"),
+    "init_xavier_uniform_": ("initialization_utils", "init_xavier_uniform_"),
+    "init_xavier_normal_": ("initialization_utils", "init_xavier_normal_"),
+    "init_kaiming_uniform_": ("initialization_utils", "init_kaiming_uniform_"),
+    "init_kaiming_normal_": ("initialization_utils", "init_kaiming_normal_"),
+    "check_structure": ("tensors", "check_structure"),
+    "get_offset_position_ids": ("tensors", "get_offset_position_ids"),
+    "repeat_along_head_dimension": ("tensors", "repeat_along_head_dimension"),
+    "sample_logits": ("logits_utils", "sample_logits"),
+    "logits_to_df": ("logits_utils", "logits_to_df"),
+    "get_matrix_corner": ("matrix", "get_matrix_corner"),
+    "is_library_available": ("library_utils", "is_library_available"),
+    "print_gpu_mem": ("gpu_utils", "print_gpu_mem"),
+    "warn_if_mps": ("devices", "warn_if_mps"),
+    "move_to_and_update_config": ("devices", "move_to_and_update_config"),
+    "select_compatible_kwargs": ("hf_utils", "select_compatible_kwargs"),
+    "keep_single_column": ("hf_utils", "keep_single_column"),
+    "download_file_from_hf": ("hf_utils", "download_file_from_hf"),
+    "clear_huggingface_cache": ("hf_utils", "clear_huggingface_cache"),
+    "get_dataset": ("hf_utils", "get_dataset"),
+}
+
+__all__ += sorted(name for name in _FROM_UTILITIES if name != "SUPPORTED_ACTIVATIONS")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CACHE_DIR":  # the Hugging Face hub cache, as upstream 2.x
+        from huggingface_hub import constants
+
+        return constants.HF_HUB_CACHE
+    if name in _FROM_UTILITIES:
+        import importlib
+
+        module_name, attribute = _FROM_UTILITIES[name]
+        return getattr(importlib.import_module(f"transformer_lens.utilities.{module_name}"), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_UTILITIES) | {"CACHE_DIR"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Union
 
 import torch
 import torch.nn as nn
@@ -35,11 +35,26 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.
     return flat.view(*x.shape[:-1], -1)
 
 
-class MLP(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+class CanBeUsedAsMLP(nn.Module):
+    """What every MLP-like layer is: ``"batch pos d_model" -> "batch pos d_model"``, built from a config.
+
+    Upstream's name for the common base of its MLP layers; code outside (sae-lens) types against it.
+    """
+
+    cfg: HookedTransformerConfig
+    d_mlp: int
+
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
-        d_mlp = cfg.d_mlp or 4 * cfg.d_model
+        self.cfg = HookedTransformerConfig.unwrap(cfg)
+        self.d_mlp = self.cfg.d_mlp or 4 * self.cfg.d_model
+
+
+class MLP(CanBeUsedAsMLP):
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
+        super().__init__(cfg)
+        cfg = self.cfg
+        d_mlp = self.d_mlp
         self.W_in = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.b_in = nn.Parameter(torch.zeros(d_mlp, dtype=cfg.dtype))
         if cfg.gated_mlp:

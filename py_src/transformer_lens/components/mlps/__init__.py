@@ -1,0 +1,5 @@
+"""Upstream's ``transformer_lens.components.mlps`` package: the MLP layers under their upstream paths."""
+
+from transformer_lens.components.mlp import MLP, CanBeUsedAsMLP
+
+__all__ = ["CanBeUsedAsMLP", "MLP"]
