@@ -94,15 +94,19 @@ class Attention(nn.Module):
             return q.view(batch, pos, n_heads, d_head), k.view(batch, pos, n_kv, d_head), v.view(batch, pos, n_kv, d_head)
         if query_input.ndim == 3:
             project = lambda x, w, b: torch.einsum("bpm,hmd->bphd", x, w) + b  # noqa: E731
-        else:
-            project = self._project
-        # Split (per-head) inputs carry one copy per query head; K/V groups read their first head.
-        k_in = key_input if key_input.ndim == 3 else key_input[:, :, :: self.repeat_kv]
-        v_in = value_input if value_input.ndim == 3 else value_input[:, :, :: self.repeat_kv]
+            return project(query_input, self.W_Q, self.b_Q), project(key_input, w_k, b_k), project(value_input, w_v, b_v)
+
+        def project_kv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            if x.shape[2] == w.shape[0]:  # one input per key/value head
+                return self._project(x, w, b)
+            # One input per query head (hook_attn_in, or ungrouped GQA): each head keeps its own
+            # input, projected by its group's weights.
+            return self._project(x, w.repeat_interleave(self.repeat_kv, 0), b.repeat_interleave(self.repeat_kv, 0))
+
         return (
-            project(query_input, self.W_Q, self.b_Q),
-            project(k_in, w_k, b_k),
-            project(v_in, w_v, b_v),
+            self._project(query_input, self.W_Q, self.b_Q),
+            project_kv(key_input, w_k, b_k),
+            project_kv(value_input, w_v, b_v),
         )
 
     def forward(
@@ -118,7 +122,7 @@ class Attention(nn.Module):
         ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
         """
         q, k, v = self.compute_qkv(query_input, key_input, value_input)
-        if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention:
+        if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention and k.shape[2] != q.shape[2]:
             # Hooks then see (and can patch) one key/value per query head, as upstream does.
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
