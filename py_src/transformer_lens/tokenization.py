@@ -32,7 +32,8 @@ class TokenizationMixin:
         self.cfg.tokenizer_padding_side = default_padding_side
         if self.cfg.d_vocab == -1:
             self.cfg.d_vocab = max(tokenizer.vocab_size, len(tokenizer))
-            self.cfg.d_vocab_out = self.cfg.d_vocab
+            if self.cfg.d_vocab_out == -1:  # a user-set output vocabulary stays
+                self.cfg.d_vocab_out = self.cfg.d_vocab
         if self.cfg.tokenizer_prepends_bos is None:
             probe = tokenizer.encode("")
             self.cfg.tokenizer_prepends_bos = len(probe) > 0 and probe[0] == tokenizer.bos_token_id
