@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from transformer_lens.components.exact import fused_value_explicit_grad
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
@@ -168,15 +169,27 @@ class Attention(nn.Module):
             or self.cfg.attn_scores_soft_cap > 0
         )
 
+    def _fused_attend(self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """torch's scaled_dot_product_attention on ``"batch head_index pos d_head"`` tensors."""
+        empty = None
+        if mask is not None:
+            # A query with no visible key (left padding) would give NaN: let it see every key,
+            # then zero its output, as the explicit path's zeroed pattern row does.
+            empty = ~mask.any(dim=-1, keepdim=True)
+            mask = mask | empty
+        z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
+        return z if empty is None else z.masked_fill(empty, 0.0)
+
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-        """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape."""
+        """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape.
+
+        Hooks that only read the scores or the pattern (caching, say) leave the output bit for
+        bit what a run without hooks gives: the fused kernel still makes z. Only an edited
+        scores/pattern tensor, a backward hook on them or a soft cap makes ``pattern @ v`` the output.
+        """
         qh, kh, vh = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if not self._needs_explicit_pattern():
-            if mask is not None:
-                # A query with no visible key (left padding) would give NaN; let it see everything.
-                mask = mask | ~mask.any(dim=-1, keepdim=True)
-            z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
-            return z.transpose(1, 2)
+            return self._fused_attend(qh, kh, vh, mask).transpose(1, 2)
         # In-place steps on fresh tensors: autograd needs none of their old values, and fewer
         # temporaries keep run_with_cache's memory close to what the cache itself holds.
         scores = torch.matmul(qh, kh.transpose(-1, -2)).div_(self.attn_scale)
@@ -185,13 +198,30 @@ class Attention(nn.Module):
             scores = cap * torch.tanh(scores / cap)
         if mask is not None:
             scores.masked_fill_(~mask, float("-inf"))
-        scores = self.hook_attn_scores(scores)
-        pattern = torch.softmax(scores, dim=-1)
+        scores_version = scores._version
+        seen_scores = self.hook_attn_scores(scores)
+        pattern = torch.softmax(seen_scores, dim=-1)
         if mask is not None and not bool(mask.any(dim=-1).all()):
             # Rows with no visible key (left padding) are NaN after softmax; upstream makes them 0.
             pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
-        pattern = self.hook_pattern(pattern.to(v.dtype))
-        return torch.matmul(pattern, vh).transpose(1, 2)
+        pattern = pattern.to(v.dtype)
+        pattern_version = pattern._version
+        seen_pattern = self.hook_pattern(pattern)
+        read_only = (
+            seen_scores is scores
+            and scores._version == scores_version
+            and seen_pattern is pattern
+            and pattern._version == pattern_version
+            and self.cfg.attn_scores_soft_cap <= 0
+            and not self.hook_attn_scores.bwd_hooks
+            and not self.hook_pattern.bwd_hooks
+        )
+        z = torch.matmul(seen_pattern, vh)
+        if read_only:
+            with torch.no_grad():
+                fused = self._fused_attend(qh, kh, vh, mask)
+            z = fused_value_explicit_grad(fused, z)
+        return z.transpose(1, 2)
 
     def _output(self, z: torch.Tensor) -> torch.Tensor:
         if self.cfg.use_attn_result:
