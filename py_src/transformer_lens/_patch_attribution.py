@@ -29,6 +29,8 @@ def attribution_estimates(
     patched activation (e.g. a logit difference and an activation that reaches the logits
     through linear maps only); otherwise an approximation, good for small clean/corrupted gaps.
     """
+    from transformer_lens._patch_engine import apply_setter  # the engine imports this module
+
     names = sorted(clean)
     acts: dict[str, torch.Tensor] = {}
 
@@ -68,8 +70,6 @@ def attribution_estimates(
         for i in generic:
             run = runs[i]
             before = corrupted[run.hook_name]
-            after = before.clone()
-            out = run.setter(after, list(run.index), clean[run.hook_name])
-            after = after if out is None else out
+            after = apply_setter(run, before.clone(), list(run.index), clean[run.hook_name])
             estimates[i] = ((after - before) * grad_of[run.hook_name]).sum().float()
     return estimates + base

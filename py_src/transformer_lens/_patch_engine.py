@@ -324,7 +324,7 @@ def _sequential(model, tokens, clean, metric, runs, values, bar, cancel) -> None
         def hook(act: torch.Tensor, hook: Any, run: PatchRun = run) -> Optional[torch.Tensor]:
             if act.requires_grad:
                 act = act.clone()
-            return run.setter(act, list(run.index), clean[run.hook_name])
+            return apply_setter(run, act, list(run.index), clean[run.hook_name])
 
         logits = model.run_with_hooks(tokens, fwd_hooks=[(run.hook_name, hook)])
         values[i] = metric_value(metric, logits)
@@ -390,6 +390,24 @@ def _batched(model, tokens, clean, metric, runs, values, bar, options: EngineOpt
                 values[i] = metric_value(metric, _metric_input(logits[k * batch : (k + 1) * batch], positions, pos))
         del logits
         bar.update(len(chunk))
+
+
+def apply_setter(run: PatchRun, act: torch.Tensor, index: Sequence[int], clean_act: torch.Tensor) -> torch.Tensor:
+    """The patched activation: the setter's return value, or ``act`` (edited in place) for None.
+
+    A value of another shape or dtype raises: copied back into the stacked runs it would
+    broadcast silently (``act[:, :1]`` gives a constant grid).
+    """
+    out = run.setter(act, index, clean_act)
+    if out is None or out is act:
+        return act
+    if isinstance(out, torch.Tensor) and out.shape == act.shape and out.dtype == act.dtype:
+        return out
+    got = f"shape {tuple(out.shape)}, dtype {out.dtype}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+    raise ValueError(
+        f"patch_setter for {run.hook_name!r} at index {list(index)} returned {got}; expected the corrupted activation's "
+        f"shape {tuple(act.shape)}, dtype {act.dtype} (edit it in place and return it, or return None)"
+    )
 
 
 def _within_shared(run: PatchRun, shared: int, pos: int) -> bool:
@@ -492,8 +510,8 @@ def _stacked_hook(entries: Sequence[tuple[int, PatchRun]], clean_act: torch.Tens
     def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
         for row, run in entries:
             rows = act[row : row + batch]
-            out = run.setter(rows, _shifted(run, shared), clean_act)
-            if out is not None and out is not rows:
+            out = apply_setter(run, rows, _shifted(run, shared), clean_act)
+            if out is not rows:
                 rows.copy_(out)
         return act
 

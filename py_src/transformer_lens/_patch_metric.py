@@ -51,7 +51,7 @@ def read_positions(metric: Metric, n_pos: int) -> Optional[list[int]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            graph = torch.fx.symbolic_trace(lambda logits: metric(logits)).graph
+            graph = _trace(metric)
     except Exception:  # any failure to trace means: no proof
         return None
     placeholders = [node for node in graph.nodes if node.op == "placeholder"]
@@ -71,6 +71,21 @@ def read_positions(metric: Metric, n_pos: int) -> Optional[list[int]]:
             return None
         positions.update(selected)
     return sorted(positions) if positions else None
+
+
+def _trace(metric: Metric) -> torch.fx.Graph:
+    """The metric's graph, recorded by calling it once on a ``torch.fx`` Proxy.
+
+    Not ``torch.fx.symbolic_trace``: while it traces, it patches ``torch.nn.Module.__call__``
+    for the whole process, which breaks forward passes running in other threads meanwhile.
+    """
+    tracer = torch.fx.Tracer()
+    tracer.root = torch.nn.Module()  # holds tensor constants the metric closes over
+    tracer.graph = torch.fx.Graph(tracer_cls=type(tracer))
+    tracer.tensor_attrs = {}
+    logits = tracer.create_proxy("placeholder", "logits", (), {})
+    tracer.create_node("output", "output", (tracer.create_arg(metric(logits)),), {})
+    return tracer.graph
 
 
 def _writes(node: torch.fx.Node) -> bool:

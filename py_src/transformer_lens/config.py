@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Optional, Union, get_args
 
@@ -153,6 +154,20 @@ class HookedTransformerConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def is_layer_norm_activation(self) -> bool:
+        """Whether the MLP activation is followed by a layer norm (``act_fn`` ending in ``_ln``, e.g. ``solu_ln``)."""
+        return self.act_fn is not None and self.act_fn.endswith("_ln")
+
+    def set_seed_everywhere(self, seed: int) -> None:
+        """Seed torch, numpy and Python's ``random`` with ``seed``."""
+        import random
+
+        import numpy as np
+
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+
     def __repr__(self) -> str:
         body = ",\n".join(f"  {k}={v!r}" for k, v in self.to_dict().items() if k != "extra")
         return f"HookedTransformerConfig(\n{body})"
@@ -161,3 +176,8 @@ class HookedTransformerConfig:
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# Upstream 3.x imports the class from ``transformer_lens.config.hooked_transformer_config`` (a package
+# there). That dotted path names this same module, so both spellings give the same class.
+sys.modules[f"{__name__}.hooked_transformer_config"] = sys.modules[__name__]

@@ -22,6 +22,7 @@ from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
+from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin
 from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
@@ -30,7 +31,9 @@ ReturnType = Optional[Literal["logits", "loss", "both"]]
 RETURN_TYPES = ("logits", "loss", "both", None)
 
 
-class HookedTransformer(TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, HookedRootModule):
+class HookedTransformer(
+    TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, ModelExtrasMixin, HookedRootModule
+):
     """A hooked decoder-only transformer (GPT-2 and friends), API-compatible with TransformerLens 3.x."""
 
     def __init__(

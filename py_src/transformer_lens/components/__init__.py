@@ -1,14 +1,45 @@
-"""Building blocks shared by every architecture."""
+"""Building blocks shared by every architecture, under upstream TransformerLens's class names.
 
-from transformer_lens.components.attention import Attention, GroupedQueryAttention
+Upstream's per-class module paths (``components.layer_norm``, ``components.mlps.gated_mlp``, ...) are
+thin modules next to ours that give the same classes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from transformer_lens._not_provided import not_provided
+from transformer_lens.components.attention import AbstractAttention, Attention, GroupedQueryAttention
+from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, TokenTypeEmbed
 from transformer_lens.components.block import TransformerBlock
 from transformer_lens.components.embed import Embed, PosEmbed, Unembed
-from transformer_lens.components.mlp import MLP
+from transformer_lens.components.mlp import MLP, CanBeUsedAsMLP, GatedMLP
 from transformer_lens.components.norms import LayerNorm, LayerNormPre, RMSNorm, RMSNormPre
 
+# Upstream components that other parts of LensLab may add: looked up where they would live, and a
+# NotImplementedError naming them while they are absent.
+_ADDED_ELSEWHERE = {
+    "MoE": ("transformer_lens.components.mlps.moe", "mixture-of-experts MLP layers are not available in this build"),
+    "BertNSPHead": ("transformer_lens.components.bert", "BERT's next-sentence-prediction head is not implemented"),
+    "BertPooler": ("transformer_lens.components.bert", "BERT's pooler is not implemented"),
+}
+_NOT_PROVIDED = {
+    "T5Attention": "encoder-decoder (T5) models are not supported",
+    "T5Block": "encoder-decoder (T5) models are not supported",
+    "GatedMLP4Bit": "4-bit (bitsandbytes) weights are not supported; load in float16/bfloat16/float32",
+    "GptOssMoE": "GPT-OSS models are not supported",
+}
+
 __all__ = [
+    "AbstractAttention",
     "Attention",
+    "BertBlock",
+    "BertEmbed",
+    "BertMLMHead",
+    "CanBeUsedAsMLP",
     "Embed",
+    "GatedMLP",
     "GroupedQueryAttention",
     "LayerNorm",
     "LayerNormPre",
@@ -16,6 +47,19 @@ __all__ = [
     "PosEmbed",
     "RMSNorm",
     "RMSNormPre",
+    "TokenTypeEmbed",
     "TransformerBlock",
     "Unembed",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ADDED_ELSEWHERE:
+        module_name, reason = _ADDED_ELSEWHERE[name]
+        try:
+            return getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            raise not_provided(f"transformer_lens.components.{name}", reason) from None
+    if name in _NOT_PROVIDED:
+        raise not_provided(f"transformer_lens.components.{name}", _NOT_PROVIDED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

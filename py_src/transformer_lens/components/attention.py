@@ -7,7 +7,7 @@ the hooks they use.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -18,12 +18,64 @@ from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
 
+if TYPE_CHECKING:
+    from transformer_lens.factored_matrix import FactoredMatrix
 
-class Attention(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig, layer_idx: int = 0) -> None:
+
+class AbstractAttention(nn.Module):
+    """What every attention layer shares: the per-head QK/OV circuits, and ALiBi's position biases.
+
+    Upstream's name for the base of its attention classes; ``Attention`` is LensLab's one implementation.
+    """
+
+    W_Q: torch.Tensor
+    W_K: torch.Tensor
+    W_V: torch.Tensor
+    W_O: torch.Tensor
+    b_V: torch.Tensor
+
+    @property
+    def OV(self) -> "FactoredMatrix":
+        """The per-head OV circuit ``W_V @ W_O``: ``"head_index d_model d_model"``, factored."""
+        from transformer_lens.factored_matrix import FactoredMatrix
+
+        return FactoredMatrix(self.W_V, self.W_O)
+
+    @property
+    def QK(self) -> "FactoredMatrix":
+        """The per-head QK circuit ``W_Q @ W_K^T``: ``"head_index d_model d_model"``, factored."""
+        from transformer_lens.factored_matrix import FactoredMatrix
+
+        return FactoredMatrix(self.W_Q, self.W_K.transpose(-2, -1))
+
+    @staticmethod
+    def create_alibi_slope(n_ctx: int, device: Optional[Union[str, torch.device]] = None) -> torch.Tensor:
+        """``"query_pos key_pos"``: ``min(key - query, 0)``, the (unscaled) ALiBi distance penalty."""
+        positions = torch.arange(n_ctx, device=device, dtype=torch.float32)
+        return (positions[None, :] - positions[:, None]).clamp(max=0)
+
+    @staticmethod
+    def create_alibi_multipliers(n_heads: int, device: Optional[Union[str, torch.device]] = None) -> torch.Tensor:
+        """``"head_index"``: ALiBi's per-head slopes, ``2 ** (-8 (h + 1) / n_heads)``."""
+        heads = torch.arange(1, n_heads + 1, device=device, dtype=torch.float32)
+        return torch.pow(2.0, -8.0 * heads / n_heads)
+
+    @staticmethod
+    def create_alibi_bias(n_heads: int, n_ctx: int, device: Optional[Union[str, torch.device]] = None) -> torch.Tensor:
+        """``"head_index query_pos key_pos"``: the ALiBi bias added to attention scores."""
+        slope = AbstractAttention.create_alibi_slope(n_ctx, device)
+        return AbstractAttention.create_alibi_multipliers(n_heads, device)[:, None, None] * slope
+
+
+class Attention(AbstractAttention):
+    def __init__(
+        self, cfg: Union[HookedTransformerConfig, dict], attn_type: Optional[str] = None, layer_id: Optional[int] = None
+    ) -> None:
+        """``attn_type`` is "global" or "local" (default: ``cfg.attn_types[layer_id]``, else "global")."""
         super().__init__()
-        self.cfg = cfg
-        self.layer_idx = layer_idx
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
+        self.layer_id = layer_id
+        layer_idx = self.layer_idx = layer_id or 0
         n_heads, n_kv = cfg.n_heads, cfg.n_key_value_heads or cfg.n_heads
         self.W_Q = nn.Parameter(torch.empty(n_heads, cfg.d_model, cfg.d_head, dtype=cfg.dtype))
         self.b_Q = nn.Parameter(torch.zeros(n_heads, cfg.d_head, dtype=cfg.dtype))
@@ -31,7 +83,11 @@ class Attention(nn.Module):
         self.W_O = nn.Parameter(torch.empty(n_heads, cfg.d_head, cfg.d_model, dtype=cfg.dtype))
         self.b_O = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
         self.repeat_kv = n_heads // n_kv
-        self.attn_type = cfg.attn_types[layer_idx] if cfg.attn_types else "global"
+        if attn_type is None:
+            attn_type = cfg.attn_types[layer_idx] if cfg.attn_types else "global"
+        if attn_type not in ("global", "local"):
+            raise ValueError(f"attn_type must be 'global' or 'local', got {attn_type!r}")
+        self.attn_type = attn_type
         self.attn_scale = cfg.attn_scale if cfg.use_attn_scale else 1.0
         if cfg.scale_attn_by_inverse_layer_idx:
             self.attn_scale *= layer_idx + 1
@@ -116,12 +172,16 @@ class Attention(nn.Module):
         key_input: torch.Tensor,
         value_input: torch.Tensor,
         past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
+        additive_attention_mask: Optional[torch.Tensor] = None,
         attention_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``"batch pos d_model"`` (or per-head ``"batch pos head_index d_model"``) -> ``"batch pos d_model"``.
 
         ``attention_mask`` is ``"batch key_pos"`` with 1 for real tokens, covering cached positions too.
+        ``additive_attention_mask`` (upstream's encoder form) is ``"batch 1 1 key_pos"``: 0 to attend, -inf not.
         """
+        if additive_attention_mask is not None:
+            attention_mask = key_mask_from_additive(additive_attention_mask, attention_mask)
         q, k, v = self.compute_qkv(query_input, key_input, value_input)
         if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention and k.shape[2] != q.shape[2]:
             # Hooks then see (and can patch) one key/value per query head, as upstream does.
@@ -263,4 +323,12 @@ class GroupedQueryAttention(Attention):
 
 def make_attention(cfg: HookedTransformerConfig, layer_idx: int) -> Attention:
     grouped = cfg.n_key_value_heads is not None and cfg.n_key_value_heads != cfg.n_heads
-    return (GroupedQueryAttention if grouped else Attention)(cfg, layer_idx)
+    return (GroupedQueryAttention if grouped else Attention)(cfg, layer_id=layer_idx)
+
+
+def key_mask_from_additive(additive_mask: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``"batch 1 1 key_pos"`` additive mask (0 = attend) -> ``"batch key_pos"`` 0/1 mask, combined with ``attention_mask``."""
+    if additive_mask.ndim != 4 or additive_mask.shape[1] != 1 or additive_mask.shape[2] != 1:
+        raise ValueError(f"additive_attention_mask must have shape [batch, 1, 1, key_pos], got {tuple(additive_mask.shape)}")
+    keys = additive_mask[:, 0, 0, :].eq(0).long()
+    return keys if attention_mask is None else keys * attention_mask.long()

@@ -6,12 +6,12 @@ the wiring differs from the decoder stack. Names and hook names follow upstream 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 
-from transformer_lens.components.attention import Attention
+from transformer_lens.components.attention import Attention, key_mask_from_additive
 from transformer_lens.components.embed import Embed, PosEmbed
 from transformer_lens.components.mlp import ACTIVATIONS, MLP
 from transformer_lens.components.norms import LayerNorm
@@ -25,9 +25,9 @@ def type_vocab_size(cfg: HookedTransformerConfig) -> int:
 
 
 class TokenTypeEmbed(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.W_token_type = nn.Parameter(torch.empty(type_vocab_size(cfg), cfg.d_model, dtype=cfg.dtype))
 
     def forward(self, token_type_ids: torch.Tensor) -> torch.Tensor:
@@ -38,9 +38,9 @@ class TokenTypeEmbed(nn.Module):
 class BertEmbed(nn.Module):
     """LayerNorm(token + position + token-type embeddings)."""
 
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.embed = Embed(cfg)
         self.pos_embed = PosEmbed(cfg)
         self.token_type_embed = TokenTypeEmbed(cfg)
@@ -70,11 +70,11 @@ class BertBlock(nn.Module):
     and equals HF's hidden state, is ``hook_normalized_resid_post``.
     """
 
-    def __init__(self, cfg: HookedTransformerConfig, block_index: int = 0) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict], block_index: int = 0) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.layer_idx = block_index
-        self.attn = Attention(cfg, block_index)
+        self.attn = Attention(cfg, layer_id=block_index)
         self.ln1 = LayerNorm(cfg)
         self.mlp = MLP(cfg)
         self.ln2 = LayerNorm(cfg)
@@ -89,8 +89,19 @@ class BertBlock(nn.Module):
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]
         self.hook_normalized_resid_post = HookPoint()  # [batch, pos, d_model]
 
-    def forward(self, resid_pre: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``"batch pos d_model" -> "batch pos d_model"``; ``attention_mask`` is ``"batch key_pos"`` (1 = attend)."""
+    def forward(
+        self,
+        resid_pre: torch.Tensor,
+        additive_attention_mask: Optional[torch.Tensor] = None,
+        attention_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``"batch pos d_model" -> "batch pos d_model"``.
+
+        Padding is masked by ``attention_mask`` (``"batch key_pos"``, 1 = attend) or by upstream's
+        ``additive_attention_mask`` (``"batch 1 1 key_pos"``, 0 = attend, -inf = masked).
+        """
+        if additive_attention_mask is not None:
+            attention_mask = key_mask_from_additive(additive_attention_mask, attention_mask)
         resid_pre = self.hook_resid_pre(resid_pre)
         q_in = k_in = v_in = resid_pre
         if self.cfg.use_split_qkv_input:
@@ -111,9 +122,9 @@ class BertBlock(nn.Module):
 class BertMLMHead(nn.Module):
     """The MLM transform before the unembedding: LayerNorm(act(resid @ W + b))."""
 
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.W = nn.Parameter(torch.empty(cfg.d_model, cfg.d_model, dtype=cfg.dtype))  # [d_model_in, d_model_out]
         self.b = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
         self.act_fn = ACTIVATIONS[cfg.act_fn or "gelu"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 
 from transformer_lens.components.attention import make_attention
-from transformer_lens.components.mlp import MLP
+from transformer_lens.components.mlp import make_mlp
 from transformer_lens.components.norms import make_norm
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
@@ -16,15 +16,15 @@ from transformer_lens.kv_cache import KeyValueCacheEntry
 
 
 class TransformerBlock(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig, block_index: int) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict], block_index: int) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.layer_idx = block_index
         self.ln1 = make_norm(cfg)
         self.attn = make_attention(cfg, block_index)
         if not cfg.attn_only:
             self.ln2 = make_norm(cfg)
-            self.mlp = MLP(cfg)
+            self.mlp = make_mlp(cfg)
         self.hook_attn_in = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_q_input = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_k_input = HookPoint()  # [batch, pos, kv_head_index, d_model]
@@ -62,10 +62,16 @@ class TransformerBlock(nn.Module):
     def forward(
         self,
         resid_pre: torch.Tensor,
+        shortformer_pos_embed: Optional[torch.Tensor] = None,
         past_kv_cache_entry: Optional[KeyValueCacheEntry] = None,
         attention_mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """``"batch pos d_model" -> "batch pos d_model"``."""
+        """``"batch pos d_model" -> "batch pos d_model"``.
+
+        ``shortformer_pos_embed`` is upstream's argument for shortformer models, which LensLab does not run.
+        """
+        if shortformer_pos_embed is not None:
+            raise NotImplementedError("shortformer positional embeddings are not supported (shortformer_pos_embed must be None)")
         resid_pre = self.hook_resid_pre(resid_pre)
         q_in, k_in, v_in = self._attention_inputs(resid_pre)
         attn_out = self.hook_attn_out(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -11,9 +11,9 @@ from transformer_lens.config import HookedTransformerConfig
 
 
 class Embed(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.W_E = nn.Parameter(torch.empty(cfg.d_vocab, cfg.d_model, dtype=cfg.dtype))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -25,9 +25,9 @@ class Embed(nn.Module):
 
 
 class PosEmbed(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.W_pos = nn.Parameter(torch.empty(cfg.n_ctx, cfg.d_model, dtype=cfg.dtype))
 
     def forward(
@@ -52,9 +52,9 @@ class PosEmbed(nn.Module):
 
 
 class Unembed(nn.Module):
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.W_U = nn.Parameter(torch.empty(cfg.d_model, cfg.d_vocab_out, dtype=cfg.dtype))
         self.b_U = nn.Parameter(torch.zeros(cfg.d_vocab_out, dtype=cfg.dtype))
 

@@ -51,28 +51,46 @@ class CanBeUsedAsMLP(nn.Module):
 
 
 class MLP(CanBeUsedAsMLP):
+    """``act(x @ W_in + b_in) @ W_out + b_out``; ``hook_pre`` sees the pre-activation, ``hook_post`` the activation."""
+
+    gated = False
+
     def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__(cfg)
-        cfg = self.cfg
-        d_mlp = self.d_mlp
+        cfg, d_mlp = self.cfg, self.d_mlp
         self.W_in = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.b_in = nn.Parameter(torch.zeros(d_mlp, dtype=cfg.dtype))
-        if cfg.gated_mlp:
+        if self.gated:
             self.W_gate = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.W_out = nn.Parameter(torch.empty(d_mlp, cfg.d_model, dtype=cfg.dtype))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
-        self.act_fn = ACTIVATIONS[cfg.act_fn or "gelu"]
+        act_fn = cfg.act_fn or "gelu"
+        if act_fn not in ACTIVATIONS:
+            raise ValueError(f"act_fn {act_fn!r} is not supported; supported: {', '.join(sorted(ACTIVATIONS))}")
+        self.act_fn = ACTIVATIONS[act_fn]
         self.hook_pre = HookPoint()  # [batch, pos, d_mlp]
-        if cfg.gated_mlp:
+        if self.gated:
             self.hook_pre_linear = HookPoint()  # [batch, pos, d_mlp]
         self.hook_post = HookPoint()  # [batch, pos, d_mlp]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``"batch pos d_model" -> "batch pos d_model"``."""
-        if self.cfg.gated_mlp:
+        if self.gated:
             gate = self.hook_pre(torch.matmul(x, self.W_gate))
             linear = self.hook_pre_linear(_linear(x, self.W_in, self.b_in))
             post = self.hook_post(self.act_fn(gate) * linear)
         else:
             post = self.hook_post(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
         return _linear(post, self.W_out, self.b_out)
+
+
+class GatedMLP(MLP):
+    """``(act(x @ W_gate) * (x @ W_in + b_in)) @ W_out + b_out`` (LLaMA-style); ``hook_pre`` sees the gate,
+    ``hook_pre_linear`` the linear branch."""
+
+    gated = True
+
+
+def make_mlp(cfg: HookedTransformerConfig) -> MLP:
+    """The MLP layer the config asks for: gated when ``cfg.gated_mlp``."""
+    return GatedMLP(cfg) if cfg.gated_mlp else MLP(cfg)

@@ -6,6 +6,8 @@ runs when the scale must be seen or replaced.
 
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -19,9 +21,9 @@ class _Norm(nn.Module):
     learned = True
     centered = True
 
-    def __init__(self, cfg: HookedTransformerConfig, length: int | None = None) -> None:
+    def __init__(self, cfg: Union[HookedTransformerConfig, dict], length: int | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = HookedTransformerConfig.unwrap(cfg)
         self.eps = cfg.eps
         self.length = length or cfg.d_model
         if self.learned:

@@ -19,7 +19,10 @@ _SUBMODULE_NAMES: dict[str, tuple[str, ...]] = {
     "devices": ("get_device", "move_to_and_update_config", "warn_if_mps"),
     "exploratory_utils": ("test_prompt",),
     "gpu_utils": ("print_gpu_mem",),
-    "hf_utils": ("clear_huggingface_cache", "download_file_from_hf", "get_dataset", "keep_single_column", "select_compatible_kwargs"),
+    "hf_utils": (
+        "call_hf_with_retry", "clear_huggingface_cache", "download_file_from_hf", "enable_hf_retry", "get_dataset",
+        "get_hf_token", "keep_single_column", "select_compatible_kwargs",
+    ),
     "initialization_utils": (
         "NonlinearityType", "calc_fan_in_and_fan_out", "init_kaiming_normal_", "init_kaiming_uniform_",
         "init_xavier_normal_", "init_xavier_uniform_",

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Callable, Optional
+import logging
+import os
+import random
+import time
+from typing import Any, Callable, Optional, TypeVar
 
 __all__ = [
+    "call_hf_with_retry",
     "clear_huggingface_cache",
     "download_file_from_hf",
+    "enable_hf_retry",
+    "get_hf_token",
     "get_dataset",
     "keep_single_column",
     "select_compatible_kwargs",
@@ -30,6 +37,68 @@ DATASET_ALIASES = {
     "c4-code": "NeelNanda/c4-code-20k",
     "wiki": "NeelNanda/wiki-10k",
 }
+
+
+T = TypeVar("T")
+_RETRY_MARK = "_lenslab_retries_rate_limits"
+_MAX_RETRY_DELAY_SECONDS = 60.0
+
+
+def get_hf_token() -> Optional[str]:
+    """The ``HF_TOKEN`` environment variable, or None when it is unset or empty."""
+    return os.environ.get("HF_TOKEN") or None
+
+
+def _rate_limit_wait(error: Exception) -> Optional[float]:
+    """None unless ``error`` is the hub's HTTP 429; then its Retry-After in seconds (0.0 when absent)."""
+    response = getattr(error, "response", None)
+    if getattr(response, "status_code", None) != 429:
+        return None
+    try:
+        return float(response.headers.get("Retry-After", 0.0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def call_hf_with_retry(func: Callable[..., T], *args: Any, max_attempts: int = 5, base_delay: float = 1.0, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)``, retried when the hub answers HTTP 429 (rate limited).
+
+    Waits the server's Retry-After, else an exponential backoff with jitter (capped at a minute);
+    any other error, or the last attempt's, propagates.
+    """
+    for attempt in range(max_attempts):
+        try:
+            return func(*args, **kwargs)
+        except Exception as error:
+            wait = _rate_limit_wait(error)
+            if wait is None or attempt == max_attempts - 1:
+                raise
+            if wait <= 0:
+                wait = min(base_delay * 2**attempt, _MAX_RETRY_DELAY_SECONDS) * random.uniform(0.8, 1.2)
+            logging.getLogger(__name__).warning("Hugging Face hub rate limit (HTTP 429): retrying in %.1f s", wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def enable_hf_retry() -> None:
+    """Make transformers' ``AutoConfig``/``AutoModel``/``AutoTokenizer.from_pretrained`` retry on HTTP 429.
+
+    Process-wide and idempotent (upstream turns it on with TRANSFORMERLENS_HF_RETRY=1).
+    """
+    import transformers
+
+    for class_name in ("AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer"):
+        cls = getattr(transformers, class_name)
+        current = cls.from_pretrained
+        if getattr(current, _RETRY_MARK, False):
+            continue
+        original = current.__func__
+
+        def from_pretrained(klass: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            return call_hf_with_retry(_original, klass, *args, **kwargs)
+
+        setattr(from_pretrained, _RETRY_MARK, True)
+        cls.from_pretrained = classmethod(from_pretrained)
 
 
 def _hub_error(what: str, error: Exception) -> RuntimeError:
