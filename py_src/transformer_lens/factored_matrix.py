@@ -13,8 +13,10 @@ from typing import Any, Union
 
 import torch
 
+from transformer_lens.errors import CheckFailed
 
-class FactoredMatrixShapeError(ValueError, AssertionError):
+
+class FactoredMatrixShapeError(CheckFailed):
     """Factors or operands whose dimensions do not fit.
 
     Also an ``AssertionError``: upstream TransformerLens checks these with ``assert``, and code

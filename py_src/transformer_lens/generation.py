@@ -7,6 +7,7 @@ from typing import Any, Literal, Optional, Union
 import torch
 
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
+from transformer_lens.errors import CheckFailed
 
 
 def sample_logits(
@@ -124,6 +125,6 @@ class GenerationMixin:
             return []
         if eos_token_id is None:
             if self.tokenizer is None or self.tokenizer.eos_token_id is None:
-                raise ValueError("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
+                raise CheckFailed("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
             return [self.tokenizer.eos_token_id]
         return [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)

@@ -26,6 +26,7 @@ from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin
 from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
+from transformer_lens.errors import CheckFailed
 
 ReturnType = Optional[Literal["logits", "loss", "both"]]
 RETURN_TYPES = ("logits", "loss", "both", None)
@@ -56,7 +57,7 @@ class HookedTransformer(
 
             self.set_tokenizer(AutoTokenizer.from_pretrained(cfg.tokenizer_name), default_padding_side)
         if cfg.d_vocab == -1:
-            raise ValueError("d_vocab must be set in the config or come from a tokenizer")
+            raise CheckFailed("Must provide a tokenizer if d_vocab is not provided (set d_vocab in the config or pass tokenizer=...)")
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         if cfg.positional_embedding_type == "standard":

@@ -6,6 +6,8 @@ from typing import Any, Literal, Optional, Union
 
 import torch
 
+from transformer_lens.errors import CheckFailed
+
 PaddingSide = Literal["left", "right"]
 TokenInput = Union[str, list, torch.Tensor]
 
@@ -40,7 +42,7 @@ class TokenizationMixin:
 
     def _require_tokenizer(self) -> Any:
         if self.tokenizer is None:
-            raise ValueError("This model has no tokenizer: call model.set_tokenizer(...) or pass token ids")
+            raise CheckFailed("This model has no tokenizer: call model.set_tokenizer(...) or pass token ids")
         return self.tokenizer
 
     def _tokenize(
