@@ -200,7 +200,7 @@ class Attention(AbstractAttention):
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
         mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)
-        z = self.hook_z(self._attend(q, k, v, mask))
+        z = self.hook_z(self._attend(q, k, v, mask, padded=attention_mask is not None))
         return self._output(z)
 
     def _mask(
@@ -229,10 +229,16 @@ class Attention(AbstractAttention):
             or self.cfg.attn_scores_soft_cap > 0
         )
 
-    def _fused_attend(self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-        """torch's scaled_dot_product_attention on ``"batch head_index pos d_head"`` tensors."""
+    def _fused_attend(
+        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, mask: Optional[torch.Tensor], padded: bool
+    ) -> torch.Tensor:
+        """torch's scaled_dot_product_attention on ``"batch head_index pos d_head"`` tensors.
+
+        Only a padding mask can leave a query with no visible key (causal and local masks always
+        show it itself), so ``padded`` says whether to look for such rows.
+        """
         empty = None
-        if mask is not None:
+        if mask is not None and padded:
             # A query with no visible key (left padding) would give NaN: let it see every key,
             # then zero its output, as the explicit path's zeroed pattern row does.
             empty = ~mask.any(dim=-1, keepdim=True)
@@ -240,7 +246,9 @@ class Attention(AbstractAttention):
         z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
         return z if empty is None else z.masked_fill(empty, 0.0)
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def _attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], padded: bool = True
+    ) -> torch.Tensor:
         """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape.
 
         Hooks that only read the scores or the pattern (caching, say) leave the output bit for
@@ -249,7 +257,7 @@ class Attention(AbstractAttention):
         """
         qh, kh, vh = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if not self._needs_explicit_pattern():
-            return self._fused_attend(qh, kh, vh, mask).transpose(1, 2)
+            return self._fused_attend(qh, kh, vh, mask, padded).transpose(1, 2)
         # In-place steps on fresh tensors: autograd needs none of their old values, and fewer
         # temporaries keep run_with_cache's memory close to what the cache itself holds.
         scores = torch.matmul(qh, kh.transpose(-1, -2)).div_(self.attn_scale)
@@ -279,7 +287,7 @@ class Attention(AbstractAttention):
         z = torch.matmul(seen_pattern, vh)
         if read_only:
             with torch.no_grad():
-                fused = self._fused_attend(qh, kh, vh, mask)
+                fused = self._fused_attend(qh, kh, vh, mask, padded)
             z = fused_value_explicit_grad(fused, z)
         return z.transpose(1, 2)
 
