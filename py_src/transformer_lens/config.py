@@ -181,3 +181,11 @@ def _check_choice(name: str, value: Any, choices: tuple) -> None:
 # Upstream 3.x imports the class from ``transformer_lens.config.hooked_transformer_config`` (a package
 # there). That dotted path names this same module, so both spellings give the same class.
 sys.modules[f"{__name__}.hooked_transformer_config"] = sys.modules[__name__]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("TransformerBridgeConfig", "TransformerLensConfig"):
+        from transformer_lens._not_provided import not_provided
+
+        raise not_provided(f"transformer_lens.config.{name}", "TransformerBridge is not part of LensLab; use HookedTransformerConfig")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

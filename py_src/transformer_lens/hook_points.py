@@ -330,7 +330,45 @@ class HookPoint(nn.Module):
         )
 
 
-class HookedRootModule(nn.Module):
+class HookIntrospectionMixin:
+    """``list_hooks()`` for any class with a ``hook_dict`` of hook points (upstream 3.x's mixin)."""
+
+    hook_dict: dict[str, HookPoint]
+
+    def list_hooks(
+        self,
+        name_filter: NamesFilter = None,
+        dir: Literal["fwd", "bwd", "both"] = "both",
+        including_permanent: bool = True,
+    ) -> dict[str, list[LensHandle]]:
+        """``{hook name: [handles]}`` of the hooks a forward pass from this context would run; hook points
+        with none are left out. ``name_filter``: a name, a list of names or a predicate."""
+        if dir not in ("fwd", "bwd", "both"):
+            raise ValueError(f"dir must be 'fwd', 'bwd' or 'both', got {dir!r}")
+        if name_filter is None:
+            wanted: Callable[[str], bool] = lambda name: True  # noqa: E731
+        elif callable(name_filter):
+            wanted = name_filter
+        else:
+            names = {name_filter} if isinstance(name_filter, str) else set(name_filter)
+            wanted = names.__contains__
+        directions = ("fwd", "bwd") if dir == "both" else (dir,)
+        listed: dict[str, list[LensHandle]] = {}
+        for name, hook_point in self.hook_dict.items():
+            if not wanted(name):
+                continue
+            handles = [
+                handle
+                for direction in directions
+                for handle in hook_point._visible(direction)  # type: ignore[arg-type]
+                if including_permanent or not handle.is_permanent
+            ]
+            if handles:
+                listed[name] = handles
+        return listed
+
+
+class HookedRootModule(HookIntrospectionMixin, nn.Module):
     """Base class for models made of hook points: naming, adding, removing and caching hooks."""
 
     hook_dict: dict[str, HookPoint]
@@ -662,37 +700,6 @@ class HookedRootModule(nn.Module):
         self._attach(fwd, bwd)
         return cache
 
-    def list_hooks(
-        self,
-        name_filter: NamesFilter = None,
-        dir: Literal["fwd", "bwd", "both"] = "both",
-        including_permanent: bool = True,
-    ) -> dict[str, list[LensHandle]]:
-        """``{hook name: [handles]}`` of the hooks a forward pass from this context would run; hook points
-        with none are left out. ``name_filter``: a name, a list of names or a predicate."""
-        if dir not in ("fwd", "bwd", "both"):
-            raise ValueError(f"dir must be 'fwd', 'bwd' or 'both', got {dir!r}")
-        if name_filter is None:
-            wanted: Callable[[str], bool] = lambda name: True  # noqa: E731
-        elif callable(name_filter):
-            wanted = name_filter
-        else:
-            names = {name_filter} if isinstance(name_filter, str) else set(name_filter)
-            wanted = names.__contains__
-        directions = ("fwd", "bwd") if dir == "both" else (dir,)
-        listed: dict[str, list[LensHandle]] = {}
-        for name, hook_point in self.hook_dict.items():
-            if not wanted(name):
-                continue
-            handles = [
-                handle
-                for direction in directions
-                for handle in hook_point._visible(direction)  # type: ignore[arg-type]
-                if including_permanent or not handle.is_permanent
-            ]
-            if handles:
-                listed[name] = handles
-        return listed
 
 def _as_slice(pos_slice: Any) -> Optional[Union[slice, int, torch.Tensor]]:
     if pos_slice is None:

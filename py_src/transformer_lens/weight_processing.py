@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from transformer_lens._not_provided import NotProvidedError
 from transformer_lens.config import HookedTransformerConfig
 
 StateDict = dict[str, torch.Tensor]
@@ -192,3 +193,73 @@ def process_state_dict(
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)
     return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
+
+
+class ProcessWeights:
+    """Upstream 3.x's name for these steps, as static methods on state dicts (``adapter`` is TransformerBridge's
+    and must be None). Its per-tensor helpers and format conversions are not provided."""
+
+    @staticmethod
+    def _no_adapter(adapter: object) -> None:
+        if adapter is not None:
+            raise NotProvidedError("ProcessWeights with an architecture adapter (TransformerBridge) is not provided by LensLab")
+
+    @staticmethod
+    def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_biases: bool = True, center_weights: bool = True, adapter: object = None) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return fold_layer_norm(state_dict, cfg, fold_biases, center_weights)
+
+    @staticmethod
+    def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig, adapter: object = None) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return _center_writing(state_dict, cfg)
+
+    @staticmethod
+    def center_unembed(state_dict: StateDict, adapter: object = None) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return _center_unembed(state_dict)
+
+    @staticmethod
+    def fold_value_biases(state_dict: StateDict, cfg: HookedTransformerConfig, adapter: object = None) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return _fold_value_biases(state_dict, cfg)
+
+    @staticmethod
+    def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransformerConfig, adapter: object = None) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return _refactor(state_dict, cfg)
+
+    @staticmethod
+    def process_weights(
+        state_dict: StateDict,
+        cfg: HookedTransformerConfig,
+        fold_ln: bool = True,
+        center_writing_weights: bool = True,
+        center_unembed: bool = True,
+        fold_value_biases: bool = True,
+        refactor_factored_attn_matrices: bool = False,
+        adapter: object = None,
+    ) -> StateDict:
+        ProcessWeights._no_adapter(adapter)
+        return process_state_dict(
+            state_dict, cfg, fold_ln, center_writing_weights, center_unembed, fold_value_biases, refactor_factored_attn_matrices
+        )
+
+
+def _left_out(name: str) -> staticmethod:
+    def method(*args: object, **kwargs: object) -> None:
+        raise NotProvidedError(
+            f"ProcessWeights.{name} is not provided by LensLab: use the whole-state-dict steps "
+            "(fold_layer_norm, center_writing_weights, ..., process_weights)"
+        )
+
+    method.__name__ = name
+    return staticmethod(method)
+
+
+for _name in (
+    "fold_layer_norm_bias_single", "fold_layer_norm_weight_single", "center_weight_single", "fold_layer_norm_biases",
+    "fold_layer_norm_weights", "center_attention_weights", "extract_attention_tensors_for_folding",
+    "convert_tensor_to_tl_format", "convert_tensor_to_hf_format", "distribute_weights_to_components",
+):  # fmt: skip
+    setattr(ProcessWeights, _name, _left_out(_name))

@@ -161,6 +161,8 @@ UPSTREAM_PATHS = [
     ("transformer_lens.utilities.components_utils", "get_act_name", importlib.import_module("transformer_lens.hook_names").get_act_name),
     ("transformer_lens.utilities.multi_gpu", "get_device_for_block_index", importlib.import_module("transformer_lens.devices").get_device_for_block_index),
     ("transformer_lens.utilities.activation_functions", "SUPPORTED_ACTIVATIONS", our_mlp.ACTIVATIONS),
+    ("transformer_lens.utilities.devices", "get_best_available_device", importlib.import_module("transformer_lens.utilities.multi_gpu").get_best_available_device),
+    ("transformer_lens.hook_points", "HookIntrospectionMixin", hook_points.HookIntrospectionMixin),
 ]  # fmt: skip
 
 
@@ -333,6 +335,7 @@ def test_attention_qk_ov_circuits(gelu):
         ("transformer_lens.components", "T5Block"),
         ("transformer_lens.tools.analysis", "direct_logit_attribution"),
         ("transformer_lens.loading_from_pretrained", "convert_neel_model_config"),
+        ("transformer_lens.config", "TransformerBridgeConfig"),
     ],
 )
 def test_left_out_upstream_names_say_so(module_name, name):
@@ -360,3 +363,30 @@ def test_model_methods_left_out_say_so(attn_only):
 
 def test_lit_is_none_as_upstream_without_lit_nlp():
     assert transformer_lens.lit is None
+
+
+def test_dtype_spellings():
+    from transformer_lens.HookedTransformer import DTYPE_FROM_STRING
+
+    assert DTYPE_FROM_STRING["bf16"] is torch.bfloat16 and DTYPE_FROM_STRING["fp32"] is torch.float32
+
+
+def test_hooked_root_module_lists_hooks_through_the_mixin():
+    assert issubclass(hook_points.HookedRootModule, hook_points.HookIntrospectionMixin)
+
+
+def test_process_weights_equals_our_functions():
+    from transformer_lens import weight_processing
+    from transformer_lens.weight_processing import ProcessWeights
+
+    model = transformer_lens.HookedTransformer.from_pretrained_no_processing("lenslab/gelu-2l", device="cpu")
+    state_dict = dict(model.state_dict())
+    got = ProcessWeights.process_weights(dict(state_dict), model.cfg)
+    expected = weight_processing.process_state_dict(dict(state_dict), model.cfg)
+    assert set(got) == set(expected) and all(torch.equal(got[k], expected[k]) for k in got)
+    folded = ProcessWeights.fold_layer_norm(dict(state_dict), model.cfg)
+    assert "blocks.0.ln1.w" not in folded
+    with pytest.raises(NotImplementedError, match="adapter"):
+        ProcessWeights.center_unembed(dict(state_dict), adapter=object())
+    with pytest.raises(NotImplementedError, match="center_weight_single is not provided"):
+        ProcessWeights.center_weight_single(torch.zeros(2))

@@ -263,3 +263,33 @@ def test_warn_if_mps_is_silent_elsewhere():
         warnings.simplefilter("error")
         utils.warn_if_mps("cpu")
         utils.warn_if_mps(torch.device("cpu"))
+
+
+# ---- activation functions and module lists ---------------------------------------------------
+
+
+def test_xielu_matches_hugging_face():
+    activations = pytest.importorskip("transformers.activations")
+    if not hasattr(activations, "XIELUActivation"):
+        pytest.skip("this transformers has no XIELUActivation")
+    x = torch.linspace(-6, 6, 241)
+    theirs = activations.XIELUActivation(alpha_p_init=0.7, alpha_n_init=0.9, beta=0.4, dtype=torch.float32)
+    ours = utils.XIELU(alpha_p_init=0.7, alpha_n_init=0.9, beta_init=0.4)
+    torch.testing.assert_close(ours(x), theirs(x))
+    torch.testing.assert_close(utils.xielu(x), utils.XIELU()(x))
+    assert {name for name, _ in ours.named_parameters()} == {"alpha_p", "alpha_n"}
+
+
+def test_relu2_and_gelu_pytorch_tanh():
+    x = torch.linspace(-3, 3, 13)
+    torch.testing.assert_close(utils.relu2(x), torch.relu(x) ** 2)
+    torch.testing.assert_close(utils.gelu_pytorch_tanh(x), utils.gelu_new(x))
+
+
+def test_typed_module_list_is_a_module_list():
+    from transformer_lens.utilities import TypedModuleList
+
+    layers = TypedModuleList([torch.nn.Linear(2, 2), torch.nn.Linear(2, 3)])
+    assert isinstance(layers, torch.nn.ModuleList) and len(layers) == 2
+    assert layers[1].out_features == 3 and isinstance(layers[:1], TypedModuleList)
+    assert len(list(torch.nn.Sequential(*layers).parameters())) == 4

@@ -10,13 +10,15 @@ from typing import Any
 
 # submodule -> the names it provides (upstream's grouping)
 _SUBMODULE_NAMES: dict[str, tuple[str, ...]] = {
-    "activation_functions": ("ActivationFunction", "SUPPORTED_ACTIVATIONS", "gelu_fast", "gelu_new", "gelu_pytorch_tanh", "relu2", "solu"),
+    "activation_functions": (
+        "ActivationFunction", "SUPPORTED_ACTIVATIONS", "XIELU", "gelu_fast", "gelu_new", "gelu_pytorch_tanh", "relu2", "solu", "xielu",
+    ),
     "addmm": ("batch_addmm", "vanilla_addmm"),
     "attention": ("complex_attn_linear", "simple_attn_linear"),
     "attribute_utils": ("get_nested_attr", "set_nested_attr"),
     "components_utils": ("get_act_name",),
     "defaults_utils": ("USE_DEFAULT_VALUE", "LocallyOverridenDefaults", "override_or_use_default_value"),
-    "devices": ("get_device", "move_to_and_update_config", "warn_if_mps"),
+    "devices": ("ModelWithCfg", "get_device", "move_to_and_update_config", "warn_if_mps"),
     "exploratory_utils": ("test_prompt",),
     "gpu_utils": ("print_gpu_mem",),
     "hf_utils": (
@@ -41,6 +43,7 @@ _SUBMODULE_NAMES: dict[str, tuple[str, ...]] = {
         "check_structure", "filter_dict_by_prefix", "get_corner", "get_cumsum_along_dim", "get_offset_position_ids",
         "is_lower_triangular", "is_square", "remove_batch_dim", "repeat_along_head_dimension", "to_numpy", "transpose",
     ),
+    "typed_module_list": ("TypedModuleList",),
     "tokenize_utils": (
         "get_attention_mask", "get_input_with_manually_prepended_bos", "get_tokenizer_with_bos",
         "get_tokens_with_bos_removed", "tokenize_and_concatenate",

@@ -4,15 +4,41 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 import torch
 import torch.nn as nn
 
 from transformer_lens.devices import get_device_for_block_index
+from transformer_lens.utilities.multi_gpu import (  # upstream 2.x kept these here
+    calculate_available_device_cuda_memory,
+    determine_available_memory_for_available_devices,
+    get_best_available_cuda_device,
+    get_best_available_device,
+    sort_devices_based_on_available_memory,
+)
 from transformer_lens.utils import get_device
 
-__all__ = ["get_device", "get_device_for_block_index", "move_to_and_update_config", "warn_if_mps"]
+__all__ = [
+    "ModelWithCfg",
+    "calculate_available_device_cuda_memory",
+    "determine_available_memory_for_available_devices",
+    "get_best_available_cuda_device",
+    "get_best_available_device",
+    "get_device",
+    "get_device_for_block_index",
+    "move_to_and_update_config",
+    "sort_devices_based_on_available_memory",
+    "warn_if_mps",
+]
+
+
+class ModelWithCfg(Protocol):
+    """Anything with a ``cfg`` (device, dtype, n_devices...) that can be moved like a module."""
+
+    cfg: Any
+
+    def to(self, *args: Any, **kwargs: Any) -> Any: ...
 
 _warned_about_mps = False
 

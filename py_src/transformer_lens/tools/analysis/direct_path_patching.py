@@ -21,7 +21,7 @@ __all__ = ["get_act_patch_direct_path", "get_act_patch_direct_path_all_sources"]
 Component = Literal["q", "k", "v"]
 
 
-def _warn_if_ln_not_folded(model: Any) -> None:
+def _check_fold_ln(model: Any) -> None:
     weight = getattr(getattr(model.blocks[0], "ln1", None), "w", None)
     if weight is not None and not torch.allclose(weight, torch.ones_like(weight), atol=1e-3):
         warnings.warn(
@@ -58,7 +58,7 @@ def get_act_patch_direct_path(
         raise ValueError(f"component must be 'q', 'k' or 'v', got {component!r}")
     if not (0 <= src_layer < model.cfg.n_layers and 0 <= src_head < model.cfg.n_heads):
         raise ValueError(f"source head ({src_layer}, {src_head}) is outside the model's {model.cfg.n_layers} x {model.cfg.n_heads} heads")
-    _warn_if_ln_not_folded(model)
+    _check_fold_ln(model)
     n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
     results = torch.zeros(n_layers, n_heads)
     delta_resid = _head_output(clean_cache, model, src_layer, src_head) - _head_output(corrupted_cache, model, src_layer, src_head)
