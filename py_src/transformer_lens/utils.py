@@ -83,7 +83,7 @@ def to_numpy(tensor: Any) -> np.ndarray:
         return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
     if isinstance(tensor, (int, float, bool, str)):
         return np.array(tensor)
-    raise ValueError(f"to_numpy cannot convert an object of type {type(tensor).__name__}")
+    raise ValueError(f"to_numpy got an invalid type {type(tensor).__name__}: pass a tensor, array, list, tuple or scalar")
 
 
 def get_corner(tensor: Any, n: int = 3) -> Any:

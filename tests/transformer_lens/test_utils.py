@@ -62,7 +62,7 @@ def test_to_numpy():
     assert utils.to_numpy(3.5) == np.array(3.5)
     array = np.zeros(3)
     assert utils.to_numpy(array) is array
-    with pytest.raises(ValueError, match="dict"):
+    with pytest.raises(ValueError, match="invalid type dict"):  # upstream's wording
         utils.to_numpy({})
 
 
