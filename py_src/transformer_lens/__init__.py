@@ -1,7 +1,9 @@
 """LensLab's core: hooked transformer models with the TransformerLens 3.x API.
 
-Heavy or optional modules (``patching``, ``utils``, ``HookedEncoder``) load on first use,
-so ``import transformer_lens`` stays fast.
+Upstream TransformerLens's module paths (``transformer_lens.HookedTransformer``, ``components.layer_norm``,
+``utilities``, ``evals``, ...) are thin modules that give these same objects (docs/compatibility.md).
+Heavy or optional modules (``patching``, ``HookedEncoder``, ``evals``, ``train``, ``utilities``...) load on first
+use, so ``import transformer_lens`` stays fast.
 """
 
 from __future__ import annotations

@@ -10,7 +10,10 @@ from typing import Any, Literal, Optional, Union, get_args
 import torch
 
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
-ActFn = Literal["relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu"]
+ActFn = Literal[
+    "relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "relu2",
+    "solu", "solu_ln", "gelu_ln", "xielu",
+]  # fmt: skip
 PositionalEmbeddingType = Literal["standard", "rotary", "shortformer", "alibi"]
 AttentionDir = Literal["causal", "bidirectional"]
 
@@ -178,13 +181,17 @@ def _check_choice(name: str, value: Any, choices: tuple) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
-# Upstream 3.x imports the class from ``transformer_lens.config.hooked_transformer_config`` (a package
-# there). That dotted path names this same module, so both spellings give the same class.
+# Upstream 3.x's base of its config classes. LensLab has one config class, so it is the same class.
+TransformerLensConfig = HookedTransformerConfig
+
+# Upstream 3.x imports these from ``transformer_lens.config.hooked_transformer_config`` and
+# ``...transformer_lens_config`` (modules of a package there). Both dotted paths name this same module.
 sys.modules[f"{__name__}.hooked_transformer_config"] = sys.modules[__name__]
+sys.modules[f"{__name__}.transformer_lens_config"] = sys.modules[__name__]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("TransformerBridgeConfig", "TransformerLensConfig"):
+    if name == "TransformerBridgeConfig":
         from transformer_lens._not_provided import not_provided
 
         raise not_provided(f"transformer_lens.config.{name}", "TransformerBridge is not part of LensLab; use HookedTransformerConfig")

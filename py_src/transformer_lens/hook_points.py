@@ -62,6 +62,16 @@ class LensHandle:
     def remove(self) -> None:
         self.hook_point._remove_handle(self)
 
+    @property
+    def user_hook(self) -> HookFunction:
+        """The function that was added (upstream 3.x's name for it)."""
+        return self.fn
+
+    @property
+    def hook(self) -> "LensHandle":
+        """Upstream's torch handle of this hook; here the handle itself (``handle.hook.remove()`` works)."""
+        return self
+
 
 class _HookScope:
     """The scoped hooks visible in one context: a parent's hooks plus those of one call.
@@ -300,7 +310,13 @@ class HookPoint(nn.Module):
         return lambda grad: fn(grad, hook=self)
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}"
+        """``name='...'`` and how many hooks a forward pass from this context runs here, e.g. ``2 fwd``."""
+        parts = [f"name={self.name!r}"] if self.name is not None else []
+        for dir in ("fwd", "bwd"):
+            count = len(self._visible(dir))  # type: ignore[arg-type]
+            if count:
+                parts.append(f"{count} {dir}")
+        return ", ".join(parts)
 
     # ---- upstream's remaining HookPoint API ------------------------------------------------
     def add_perma_hook(self, hook: HookFunction, dir: Direction = "fwd") -> LensHandle:

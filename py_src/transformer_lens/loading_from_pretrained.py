@@ -39,6 +39,10 @@ def _loading() -> Any:
 def __getattr__(name: str) -> Any:
     if name in _NOT_PROVIDED:
         raise not_provided(f"transformer_lens.loading_from_pretrained.{name}", _NOT_PROVIDED[name])
+    if name == "AutoConfig":  # upstream's module imports it; code and tests patch it here
+        from transformers import AutoConfig
+
+        return AutoConfig
     if name == "PYTHIA_CHECKPOINTS":
         from transformer_lens.loading.families import neox
 
@@ -180,6 +184,6 @@ def fill_missing_keys(model: torch.nn.Module, state_dict: dict[str, torch.Tensor
     for name, value in model.state_dict().items():
         if name not in filled:
             if "W_" in name:
-                logging.warning("Missing key for a weight matrix in pretrained, filled in with an empty tensor: %s", name)
+                logging.warning(f"Missing key for a weight matrix in pretrained, filled in with an empty tensor: {name}")
             filled[name] = value
     return filled

@@ -165,9 +165,8 @@ def gelu_fast(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
 
 
-def solu(x: torch.Tensor) -> torch.Tensor:
-    """SoLU, ``x * softmax(x)`` over the last dimension."""
-    return x * F.softmax(x, dim=-1)
+# solu lives with the other MLP activations (components.mlp); re-exported here as upstream's utils.solu.
+from transformer_lens.components.mlp import solu  # noqa: E402
 
 
 # ---- language modelling ----------------------------------------------------------------

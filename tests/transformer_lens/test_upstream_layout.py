@@ -126,6 +126,7 @@ UPSTREAM_PATHS = [
     ("transformer_lens.HookedTransformerConfig", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config.hooked_transformer_config", "HookedTransformerConfig", config.HookedTransformerConfig),
+    ("transformer_lens.config.transformer_lens_config", "TransformerLensConfig", config.HookedTransformerConfig),
     ("transformer_lens.FactoredMatrix", "FactoredMatrix", factored_matrix.FactoredMatrix),
     ("transformer_lens.HookedRootModule", "HookedRootModule", hook_points.HookedRootModule),
     ("transformer_lens.HookedEncoder", "HookedEncoder", hooked_encoder.HookedEncoder),
@@ -390,3 +391,49 @@ def test_process_weights_equals_our_functions():
         ProcessWeights.center_unembed(dict(state_dict), adapter=object())
     with pytest.raises(NotImplementedError, match="center_weight_single is not provided"):
         ProcessWeights.center_weight_single(torch.zeros(2))
+
+
+def test_layer_norm_activation_mlp_matches_its_equation():
+    from transformer_lens.components import MLP, LayerNorm
+    from transformer_lens.utils import solu
+
+    cfg = dict(n_layers=1, d_model=8, d_mlp=16, n_ctx=4, d_head=2, n_heads=4, d_vocab=10, act_fn="solu_ln", normalization_type="LN")
+    layer = MLP(cfg)
+    assert layer.act_fn is solu and isinstance(layer.ln, LayerNorm) and layer.ln.length == 16
+    for parameter in layer.parameters():
+        torch.nn.init.normal_(parameter, generator=torch.Generator().manual_seed(parameter.numel()))
+    x = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(9))
+    mid = solu(x @ layer.W_in + layer.b_in)
+    expected = torch.nn.functional.layer_norm(mid, (16,), layer.ln.w, layer.ln.b, eps=layer.cfg.eps) @ layer.W_out + layer.b_out
+    torch.testing.assert_close(layer(x), expected)
+    with pytest.raises(ValueError, match="d_mlp must be set"):
+        built = transformer_lens.HookedTransformerConfig.unwrap(cfg)
+        built.d_mlp = None
+        MLP(built)
+
+
+def test_xielu_mlp_learns_its_own_activation_parameters():
+    from transformer_lens.components.xielu import XIELU
+
+    cfg = dict(n_layers=2, d_model=8, d_mlp=16, n_ctx=4, d_head=2, n_heads=4, d_vocab=10, act_fn="xielu")
+    model = transformer_lens.HookedTransformer(cfg)
+    assert isinstance(model.blocks[0].mlp.act_fn, XIELU) and model.blocks[0].mlp.act_fn is not model.blocks[1].mlp.act_fn
+    assert "blocks.1.mlp.act_fn.alpha_p" in model.state_dict()
+    model(torch.tensor([[1, 2, 3]])).sum().backward()
+    assert model.blocks[0].mlp.act_fn.alpha_p.grad is not None
+
+
+def test_hook_point_repr_and_handles_as_upstream():
+    point = hook_points.HookPoint()
+    assert repr(point) == "HookPoint()"
+    point.name = "blocks.0.hook_resid_post"
+
+    def hook(tensor, hook):
+        return None
+
+    handle = point.add_hook(hook)
+    point.add_hook(hook)
+    assert handle.user_hook is hook
+    assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 2 fwd)"
+    handle.hook.remove()  # upstream code removes hooks through the torch handle
+    assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 1 fwd)"

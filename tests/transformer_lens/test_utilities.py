@@ -293,3 +293,47 @@ def test_typed_module_list_is_a_module_list():
     assert isinstance(layers, torch.nn.ModuleList) and len(layers) == 2
     assert layers[1].out_features == 3 and isinstance(layers[:1], TypedModuleList)
     assert len(list(torch.nn.Sequential(*layers).parameters())) == 4
+
+
+def test_download_file_from_hf_retries_rate_limits(monkeypatch, tmp_path):
+    monkeypatch.setattr(hf_utils.time, "sleep", lambda seconds: None)
+    target = tmp_path / "settings.json"
+    target.write_text('{"layers": 2}')
+    calls = []
+
+    def fake_download(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            error = RuntimeError("429")
+            error.response = SimpleNamespace(status_code=429, headers={})  # type: ignore[attr-defined]
+            raise error
+        return str(target)
+
+    monkeypatch.setattr(hf_utils, "hf_hub_download", fake_download)
+    assert hf_utils.download_file_from_hf("some/repo", "settings.json") == {"layers": 2}
+    assert len(calls) == 2 and calls[0]["repo_id"] == "some/repo"
+
+
+def test_mps_warnings(monkeypatch):
+    import warnings
+
+    from transformer_lens.utilities import devices
+
+    monkeypatch.delenv("TRANSFORMERLENS_ALLOW_MPS", raising=False)
+    monkeypatch.setattr(devices, "_mps_warned", False)
+    monkeypatch.setattr(devices, "_mps_broken_torch_warned", False)
+    monkeypatch.setattr(devices, "_torch_version_tuple", lambda: (2, 8))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utils.warn_if_mps("mps")
+        utils.warn_if_mps(torch.device("mps"))
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2  # the broken-version warning and the general one, each once
+    assert "known MPS bug" in messages[0] and "MPS backend may produce silently incorrect results" in messages[1]
+    monkeypatch.setattr(devices, "_mps_warned", False)
+    monkeypatch.setattr(devices, "_torch_version_tuple", lambda: (3, 0))
+    monkeypatch.setattr(devices, "_MPS_MIN_SAFE_TORCH_VERSION", (2, 9))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utils.warn_if_mps("mps")
+    assert caught == []

@@ -1,15 +1,22 @@
-"""MLP layers: plain and gated (``cfg.gated_mlp``)."""
+"""MLP layers: plain and gated (``cfg.gated_mlp``); ``*_ln`` activations are followed by a layer norm."""
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from transformer_lens.components.norms import LayerNorm, LayerNormPre
+from transformer_lens.components.xielu import XIELU, xielu
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
+
+
+def solu(x: torch.Tensor) -> torch.Tensor:
+    """SoLU, ``x * softmax(x)`` over the last dimension."""
+    return x * F.softmax(x, dim=-1)
 
 
 def _gelu_fast(x: torch.Tensor) -> torch.Tensor:
@@ -27,6 +34,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "swish": F.silu,
     "tanh": torch.tanh,
     "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
+    "relu2": lambda x: F.relu(x).square(),
+    "solu": solu,
+    # "_ln": the activation is followed by hook_mid and a layer norm over d_mlp (SoLU models).
+    "solu_ln": solu,
+    "gelu_ln": F.gelu,
+    "xielu": xielu,  # an MLP gets its own trainable XIELU (select_activation_function)
 }
 
 
@@ -43,11 +56,35 @@ class CanBeUsedAsMLP(nn.Module):
 
     cfg: HookedTransformerConfig
     d_mlp: int
+    act_fn: Callable[[torch.Tensor], torch.Tensor]
+    hook_mid: Optional[HookPoint]  # only with a "*_ln" activation
+    ln: Optional[nn.Module]  # only with a "*_ln" activation
 
     def __init__(self, cfg: Union[HookedTransformerConfig, dict]) -> None:
         super().__init__()
         self.cfg = HookedTransformerConfig.unwrap(cfg)
-        self.d_mlp = self.cfg.d_mlp or 4 * self.cfg.d_model
+        if self.cfg.d_mlp is None:
+            raise ValueError("d_mlp must be set in the config to build an MLP layer")
+        self.d_mlp = self.cfg.d_mlp
+        self.hook_mid = None
+        self.ln = None
+
+    def select_activation_function(self) -> None:
+        """Set ``act_fn`` from ``cfg.act_fn``; a ``*_ln`` activation also gets ``hook_mid`` and ``ln``."""
+        name = self.cfg.act_fn
+        if name not in ACTIVATIONS:
+            raise ValueError(f"act_fn {name!r} is not supported; supported: {', '.join(sorted(ACTIVATIONS))}")
+        self.act_fn = XIELU() if name == "xielu" else ACTIVATIONS[name]
+        if self.cfg.is_layer_norm_activation():
+            self.hook_mid = HookPoint()  # [batch, pos, d_mlp]
+            norm = LayerNorm if self.cfg.normalization_type == "LN" else LayerNormPre
+            self.ln = norm(self.cfg, self.d_mlp)
+
+    def _activate(self, pre: torch.Tensor) -> torch.Tensor:
+        post = self.act_fn(pre)
+        if self.ln is not None:
+            post = self.ln(self.hook_mid(post))  # type: ignore[misc]
+        return post
 
 
 class MLP(CanBeUsedAsMLP):
@@ -64,10 +101,7 @@ class MLP(CanBeUsedAsMLP):
             self.W_gate = nn.Parameter(torch.empty(cfg.d_model, d_mlp, dtype=cfg.dtype))
         self.W_out = nn.Parameter(torch.empty(d_mlp, cfg.d_model, dtype=cfg.dtype))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model, dtype=cfg.dtype))
-        act_fn = cfg.act_fn or "gelu"
-        if act_fn not in ACTIVATIONS:
-            raise ValueError(f"act_fn {act_fn!r} is not supported; supported: {', '.join(sorted(ACTIVATIONS))}")
-        self.act_fn = ACTIVATIONS[act_fn]
+        self.select_activation_function()
         self.hook_pre = HookPoint()  # [batch, pos, d_mlp]
         if self.gated:
             self.hook_pre_linear = HookPoint()  # [batch, pos, d_mlp]
@@ -78,9 +112,9 @@ class MLP(CanBeUsedAsMLP):
         if self.gated:
             gate = self.hook_pre(torch.matmul(x, self.W_gate))
             linear = self.hook_pre_linear(_linear(x, self.W_in, self.b_in))
-            post = self.hook_post(self.act_fn(gate) * linear)
+            post = self.hook_post(self._activate(gate) * linear)
         else:
-            post = self.hook_post(self.act_fn(self.hook_pre(_linear(x, self.W_in, self.b_in))))
+            post = self.hook_post(self._activate(self.hook_pre(_linear(x, self.W_in, self.b_in))))
         return _linear(post, self.W_out, self.b_out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Protocol, Union
+from typing import Any, Optional, Protocol, Union, runtime_checkable
 
 import torch
 import torch.nn as nn
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 
+@runtime_checkable
 class ModelWithCfg(Protocol):
     """Anything with a ``cfg`` (device, dtype, n_devices...) that can be moved like a module."""
 
@@ -40,18 +41,47 @@ class ModelWithCfg(Protocol):
 
     def to(self, *args: Any, **kwargs: Any) -> Any: ...
 
-_warned_about_mps = False
+# MPS gives silently wrong results in some torch versions. None: no torch version is known to be safe yet.
+_MPS_MIN_SAFE_TORCH_VERSION: Optional[tuple[int, ...]] = None
+# torch 2.8 on MPS: F.linear on non-contiguous inputs is wrong (pytorch#161640; TransformerLens#1062).
+_MPS_BROKEN_TORCH_VERSIONS: tuple[tuple[int, ...], ...] = ((2, 8),)
+_mps_warned = False
+_mps_broken_torch_warned = False
+
+
+def _torch_version_tuple() -> tuple[int, ...]:
+    """``(major, minor)`` of the running torch."""
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
 
 
 def warn_if_mps(device: Union[str, torch.device]) -> None:
-    """Warn once that MPS may give wrong results, unless TRANSFORMERLENS_ALLOW_MPS=1."""
-    global _warned_about_mps
+    """Warn, once per process, that the MPS backend may give wrong results.
+
+    Silenced by TRANSFORMERLENS_ALLOW_MPS=1 or a torch at least ``_MPS_MIN_SAFE_TORCH_VERSION``. A torch version
+    with a known MPS bug (``_MPS_BROKEN_TORCH_VERSIONS``) is always reported, once.
+    """
+    global _mps_warned, _mps_broken_torch_warned
     kind = device.type if isinstance(device, torch.device) else device
-    if kind != "mps" or _warned_about_mps or os.environ.get("TRANSFORMERLENS_ALLOW_MPS", "") == "1":
+    if kind != "mps":
         return
-    _warned_about_mps = True
+    version = _torch_version_tuple()
+    if version[:2] in _MPS_BROKEN_TORCH_VERSIONS and not _mps_broken_torch_warned:
+        _mps_broken_torch_warned = True
+        warnings.warn(
+            f"PyTorch {torch.__version__} has a known MPS bug that produces silently incorrect results "
+            "(F.linear on non-contiguous tensors; https://github.com/TransformerLensOrg/TransformerLens/issues/1062): "
+            "upgrade torch before using MPS.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if _mps_warned or os.environ.get("TRANSFORMERLENS_ALLOW_MPS", "") == "1":
+        return
+    if _MPS_MIN_SAFE_TORCH_VERSION is not None and version >= _MPS_MIN_SAFE_TORCH_VERSION:
+        return
+    _mps_warned = True
     warnings.warn(
-        "The MPS backend may give silently wrong results for some operations; "
+        f"MPS backend may produce silently incorrect results (PyTorch {torch.__version__}); "
         "set TRANSFORMERLENS_ALLOW_MPS=1 to silence this warning.",
         UserWarning,
         stacklevel=2,

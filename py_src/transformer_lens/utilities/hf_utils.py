@@ -40,8 +40,9 @@ DATASET_ALIASES = {
 
 
 T = TypeVar("T")
-_RETRY_MARK = "_lenslab_retries_rate_limits"
-_MAX_RETRY_DELAY_SECONDS = 60.0
+# Upstream's names: the attribute marking a wrapped from_pretrained, and the longest backoff.
+_TL_RETRY_WRAPPED_ATTR = "_transformer_lens_retries_rate_limits"
+_HF_RETRY_MAX_DELAY_SECONDS = 120.0
 
 
 def get_hf_token() -> Optional[str]:
@@ -63,7 +64,7 @@ def _rate_limit_wait(error: Exception) -> Optional[float]:
 def call_hf_with_retry(func: Callable[..., T], *args: Any, max_attempts: int = 5, base_delay: float = 1.0, **kwargs: Any) -> T:
     """``func(*args, **kwargs)``, retried when the hub answers HTTP 429 (rate limited).
 
-    Waits the server's Retry-After, else an exponential backoff with jitter (capped at a minute);
+    Waits the server's Retry-After, else an exponential backoff with jitter (capped at two minutes);
     any other error, or the last attempt's, propagates.
     """
     for attempt in range(max_attempts):
@@ -74,7 +75,8 @@ def call_hf_with_retry(func: Callable[..., T], *args: Any, max_attempts: int = 5
             if wait is None or attempt == max_attempts - 1:
                 raise
             if wait <= 0:
-                wait = min(base_delay * 2**attempt, _MAX_RETRY_DELAY_SECONDS) * random.uniform(0.8, 1.2)
+                # +-20% jitter; capped after it, so the longest wait is the cap itself.
+                wait = min(base_delay * 2**attempt * (0.8 + 0.4 * random.random()), _HF_RETRY_MAX_DELAY_SECONDS)
             logging.getLogger(__name__).warning("Hugging Face hub rate limit (HTTP 429): retrying in %.1f s", wait)
             time.sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")
@@ -90,15 +92,27 @@ def enable_hf_retry() -> None:
     for class_name in ("AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoTokenizer"):
         cls = getattr(transformers, class_name)
         current = cls.from_pretrained
-        if getattr(current, _RETRY_MARK, False):
+        if getattr(current, _TL_RETRY_WRAPPED_ATTR, False):
             continue
         original = current.__func__
 
         def from_pretrained(klass: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             return call_hf_with_retry(_original, klass, *args, **kwargs)
 
-        setattr(from_pretrained, _RETRY_MARK, True)
+        setattr(from_pretrained, _TL_RETRY_WRAPPED_ATTR, True)
         cls.from_pretrained = classmethod(from_pretrained)
+
+
+# Looked up at call time through this module (so it can be replaced in tests); None until first use.
+hf_hub_download: Optional[Callable[..., str]] = None
+
+
+def _import_hf_hub_download() -> Callable[..., str]:
+    global hf_hub_download
+    from huggingface_hub import hf_hub_download as download
+
+    hf_hub_download = download
+    return download
 
 
 def _hub_error(what: str, error: Exception) -> RuntimeError:
@@ -124,10 +138,11 @@ def download_file_from_hf(
     repo_name: str, file_name: str, subfolder: str = ".", cache_dir: Optional[str] = None, force_is_torch: bool = False, **select_kwargs: Any
 ) -> Any:
     """A file from a hub repository: parsed JSON, a torch checkpoint (``.pt``/``.pth``, or ``force_is_torch``), else its path."""
-    from huggingface_hub import hf_hub_download
-
+    download = hf_hub_download if hf_hub_download is not None else _import_hf_hub_download()
     try:
-        path = hf_hub_download(repo_id=repo_name, filename=file_name, subfolder=subfolder, cache_dir=cache_dir, **select_kwargs)
+        path = call_hf_with_retry(
+            download, repo_id=repo_name, filename=file_name, subfolder=subfolder, cache_dir=cache_dir, **select_kwargs
+        )
     except Exception as error:  # offline, unknown repository, missing file: say which in one line
         raise _hub_error(f"download_file_from_hf({repo_name!r}, {file_name!r})", error) from None
     if file_name.endswith((".pt", ".pth")) or force_is_torch:

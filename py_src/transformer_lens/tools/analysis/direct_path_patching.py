@@ -22,7 +22,10 @@ Component = Literal["q", "k", "v"]
 
 
 def _check_fold_ln(model: Any) -> None:
-    weight = getattr(getattr(model.blocks[0], "ln1", None), "w", None)
+    try:
+        weight = getattr(getattr(model.blocks[0], "ln1", None), "w", None)
+    except (AttributeError, TypeError, IndexError):  # not a HookedTransformer-like model: nothing to check
+        return
     if weight is not None and not torch.allclose(weight, torch.ones_like(weight), atol=1e-3):
         warnings.warn(
             "Direct path patching is exact only with layer-norm weights folded in "
