@@ -211,8 +211,16 @@ def main() -> int:
         subprocess.run([args.lenslab_python, "-m", "pip", "install", "-q", "--no-deps", "--target", str(extra),
                         *EXTRA_PACKAGES], check=True)
         (extra / ".done").write_text("ok\n")
-    lenslab_env = dict(env, PYTHONPATH=f"{ROOT / 'py_src'}{os.pathsep}{extra}")
-    print(f"lenslab: {ROOT / 'py_src'} on {len(files)} files", file=sys.stderr)
+    # A snapshot of py_src, so edits made while the suite runs do not mix into the measurement.
+    snapshot = work / "py_src"
+    if not args.reuse_lenslab:
+        if snapshot.exists():
+            shutil.rmtree(snapshot)
+        shutil.copytree(ROOT / "py_src", snapshot, ignore=shutil.ignore_patterns("__pycache__", "static", "labextension"))
+        commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+        (work / "lenslab-commit.txt").write_text(commit.stdout)
+    lenslab_env = dict(env, PYTHONPATH=f"{snapshot}{os.pathsep}{extra}")
+    print(f"lenslab: {ROOT / 'py_src'} (snapshot in {snapshot}) on {len(files)} files", file=sys.stderr)
     if args.reuse_lenslab:
         lenslab = {}
         for xml in sorted((work / "lenslab-xml").glob("*.xml")):
@@ -238,7 +246,8 @@ def main() -> int:
             failures.append((test_id, f"{result['outcome']}: {first_line(result['message'])}"))
     passed = len(wanted) - len(failures)
     share = 100.0 * passed / len(wanted) if wanted else 0.0
-    print(f"{args.tag}: upstream 3.9.0 passes {len(wanted)} offline; LensLab passes {passed} of them ({share:.1f}%)")
+    measured = (work / "lenslab-commit.txt").read_text().strip() if (work / "lenslab-commit.txt").exists() else "?"
+    print(f"{args.tag}: upstream 3.9.0 passes {len(wanted)} offline; LensLab ({measured}) passes {passed} of them ({share:.1f}%)")
     if tooling:
         everything = len(wanted) + len(tooling)
         print(f"{args.tag}: with the {len(tooling)} TransformerBridge-tooling tests too: "
