@@ -36,9 +36,6 @@ EasyTransformer = HookedTransformer
 EasyTransformerConfig = HookedTransformerConfig
 EasyTransformerKeyValueCache = HookedTransformerKeyValueCache
 
-# Upstream sets this to None when the optional lit-nlp integration is unavailable; LensLab has none.
-lit = None
-
 _LAZY_MODULES = {
     "cache",
     "components",
@@ -46,6 +43,7 @@ _LAZY_MODULES = {
     "factories",
     "head_detector",
     "hook_names",
+    "lit",
     "hook_points",
     "loading",
     "loading_from_pretrained",
@@ -63,6 +61,7 @@ _LAZY_ATTRIBUTES = {
     "HookedEncoderConfig": ("transformer_lens.hooked_encoder", "HookedEncoderConfig"),
     "SVDInterpreter": ("transformer_lens.svd_interpreter", "SVDInterpreter"),
     "BertNextSentencePrediction": ("transformer_lens.BertNextSentencePrediction", "BertNextSentencePrediction"),
+    "HookedEncoderDecoder": ("transformer_lens.HookedEncoderDecoder", "HookedEncoderDecoder"),
     "TransformerLensKeyValueCache": ("transformer_lens.kv_cache", "HookedTransformerKeyValueCache"),
     "TransformerLensKeyValueCacheEntry": ("transformer_lens.kv_cache", "KeyValueCacheEntry"),
     "HookedTransformerKeyValueCacheEntry": ("transformer_lens.kv_cache", "KeyValueCacheEntry"),
@@ -71,7 +70,6 @@ _LAZY_ATTRIBUTES = {
 # Upstream names LensLab leaves out on purpose, and what to use instead.
 _NOT_PROVIDED = {
     "HookedAudioEncoder": "audio (HuBERT) models are not supported; LensLab covers decoder LMs and BERT encoders",
-    "HookedEncoderDecoder": "encoder-decoder (T5) models are not supported; use HookedTransformer or HookedEncoder",
     "TransformerBridgeConfig": "TransformerBridge is not part of LensLab; use HookedTransformer.from_pretrained",
     "model_bridge": "TransformerBridge is not part of LensLab; use HookedTransformer.from_pretrained",
     "conversion_utils": "TransformerBridge's weight-conversion steps are not part of LensLab (see transformer_lens.loading)",

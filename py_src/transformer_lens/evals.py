@@ -310,7 +310,7 @@ def make_mmlu_data_loader(
     chosen = MMLU_SUBJECTS if subjects is None else [subjects] if isinstance(subjects, str) else list(subjects)
     unknown = sorted(set(chosen) - set(MMLU_SUBJECTS))
     if unknown:
-        raise ValueError(f"Invalid MMLU subject(s): {', '.join(unknown)}; see transformer_lens.evals.MMLU_SUBJECTS")
+        raise ValueError(f"Invalid subject(s) for MMLU: {', '.join(unknown)}; see transformer_lens.evals.MMLU_SUBJECTS")
     from transformer_lens.utilities.hf_utils import _hub_error
 
     try:

@@ -330,10 +330,8 @@ def test_attention_qk_ov_circuits(gelu):
     "module_name, name",
     [
         ("transformer_lens", "HookedAudioEncoder"),
-        ("transformer_lens", "HookedEncoderDecoder"),
         ("transformer_lens", "TransformerBridgeConfig"),
-        ("transformer_lens", "BertNextSentencePrediction"),
-        ("transformer_lens.components", "T5Block"),
+        ("transformer_lens.components", "GatedMLP4Bit"),
         ("transformer_lens.tools.analysis", "direct_logit_attribution"),
         ("transformer_lens.loading_from_pretrained", "convert_neel_model_config"),
         ("transformer_lens.config", "TransformerBridgeConfig"),
@@ -343,6 +341,30 @@ def test_left_out_upstream_names_say_so(module_name, name):
     module = importlib.import_module(module_name)
     with pytest.raises(NotImplementedError, match=f"{name} is not provided by LensLab: .+"):
         getattr(module, name)
+
+
+@pytest.mark.parametrize(
+    "module_name, name, implementation",
+    [
+        ("transformer_lens", "HookedEncoderDecoder", "transformer_lens.hooked_encoder_decoder"),
+        ("transformer_lens", "BertNextSentencePrediction", "transformer_lens.bert_next_sentence_prediction"),
+        ("transformer_lens.BertNextSentencePrediction", "BertNextSentencePrediction", "transformer_lens.bert_next_sentence_prediction"),
+        ("transformer_lens.components", "T5Block", "transformer_lens.components.t5"),
+        ("transformer_lens.components.t5_attention", "T5Attention", "transformer_lens.components.t5"),
+        ("transformer_lens.components.bert_pooler", "BertPooler", "transformer_lens.components.bert"),
+        ("transformer_lens.components", "MoE", "transformer_lens.components.mlps.moe"),
+    ],
+)
+def test_names_other_modules_implement_resolve_there_or_say_so(module_name, name, implementation):
+    # These live in modules other parts of LensLab add: the upstream path gives that object when the
+    # module (and name) is there, and a NotImplementedError naming it otherwise.
+    try:
+        expected = getattr(importlib.import_module(implementation), name)
+    except (ImportError, AttributeError):
+        with pytest.raises(NotImplementedError, match=f"{name} is not provided by LensLab"):
+            getattr(importlib.import_module(module_name), name)
+    else:
+        assert getattr(importlib.import_module(module_name), name) is expected
 
 
 def test_left_out_names_fail_a_from_import_with_the_reason():
@@ -362,35 +384,18 @@ def test_model_methods_left_out_say_so(attn_only):
         attn_only.hook_embed.enable_reshape()
 
 
-def test_lit_is_none_as_upstream_without_lit_nlp():
-    assert transformer_lens.lit is None
+def test_lit_has_its_constants_and_helpers_but_no_lit_wrappers():
+    lit = transformer_lens.lit
+    assert lit.INPUT_FIELDS.TEXT == "text" and lit.OUTPUT_FIELDS.TOP_K_TOKENS == "top_k_tokens"
+    assert lit.check_lit_installed() is False
+    from transformer_lens.lit import utils as lit_utils
 
-
-def test_dtype_spellings():
-    from transformer_lens.HookedTransformer import DTYPE_FROM_STRING
-
-    assert DTYPE_FROM_STRING["bf16"] is torch.bfloat16 and DTYPE_FROM_STRING["fp32"] is torch.float32
-
-
-def test_hooked_root_module_lists_hooks_through_the_mixin():
-    assert issubclass(hook_points.HookedRootModule, hook_points.HookIntrospectionMixin)
-
-
-def test_process_weights_equals_our_functions():
-    from transformer_lens import weight_processing
-    from transformer_lens.weight_processing import ProcessWeights
-
-    model = transformer_lens.HookedTransformer.from_pretrained_no_processing("lenslab/gelu-2l", device="cpu")
-    state_dict = dict(model.state_dict())
-    got = ProcessWeights.process_weights(dict(state_dict), model.cfg)
-    expected = weight_processing.process_state_dict(dict(state_dict), model.cfg)
-    assert set(got) == set(expected) and all(torch.equal(got[k], expected[k]) for k in got)
-    folded = ProcessWeights.fold_layer_norm(dict(state_dict), model.cfg)
-    assert "blocks.0.ln1.w" not in folded
-    with pytest.raises(NotImplementedError, match="adapter"):
-        ProcessWeights.center_unembed(dict(state_dict), adapter=object())
-    with pytest.raises(NotImplementedError, match="center_weight_single is not provided"):
-        ProcessWeights.center_weight_single(torch.zeros(2))
+    assert lit_utils.clean_token_strings(["Ġcat", "##s", "▁dog", "x"]) == ["▁cat", "s", "▁dog", "x"]
+    assert [len(b) for b in lit_utils.batch_examples([{}] * 7, 3)] == [3, 3, 1]
+    rows = lit_utils.unbatch_outputs({"logits": torch.zeros(2, 4), "tokens": [["a"], ["b"]], "name": "m"})
+    assert rows[1]["tokens"] == ["b"] and rows[1]["logits"].shape == (4,) and rows[0]["name"] == "m"
+    with pytest.raises(NotImplementedError, match="HookedTransformerLIT is not provided by LensLab"):
+        lit.HookedTransformerLIT(None)
 
 
 def test_layer_norm_activation_mlp_matches_its_equation():

@@ -6,9 +6,9 @@ thin modules next to ours that give the same classes.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from transformer_lens._added_elsewhere import look_up
 from transformer_lens._not_provided import not_provided
 from transformer_lens.components.attention import AbstractAttention, Attention, GroupedQueryAttention
 from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, TokenTypeEmbed
@@ -23,10 +23,10 @@ _ADDED_ELSEWHERE = {
     "MoE": ("transformer_lens.components.mlps.moe", "mixture-of-experts MLP layers are not available in this build"),
     "BertNSPHead": ("transformer_lens.components.bert", "BERT's next-sentence-prediction head is not implemented"),
     "BertPooler": ("transformer_lens.components.bert", "BERT's pooler is not implemented"),
+    "T5Attention": ("transformer_lens.components.t5", "encoder-decoder (T5) models are not in this build"),
+    "T5Block": ("transformer_lens.components.t5", "encoder-decoder (T5) models are not in this build"),
 }
 _NOT_PROVIDED = {
-    "T5Attention": "encoder-decoder (T5) models are not supported",
-    "T5Block": "encoder-decoder (T5) models are not supported",
     "GatedMLP4Bit": "4-bit (bitsandbytes) weights are not supported; load in float16/bfloat16/float32",
     "GptOssMoE": "GPT-OSS models are not supported",
 }
@@ -56,10 +56,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _ADDED_ELSEWHERE:
         module_name, reason = _ADDED_ELSEWHERE[name]
-        try:
-            return getattr(importlib.import_module(module_name), name)
-        except (ImportError, AttributeError):
-            raise not_provided(f"transformer_lens.components.{name}", reason) from None
+        return look_up(f"transformer_lens.components.{name}", module_name, name, reason)
     if name in _NOT_PROVIDED:
         raise not_provided(f"transformer_lens.components.{name}", _NOT_PROVIDED[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
