@@ -140,7 +140,8 @@ def stable_name(name: str) -> str:
     if "[" not in name:
         return name
     head, _, params = name.partition("[")
-    return head + "[" + re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", params)
+    masked = re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", params)
+    return head + "[" + re.sub(r"-+#", "-#", masked)  # a negative number's sign goes too
 
 
 def read_junit(xml: Path) -> dict[str, dict]:
