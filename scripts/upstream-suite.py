@@ -9,11 +9,12 @@ upstream's package, so each run imports the ``transformer_lens`` of the interpre
 
 - the baseline: upstream's own ``transformer-lens==3.9.0`` in a separate venv (``--baseline-python``),
   run once per tag and kept (junit xml) unless ``--rerun-baseline``;
-- LensLab: ``--lenslab-python`` with this checkout's ``py_src`` first on PYTHONPATH.
+- LensLab: ``--lenslab-python`` with a snapshot of this checkout's ``py_src`` first on PYTHONPATH
+  (so editing while it runs does not mix versions; the commit is recorded).
 
 Both run offline (HF_HUB_OFFLINE=1), so tests that need a hub download fail in the baseline and
 drop out. TransformerBridge tests are left out (``model_bridge`` folders, files importing the bridge,
-test ids naming it). Prints the baseline's passes, LensLab's passes among them, the percentage and
+test ids naming it), and the bridge's tooling tests (BRIDGE_TOOLING) are counted apart. Prints the baseline's passes, LensLab's passes among them, the percentage and
 each failure with its first error line; ``--failures-md`` also writes the failures caused by
 missing modules or names as markdown.
 """

@@ -6,8 +6,8 @@ from typing import Any, Literal, Optional, Union
 
 import torch
 
-from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.errors import CheckFailed
+from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
 def sample_logits(

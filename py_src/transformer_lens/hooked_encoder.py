@@ -18,10 +18,10 @@ from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead
 from transformer_lens.components.embed import Unembed
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.errors import CheckFailed
 from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.loading.families import bert as bert_family
 from transformer_lens.weight_properties import WeightPropertiesMixin
-from transformer_lens.errors import CheckFailed
 
 # Upstream configures encoders with HookedTransformerConfig too; the alias keeps the name importable.
 HookedEncoderConfig = HookedTransformerConfig
