@@ -41,3 +41,12 @@ def test_stopping_at_eos_needs_an_eos_id_without_a_tokenizer(no_tokenizer):
     # Given the id, or not stopping at all, generation runs without a tokenizer.
     assert no_tokenizer.generate(tokens, max_new_tokens=2, stop_at_eos=False, verbose=False).shape == (1, 5)
     assert no_tokenizer.generate(tokens, max_new_tokens=2, eos_token_id=3, verbose=False).shape[1] <= 5
+
+
+def test_refactoring_qk_of_a_rotary_model():
+    from transformer_lens import weight_processing
+
+    model = HookedTransformer(HookedTransformerConfig(**SMALL, d_vocab=20, positional_embedding_type="rotary"))
+    with pytest.raises(AssertionError, match="rotary embeddings") as error:
+        weight_processing.refactor_factored_attn_matrices(model.state_dict(), model.cfg)
+    assert_both(error)
