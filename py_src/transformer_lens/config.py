@@ -9,6 +9,8 @@ from typing import Any, Literal, Optional, Union, get_args
 
 import torch
 
+from transformer_lens.errors import CheckFailed
+
 NormalizationType = Optional[Literal["LN", "LNPre", "RMS", "RMSPre"]]
 ActFn = Literal[
     "relu", "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "silu", "swish", "tanh", "quick_gelu", "relu2",
@@ -148,7 +150,7 @@ class HookedTransformerConfig:
             if self.d_mlp is None:
                 self.d_mlp = self.d_model * 4
             if self.act_fn is None:
-                raise ValueError("act_fn must be set for models with MLPs (e.g. act_fn='gelu_new')")
+                raise CheckFailed("act_fn must be specified for non-attn-only models (e.g. act_fn='gelu_new')")
             _check_choice("act_fn", self.act_fn, ACT_FNS)
         if self.use_attn_scale and self.attn_scale == -1.0:
             self.attn_scale = math.sqrt(self.d_head)
@@ -159,7 +161,7 @@ class HookedTransformerConfig:
         if self.positional_embedding_type == "rotary" and self.rotary_dim is None:
             self.rotary_dim = self.d_head
         if self.use_local_attn and (self.window_size is None or self.attn_types is None):
-            raise ValueError("use_local_attn needs window_size and attn_types")
+            raise CheckFailed("use_local_attn needs window_size and attn_types")
         if self.n_key_value_heads is not None and self.n_heads % self.n_key_value_heads != 0:
             raise ValueError(
                 f"n_heads ({self.n_heads}) must be a multiple of n_key_value_heads ({self.n_key_value_heads})"
@@ -222,7 +224,7 @@ class HookedTransformerConfig:
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise CheckFailed(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
 # Upstream 3.x's base of its config classes. LensLab has one config class, so it is the same class.

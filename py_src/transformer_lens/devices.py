@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Optional, Union
 
 import torch
@@ -13,12 +12,12 @@ from transformer_lens.config import HookedTransformerConfig
 def get_device_for_block_index(
     index: int, cfg: HookedTransformerConfig, device: Optional[Union[str, torch.device]] = None
 ) -> torch.device:
-    """The device of block ``index``: consecutive blocks share a device, ``ceil(n_layers / n_devices)`` each."""
+    """The device of block ``index``: consecutive blocks share a device, and the devices' counts of
+    blocks differ by at most one (``index * n_devices // n_layers``, as upstream 3.9)."""
     base = torch.device(device if device is not None else cfg.device)
     if cfg.n_devices <= 1:
         return base
-    layers_per_device = math.ceil(cfg.n_layers / cfg.n_devices)
-    return torch.device(base.type, (base.index or 0) + index // layers_per_device)
+    return torch.device(base.type, (base.index or 0) + index * cfg.n_devices // cfg.n_layers)
 
 
 def check_device_count(cfg: HookedTransformerConfig) -> None:

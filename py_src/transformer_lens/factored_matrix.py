@@ -13,6 +13,20 @@ from typing import Any, Union
 
 import torch
 
+from transformer_lens.errors import CheckFailed
+
+
+class FactoredMatrixShapeError(CheckFailed):
+    """Factors or operands whose dimensions do not fit.
+
+    Also an ``AssertionError``: upstream TransformerLens checks these with ``assert``, and code
+    written against it catches that.
+    """
+
+
+class FactoredMatrixBroadcastError(ValueError, RuntimeError):
+    """Leading dimensions that do not broadcast (a ``RuntimeError`` in upstream and in torch)."""
+
 
 def _t(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(-2, -1)
@@ -23,9 +37,9 @@ class FactoredMatrix:
 
     def __init__(self, A: torch.Tensor, B: torch.Tensor) -> None:
         if A.ndim < 2 or B.ndim < 2:
-            raise ValueError(f"FactoredMatrix factors need at least 2 dims, got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+            raise FactoredMatrixShapeError(f"FactoredMatrix factors need at least 2 dims, got shapes {tuple(A.shape)} and {tuple(B.shape)}")
         if A.shape[-1] != B.shape[-2]:
-            raise ValueError(
+            raise FactoredMatrixShapeError(
                 f"Factored matrix must match on inner dimension, shapes were a: {tuple(A.shape)}, b: {tuple(B.shape)}"
             )
         self.ldim = A.shape[-2]
@@ -35,8 +49,8 @@ class FactoredMatrix:
         try:
             leading = torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
         except RuntimeError as error:
-            raise ValueError(
-                f"Cannot broadcast the leading dims of A {tuple(A.shape)} and B {tuple(B.shape)}"
+            raise FactoredMatrixBroadcastError(
+                f"Shape mismatch: cannot broadcast the leading dims of A {tuple(A.shape)} and B {tuple(B.shape)}"
             ) from error
         self.shape = torch.Size((*leading, self.ldim, self.rdim))
         self.A = A.broadcast_to((*leading, self.ldim, self.mdim))
@@ -50,7 +64,7 @@ class FactoredMatrix:
         if other.ndim < 2:
             return (self.A @ (self.B @ other.unsqueeze(-1))).squeeze(-1)
         if other.shape[-2] != self.rdim:
-            raise ValueError(f"Right matrix must match on inner dimension, shapes were self: {self.shape}, other: {tuple(other.shape)}")
+            raise FactoredMatrixShapeError(f"Right matrix must match on inner dimension, shapes were self: {self.shape}, other: {tuple(other.shape)}")
         # Keep the inner dimension as small as possible.
         if self.rdim > self.mdim:
             return FactoredMatrix(self.A, self.B @ other)
@@ -59,7 +73,7 @@ class FactoredMatrix:
     def __rmatmul__(self, other: torch.Tensor) -> Any:
         """``other @ self``: a FactoredMatrix, or a ``"... rdim"`` tensor when ``other`` is a vector."""
         if other.shape[-1] != self.ldim:
-            raise ValueError(f"Left matrix must match on inner dimension, shapes were self: {self.shape}, other: {tuple(other.shape)}")
+            raise FactoredMatrixShapeError(f"Left matrix must match on inner dimension, shapes were self: {self.shape}, other: {tuple(other.shape)}")
         if other.ndim < 2:
             return ((other.unsqueeze(-2) @ self.A) @ self.B).squeeze(-2)
         if self.ldim > self.mdim:
@@ -69,7 +83,7 @@ class FactoredMatrix:
     def __mul__(self, scalar: Union[int, float, torch.Tensor]) -> "FactoredMatrix":
         """Scalar multiple (the scalar goes into ``A``)."""
         if isinstance(scalar, torch.Tensor) and scalar.numel() != 1:
-            raise ValueError(f"* needs a scalar, got a tensor of shape {tuple(scalar.shape)}; use @ for matrix products")
+            raise FactoredMatrixShapeError(f"* needs a scalar, got a tensor of shape {tuple(scalar.shape)}; use @ for matrix products")
         return FactoredMatrix(self.A * scalar, self.B)
 
     def __rmul__(self, scalar: Union[int, float, torch.Tensor]) -> "FactoredMatrix":
@@ -84,7 +98,7 @@ class FactoredMatrix:
     def BA(self) -> torch.Tensor:
         """The reverse product ``"... mdim mdim"``; only defined when ``ldim == rdim``."""
         if self.ldim != self.rdim:
-            raise ValueError(f"BA needs ldim == rdim, shape was {self.shape}")
+            raise FactoredMatrixShapeError(f"BA needs ldim == rdim, shape was {self.shape}")
         return self.B @ self.A
 
     @property

@@ -9,6 +9,7 @@ from typing import Any, Literal, Optional, Union
 import torch
 
 from transformer_lens import memory_budget
+from transformer_lens.errors import CheckFailed
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
@@ -119,7 +120,10 @@ class GenerationMixin:
             tokens, attention_mask = self._tokenize(input, prepend_bos, padding_side or "left")
         else:
             tokens = self._check_tokens(input)
-            attention_mask = torch.ones_like(tokens)
+            # Padded token ids: mask the pad run at the tokenizer's padded end, as upstream does.
+            attention_mask = self._inferred_padding_mask(tokens, prepend_bos, padding_side, caching=True)
+            if attention_mask is None:
+                attention_mask = torch.ones_like(tokens)
         check_generation_length(self.cfg, tokens.shape[1], max_new_tokens)
         device = self.W_E.device
         tokens, attention_mask = tokens.to(device), attention_mask.to(device)
@@ -190,6 +194,6 @@ class GenerationMixin:
             return []
         if eos_token_id is None:
             if self.tokenizer is None or self.tokenizer.eos_token_id is None:
-                raise ValueError("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
+                raise CheckFailed("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
             return [self.tokenizer.eos_token_id]
         return [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)

@@ -36,11 +36,11 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("hook_tokens", _BATCH_POS, "Input token ids (only with cfg.use_hook_tokens).", "embed", "use_hook_tokens"),
     HookSpec("blocks.{layer}.hook_resid_pre", (*_BATCH_POS, "d_model"), "Residual stream entering the block.", "resid"),
     HookSpec("blocks.{layer}.ln1.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before attention.", "ln"),
-    HookSpec("blocks.{layer}.ln1.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to attention.", "ln"),
+    HookSpec("blocks.{layer}.ln1.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to attention, before the norm's w and b.", "ln"),
     HookSpec("blocks.{layer}.hook_attn_in", (*_BATCH_POS, "head_index", "d_model"), "Per-head attention input (cfg.use_attn_in).", "attn", "use_attn_in"),
     HookSpec("blocks.{layer}.hook_q_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head query input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
-    HookSpec("blocks.{layer}.hook_k_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head key input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
-    HookSpec("blocks.{layer}.hook_v_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head value input (cfg.use_split_qkv_input).", "attn", "use_split_qkv_input"),
+    HookSpec("blocks.{layer}.hook_k_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head key input (cfg.use_split_qkv_input; one per key/value head under GQA).", "attn", "use_split_qkv_input"),
+    HookSpec("blocks.{layer}.hook_v_input", (*_BATCH_POS, "head_index", "d_model"), "Per-head value input (cfg.use_split_qkv_input; one per key/value head under GQA).", "attn", "use_split_qkv_input"),
     HookSpec("blocks.{layer}.attn.hook_q", (*_BATCH_POS, "head_index", "d_head"), "Queries.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_k", (*_BATCH_POS, "head_index", "d_head"), "Keys.", "attn"),
     HookSpec("blocks.{layer}.attn.hook_v", (*_BATCH_POS, "head_index", "d_head"), "Values.", "attn"),
@@ -59,7 +59,7 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.hook_attn_out", (*_BATCH_POS, "d_model"), "Attention layer output (sum over heads + b_O).", "attn"),
     HookSpec("blocks.{layer}.hook_resid_mid", (*_BATCH_POS, "d_model"), "Residual stream between attention and MLP.", "resid"),
     HookSpec("blocks.{layer}.ln2.hook_scale", (*_BATCH_POS, "1"), "LayerNorm scale (std) before the MLP.", "ln"),
-    HookSpec("blocks.{layer}.ln2.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
+    HookSpec("blocks.{layer}.ln2.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP, before the norm's w and b.", "ln"),
     HookSpec("blocks.{layer}.hook_mlp_in", (*_BATCH_POS, "d_model"), "MLP input (cfg.use_hook_mlp_in).", "mlp", "use_hook_mlp_in"),
     HookSpec("blocks.{layer}.mlp.hook_pre", (*_BATCH_POS, "d_mlp"), "MLP pre-activations.", "mlp"),
     HookSpec("blocks.{layer}.mlp.hook_pre_linear", (*_BATCH_POS, "d_mlp"), "Linear branch of a gated MLP.", "mlp"),
@@ -70,7 +70,7 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("blocks.{layer}.hook_mlp_out", (*_BATCH_POS, "d_model"), "MLP layer output.", "mlp"),
     HookSpec("blocks.{layer}.hook_resid_post", (*_BATCH_POS, "d_model"), "Residual stream leaving the block.", "resid"),
     HookSpec("ln_final.hook_scale", (*_BATCH_POS, "1"), "Final LayerNorm scale (std).", "final"),
-    HookSpec("ln_final.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized final residual stream.", "final"),
+    HookSpec("ln_final.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized final residual stream, before the norm's w and b.", "final"),
 )
 
 # HookedEncoder (BERT) only: embedding parts, the post-LN block output and the MLM head's norm.
@@ -79,11 +79,11 @@ ENCODER_HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("embed.hook_pos_embed", (*_BATCH_POS, "d_model"), "Positional embeddings W_pos[pos] (encoder).", "embed"),
     HookSpec("embed.hook_token_type_embed", (*_BATCH_POS, "d_model"), "Token-type (segment) embeddings.", "embed"),
     HookSpec("embed.ln.hook_scale", (*_BATCH_POS, "1"), "Embedding LayerNorm scale (std).", "embed"),
-    HookSpec("embed.ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized sum of the embeddings.", "embed"),
+    HookSpec("embed.ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized sum of the embeddings, before the norm's w and b.", "embed"),
     HookSpec("hook_full_embed", (*_BATCH_POS, "d_model"), "Encoder input: LayerNorm of all embeddings.", "embed"),
     HookSpec("blocks.{layer}.hook_normalized_resid_post", (*_BATCH_POS, "d_model"), "Post-LN block output (ln2 of resid_post).", "resid"),
     HookSpec("mlm_head.ln.hook_scale", (*_BATCH_POS, "1"), "MLM head LayerNorm scale (std).", "final"),
-    HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head output before the unembedding.", "final"),
+    HookSpec("mlm_head.ln.hook_normalized", (*_BATCH_POS, "d_model"), "MLM head's normalized value, before the norm's w and b.", "final"),
     HookSpec("pooler.hook_pooler_out", ("batch", "d_model"), "Pooled [CLS] representation (tanh of a linear map).", "final"),
     HookSpec("nsp_head.hook_nsp_out", ("batch", "2"), "Next-sentence logits: 0 = B follows A, 1 = B is random.", "final"),
 )
@@ -124,9 +124,9 @@ def _encoder_decoder_specs() -> tuple[HookSpec, ...]:
         HookSpec("decoder.{layer}.ln3.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized input to the MLP.", "ln"),
         HookSpec("hook_decoder_embed", (*_BATCH_POS, "d_model"), "Decoder token embeddings W_E[decoder tokens].", "embed"),
         HookSpec("encoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Encoder's final RMSNorm scale.", "final"),
-        HookSpec("encoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Encoder output (read by cross-attention).", "final"),
+        HookSpec("encoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Encoder output before the final norm's weight (cross-attention reads it times w).", "final"),
         HookSpec("decoder_final_ln.hook_scale", (*_BATCH_POS, "1"), "Decoder's final RMSNorm scale.", "final"),
-        HookSpec("decoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized decoder output.", "final"),
+        HookSpec("decoder_final_ln.hook_normalized", (*_BATCH_POS, "d_model"), "Normalized decoder output, before the final norm's weight.", "final"),
     )
 
 

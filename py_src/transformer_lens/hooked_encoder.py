@@ -19,6 +19,7 @@ from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, BertNSPHead, BertPooler
 from transformer_lens.components.embed import Unembed
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.errors import CheckFailed
 from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.loading.families import bert as bert_family
 from transformer_lens.tokenization import check_token_ids
@@ -67,7 +68,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         self.tokenizer = tokenizer
         if cfg.d_vocab == -1:
             if tokenizer is None:
-                raise ValueError("d_vocab must be set in the config or come from a tokenizer")
+                raise CheckFailed("Must provide a tokenizer if d_vocab is not provided (set d_vocab in the config or pass tokenizer=...)")
             cfg.d_vocab = max(tokenizer.vocab.values()) + 1
         if cfg.d_vocab_out == -1:
             cfg.d_vocab_out = cfg.d_vocab
@@ -114,7 +115,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         sequences are cut to ``n_ctx`` tokens.
         """
         if self.tokenizer is None:
-            raise ValueError("This model has no tokenizer: pass one to from_pretrained(tokenizer=...) or pass token ids")
+            raise CheckFailed("This model has no tokenizer: pass one to from_pretrained(tokenizer=...) or pass token ids")
         encodings = self.tokenizer(
             input,
             return_tensors="pt",

@@ -17,6 +17,7 @@ from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
 from transformer_lens.components.norms import make_final_norm, make_mlp_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.errors import CheckFailed
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.hook_switches import HookSwitchesMixin
@@ -24,6 +25,7 @@ from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin, check_token_ids
+from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
 ReturnType = Optional[Literal["logits", "loss", "both"]]
@@ -53,7 +55,7 @@ class HookedTransformer(
 
             self.set_tokenizer(AutoTokenizer.from_pretrained(cfg.tokenizer_name), default_padding_side)
         if cfg.d_vocab == -1:
-            raise ValueError("d_vocab must be set in the config or come from a tokenizer")
+            raise CheckFailed("Must provide a tokenizer if d_vocab is not provided (set d_vocab in the config or pass tokenizer=...)")
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         if cfg.positional_embedding_type in ("standard", "shortformer"):
@@ -233,33 +235,27 @@ class HookedTransformer(
         padding_side: Optional[PaddingSide] = None,
         attention_mask: Optional[torch.Tensor] = None,
         past_kv_cache: Optional[HookedTransformerKeyValueCache] = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        """Tokens, the embedded residual stream ``"batch pos d_model"`` and the attention mask."""
-        tokens, residual, attention_mask, _ = self._embed(input, prepend_bos, padding_side, attention_mask, past_kv_cache)
-        return tokens, residual, attention_mask
-
-    def _embed(
-        self,
-        input: Union[str, list[str], torch.Tensor],
-        prepend_bos: Optional[bool],
-        padding_side: Optional[PaddingSide],
-        attention_mask: Optional[torch.Tensor],
-        past_kv_cache: Optional[HookedTransformerKeyValueCache],
     ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
-        """``input_to_embed`` plus the shortformer positional embedding ``"batch pos d_model"`` (else None).
+        """The embedded residual stream ``"batch pos d_model"``, the tokens ``"batch pos"``, the
+        shortformer positional embedding ``"batch pos d_model"`` (None unless the model is a
+        shortformer, whose blocks add it to their query and key inputs only) and the
+        attention mask ``"batch pos"`` (None when nothing is masked), in upstream 3.x's order.
 
-        Shortformer models never add positions to the residual stream: each block adds them to
-        its query and key inputs only.
+        Token ids with no ``attention_mask`` get one inferred from the tokenizer's pad token when
+        the padding side is left or a KV cache is in use (as upstream does): only the run of pads
+        at the padded end is masked.
         """
         if isinstance(input, (str, list)):
             tokens, string_mask = self._tokenize(input, prepend_bos, padding_side)
-            if attention_mask is None and not bool(string_mask.all()):
+            if attention_mask is None and (past_kv_cache is not None or not bool(string_mask.all())):
                 attention_mask = string_mask
         else:
             tokens = input
         tokens = self._check_tokens(tokens)
         device = self.W_E.device
         tokens = tokens.to(device)
+        if attention_mask is None and isinstance(input, torch.Tensor):
+            attention_mask = self._inferred_padding_mask(tokens, prepend_bos, padding_side, past_kv_cache is not None)
         if attention_mask is not None:
             attention_mask = attention_mask.to(device)
             if attention_mask.shape != tokens.shape:
@@ -278,7 +274,19 @@ class HookedTransformer(
             residual = residual + self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
         elif self.cfg.positional_embedding_type == "shortformer":
             shortformer_pos_embed = self.hook_pos_embed(self.pos_embed(tokens, offset, attention_mask))
-        return tokens, residual, attention_mask, shortformer_pos_embed
+        return residual, tokens, shortformer_pos_embed, attention_mask
+    def _inferred_padding_mask(
+        self, tokens: torch.Tensor, prepend_bos: Optional[bool], padding_side: Optional[PaddingSide], caching: bool
+    ) -> Optional[torch.Tensor]:
+        """Mask of the pad run at the padded end of token ids, or None when it masks nothing."""
+        if self.tokenizer is None or self.tokenizer.pad_token_id is None:
+            return None
+        side = padding_side or self.tokenizer.padding_side
+        if side != "left" and not caching:
+            return None  # right padding: causal attention already keeps pads out of real positions
+        prepend_bos = self.cfg.default_prepend_bos if prepend_bos is None else prepend_bos
+        mask = get_attention_mask(self.tokenizer, tokens, prepend_bos, side)
+        return mask if caching or not bool(mask.all()) else None
 
     def _check_tokens(self, tokens: Any) -> torch.Tensor:
         # Only learned positional embeddings limit the length (rotary and friends extrapolate).
@@ -310,7 +318,7 @@ class HookedTransformer(
         if return_type not in RETURN_TYPES:
             raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
         if start_at_layer is None:
-            tokens, residual, attention_mask, shortformer_pos_embed = self._embed(
+            residual, tokens, shortformer_pos_embed, attention_mask = self.input_to_embed(
                 input, prepend_bos, padding_side, attention_mask, past_kv_cache
             )
         else:

@@ -145,6 +145,12 @@ def _dim_sizes(name: str, cfg: Any, batch: int, pos: int, kept_pos: int, past: i
     if getattr(cfg, "n_key_value_heads", None) and not getattr(cfg, "ungroup_grouped_query_attention", False):
         if any(part in name for part in (".attn.hook_k", ".attn.hook_v", ".attn.hook_rot_k", ".attn.k_norm.")):
             heads = cfg.n_key_value_heads
+        # Split inputs: keys and values get one input per key/value head; ln1 normalizes q, k, then
+        # v, and the cache keeps the last (v's).
+        if getattr(cfg, "use_split_qkv_input", False) and (
+            name.endswith((".hook_k_input", ".hook_v_input")) or ".ln1.hook_" in name
+        ):
+            heads = cfg.n_key_value_heads
     experts = getattr(cfg, "num_experts", None) or 1
     per_token = getattr(cfg, "experts_per_token", None) or 1
     return {

@@ -6,6 +6,8 @@ from typing import Any, Literal, Optional, Union
 
 import torch
 
+from transformer_lens.errors import CheckFailed
+
 PaddingSide = Literal["left", "right"]
 TokenInput = Union[str, list, torch.Tensor]
 
@@ -87,14 +89,15 @@ class TokenizationMixin:
         self.cfg.tokenizer_padding_side = default_padding_side
         if self.cfg.d_vocab == -1:
             self.cfg.d_vocab = max(tokenizer.vocab_size, len(tokenizer))
-            self.cfg.d_vocab_out = self.cfg.d_vocab
+            if self.cfg.d_vocab_out == -1:  # a user-set output vocabulary stays
+                self.cfg.d_vocab_out = self.cfg.d_vocab
         if self.cfg.tokenizer_prepends_bos is None:
             probe = tokenizer.encode("")
             self.cfg.tokenizer_prepends_bos = len(probe) > 0 and probe[0] == tokenizer.bos_token_id
 
     def _require_tokenizer(self) -> Any:
         if self.tokenizer is None:
-            raise ValueError("This model has no tokenizer: call model.set_tokenizer(...) or pass token ids")
+            raise CheckFailed("This model has no tokenizer: call model.set_tokenizer(...) or pass token ids")
         return self.tokenizer
 
     def _tokenize(
@@ -107,7 +110,8 @@ class TokenizationMixin:
         """Token ids ``"batch pos"`` and the matching attention mask (1 = real token)."""
         tokenizer = self._require_tokenizer()
         prepend_bos = self.cfg.default_prepend_bos if prepend_bos is None else prepend_bos
-        padding_side = padding_side or self.cfg.tokenizer_padding_side
+        # The tokenizer's own setting is the default, so `model.tokenizer.padding_side = "left"` works.
+        padding_side = padding_side or getattr(tokenizer, "padding_side", None) or self.cfg.tokenizer_padding_side
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
         texts = _check_texts(input)

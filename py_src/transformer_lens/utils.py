@@ -83,7 +83,7 @@ def to_numpy(tensor: Any) -> np.ndarray:
         return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
     if isinstance(tensor, (int, float, bool, str)):
         return np.array(tensor)
-    raise ValueError(f"to_numpy cannot convert an object of type {type(tensor).__name__}")
+    raise ValueError(f"to_numpy got an invalid type {type(tensor).__name__}: pass a tensor, array, list, tuple or scalar")
 
 
 def get_corner(tensor: Any, n: int = 3) -> Any:
@@ -128,8 +128,13 @@ def get_cumsum_along_dim(tensor: torch.Tensor, dim: int, reverse: bool = False) 
 
 
 def filter_dict_by_prefix(dictionary: dict, prefix: str) -> dict:
-    """The entries whose keys start with ``prefix``, with the prefix removed."""
-    return {key[len(prefix) :]: value for key, value in dictionary.items() if key.startswith(prefix)}
+    """The entries under the dotted prefix ``prefix``, with ``prefix.`` removed from their keys.
+
+    ``"blocks.1"`` and ``"blocks.1."`` select the same keys (``blocks.1.attn.W_Q`` -> ``attn.W_Q``),
+    and never ``blocks.10...``.
+    """
+    dotted = prefix if prefix.endswith(".") else prefix + "."
+    return {key[len(dotted) :]: value for key, value in dictionary.items() if key.startswith(dotted)}
 
 
 def composition_scores(left: Any, right: Any, broadcast_dims: bool = True) -> torch.Tensor:

@@ -12,6 +12,7 @@ import torch
 
 from transformer_lens._not_provided import NotProvidedError
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.errors import CheckFailed
 
 StateDict = dict[str, torch.Tensor]
 logger = logging.getLogger(__name__)
@@ -181,7 +182,8 @@ def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransforme
     if cfg.n_key_value_heads is not None and cfg.n_key_value_heads != cfg.n_heads:
         raise ValueError("refactor_factored_attn_matrices does not support grouped-query attention")
     if cfg.positional_embedding_type == "rotary":
-        raise ValueError("refactor_factored_attn_matrices does not support rotary models")
+        # Rotary embeddings turn W_Q/W_K into position-dependent maps, so QK has no single factoring.
+        raise CheckFailed("You can't refactor the QK circuit when using rotary embeddings (refactor_factored_attn_matrices)")
     sd = dict(state_dict)
     for layer in range(cfg.n_layers):
         prefix = f"blocks.{layer}.attn."

@@ -143,9 +143,11 @@ def test_resid_pre_matches_hf_hidden_states(checkpoint, device):
     assert len(hidden) == n_layers + 1
     for layer in range(n_layers):
         torch.testing.assert_close(cache[f"blocks.{layer}.hook_resid_pre"], hidden[layer], atol=ATOL, rtol=0)
-    # HF's last hidden state is after ln_f; our LayerNorm's hook_normalized includes w and b
-    # when the LayerNorm is not folded.
-    torch.testing.assert_close(cache["ln_final.hook_normalized"], hidden[n_layers], atol=ATOL, rtol=0)
+    # HF's last hidden state is after ln_f, weight and bias included; hook_normalized is before
+    # them (upstream 3.x semantics), so apply them here.
+    ln_final = model.ln_final
+    after_ln = cache["ln_final.hook_normalized"] * ln_final.w + ln_final.b
+    torch.testing.assert_close(after_ln.detach(), hidden[n_layers], atol=ATOL, rtol=0)
 
 
 def test_centered_resid_pre_matches_hf_hidden_states(checkpoint, device):

@@ -52,7 +52,9 @@ def test_log_probs_hidden_states_and_cross_attention_match_hugging_face(checkpoi
     with torch.no_grad():
         logits, cache = model.run_with_cache(dp.TOKENS, DECODER_INPUT)
     assert (logits.log_softmax(-1) - expected.logits.log_softmax(-1)).abs().max().item() < dp.ATOL, name
-    torch.testing.assert_close(cache["encoder_final_ln.hook_normalized"], expected.encoder_last_hidden_state, atol=1e-4, rtol=1e-4)
+    # hook_normalized is before the norm's weight (3.x), so the encoder's output is that times w.
+    encoder_out = cache["encoder_final_ln.hook_normalized"] * model.encoder_final_ln.w
+    torch.testing.assert_close(encoder_out, expected.encoder_last_hidden_state, atol=1e-4, rtol=1e-4)
     for layer in range(model.cfg.n_layers):
         torch.testing.assert_close(cache[f"encoder.{layer}.hook_resid_pre"], expected.encoder_hidden_states[layer], atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(cache[f"decoder.{layer}.hook_resid_pre"], expected.decoder_hidden_states[layer], atol=1e-4, rtol=1e-4)

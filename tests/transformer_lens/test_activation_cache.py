@@ -171,8 +171,10 @@ def test_accumulated_resid_is_the_cached_stream(raw):
 def test_accumulated_resid_apply_ln_is_the_logit_lens(raw, folded):
     model, _, cache = raw
     lens = cache.accumulated_resid(apply_ln=True)
-    # Each entry goes through the (learned) final norm on its own statistics.
-    close(lens[-1], cache["ln_final.hook_normalized"])
+    # Each entry goes through the (learned) final norm on its own statistics; hook_normalized
+    # holds the norm's output before its weight and bias (upstream 3.x).
+    ln_final = model.ln_final
+    close(lens[-1], (cache["ln_final.hook_normalized"] * ln_final.w + ln_final.b).detach())
     with torch.no_grad():
         close(lens[0], model.ln_final(cache["resid_pre", 0]))
 

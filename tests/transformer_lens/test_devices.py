@@ -33,3 +33,13 @@ def test_from_pretrained_accepts_n_devices(gpt2_checkpoint_dir):
     tokens = model.to_tokens("split across devices")
     assert model.cfg.n_devices == 2
     torch.testing.assert_close(model(tokens), reference(tokens))
+
+
+def test_blocks_spread_evenly_over_the_devices():
+    for n_layers, n_devices in [(62, 8), (12, 8), (7, 8), (24, 8), (32, 4)]:
+        cfg = HookedTransformerConfig(n_layers=n_layers, d_model=16, n_ctx=8, d_head=4, d_vocab=20, act_fn="relu",
+                                      device="cpu", n_devices=n_devices)
+        indices = [get_device_for_block_index(i, cfg).index for i in range(n_layers)]
+        assert indices == sorted(indices) and 0 <= indices[0] and indices[-1] < n_devices
+        counts = [indices.count(d) for d in range(n_devices)]
+        assert max(counts) - min(counts) <= 1, counts

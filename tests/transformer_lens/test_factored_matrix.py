@@ -143,3 +143,37 @@ def test_model_ov_and_qk_are_the_per_head_products():
         torch.testing.assert_close(qk.AB, model.W_Q @ model.W_K.transpose(-2, -1))
         torch.testing.assert_close(ov[1, 2].AB, model.blocks[1].attn.W_V[2] @ model.blocks[1].attn.W_O[2])
         assert ov.S.shape == (2, 4, 8)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda fm: FactoredMatrix(randn(6, 4), randn(3, 5)),  # inner dims differ
+        lambda fm: fm.BA,  # not square
+        lambda fm: fm.eigenvalues,  # not square
+        lambda fm: fm @ randn(4, 2),
+        lambda fm: randn(2, 4) @ fm,
+        lambda fm: fm * torch.ones(2, 2),  # * is for scalars
+        lambda fm: torch.ones(3) * fm,
+    ],
+    ids=["inner", "BA", "eigenvalues", "matmul", "rmatmul", "mul", "rmul"],
+)
+def test_shape_errors_are_value_and_assertion_errors(fm, make):
+    """Upstream asserts these; code catching AssertionError (or ValueError) keeps working."""
+    with pytest.raises(ValueError) as error:
+        make(fm)
+    assert isinstance(error.value, AssertionError)
+
+
+def test_leading_dims_that_do_not_broadcast_are_a_runtime_error():
+    with pytest.raises(RuntimeError, match="mismatch"):
+        FactoredMatrix(randn(9, 5, 3), randn(2, 4, 3, 7))
+    with pytest.raises(RuntimeError):  # torch's own error, from the product of the factors
+        FactoredMatrix(randn(2, 6, 4), randn(2, 4, 5)) @ randn(3, 5, 2)
+
+
+@pytest.mark.parametrize("scalar", [3, -0.5, torch.tensor(2.0, dtype=torch.float64), torch.ones(1, 1, dtype=torch.float64)])
+def test_scalar_products_on_both_sides(fm, scalar):
+    for product in (fm * scalar, scalar * fm):
+        assert isinstance(product, FactoredMatrix)
+        close(product.AB, fm.AB * scalar)

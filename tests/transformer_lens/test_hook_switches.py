@@ -111,3 +111,26 @@ def test_in_place_edit_of_pos_embed_touches_neither_weights_nor_other_rows():
     assert torch.equal(model.pos_embed.W_pos, weights)
     assert torch.all(cache["hook_pos_embed"][0] == 0)
     torch.testing.assert_close(cache["hook_pos_embed"][1], weights[:3])
+
+
+@pytest.mark.parametrize("ungroup", [False, True])
+def test_split_key_value_inputs_have_one_head_per_key_value_head_under_gqa(ungroup):
+    model = HookedTransformer(HookedTransformerConfig(**BASE, n_key_value_heads=2))
+    baseline = model(TOKENS)
+    model.set_ungroup_grouped_query_attention(ungroup)
+    model.set_use_split_qkv_input(True)
+    logits, cache = model.run_with_cache(TOKENS)
+    n_kv = 4 if ungroup else 2
+    assert cache["blocks.0.hook_q_input"].shape[2] == 4
+    assert cache["blocks.0.hook_k_input"].shape[2] == n_kv and cache["blocks.0.hook_v_input"].shape[2] == n_kv
+    torch.testing.assert_close(logits, baseline, rtol=1e-5, atol=1e-5)
+
+    # Patching one key input changes that key (group, or head when ungrouped) and no other.
+    def zero_first(k_input, hook):
+        k_input[:, :, 0] = 0.0
+        return k_input
+
+    with model.hooks(fwd_hooks=[("blocks.0.hook_k_input", zero_first)]):
+        _, patched = model.run_with_cache(TOKENS)
+    changed = (patched["blocks.0.attn.hook_k"] - cache["blocks.0.attn.hook_k"]).abs().amax(dim=(0, 1, 3))
+    assert changed[0] > 0 and torch.all(changed[1:] == 0)

@@ -246,8 +246,10 @@ def test_components_from_a_dict_config_compute_what_the_model_computes(gelu):
         torch.testing.assert_close(_copy_of(PosEmbed, gelu.pos_embed)(tokens), cache["hook_pos_embed"])
         resid = cache["blocks.1.hook_resid_pre"]
         torch.testing.assert_close(_copy_of(TransformerBlock, gelu.blocks[1], 1)(resid), cache["blocks.1.hook_resid_post"])
-        normed = _copy_of(LayerNorm, gelu.blocks[1].ln1)(resid)
-        torch.testing.assert_close(normed, cache["blocks.1.ln1.hook_normalized"])
+        ln1 = gelu.blocks[1].ln1
+        normed = _copy_of(LayerNorm, ln1)(resid)
+        # hook_normalized is before the norm's weight and bias (upstream 3.x).
+        torch.testing.assert_close(normed, cache["blocks.1.ln1.hook_normalized"] * ln1.w + ln1.b)
         attn = _copy_of(Attention, gelu.blocks[1].attn, "global", 1)
         torch.testing.assert_close(attn(normed, normed, normed), cache["blocks.1.hook_attn_out"])
         mlp_in = _copy_of(LayerNorm, gelu.blocks[1].ln2)(cache["blocks.1.hook_resid_mid"])

@@ -62,7 +62,7 @@ def test_to_numpy():
     assert utils.to_numpy(3.5) == np.array(3.5)
     array = np.zeros(3)
     assert utils.to_numpy(array) is array
-    with pytest.raises(ValueError, match="dict"):
+    with pytest.raises(ValueError, match="invalid type dict"):  # upstream's wording
         utils.to_numpy({})
 
 
@@ -227,3 +227,11 @@ def test_test_prompt_on_a_real_model(gpt2_tokenizer, capsys):
     assert f"Rank: {rank: <8}" in out
     assert out.count("th token. Logit:") == 3
     assert out.rstrip().endswith(f"Ranks of the answer tokens: [(' mat', {rank})]")
+
+
+def test_filter_dict_by_prefix_strips_the_dot_and_matches_whole_names():
+    weights = {"blocks.1.attn.W_Q": 1, "blocks.1.mlp.W_in": 2, "blocks.10.attn.W_Q": 3, "blocks.1": 4}
+    expected = {"attn.W_Q": 1, "mlp.W_in": 2}
+    assert utils.filter_dict_by_prefix(weights, "blocks.1") == expected
+    assert utils.filter_dict_by_prefix(weights, "blocks.1.") == expected
+    assert utils.filter_dict_by_prefix(weights, "embed") == {}

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from transformer_lens.components.exact import fused_value_explicit_grad, untouched, version_of
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.kv_cache import KeyValueCacheEntry
@@ -171,15 +172,19 @@ class Attention(AbstractAttention):
             return q.view(batch, pos, n_heads, d_head), k.view(batch, pos, n_kv, d_head), v.view(batch, pos, n_kv, d_head)
         if query_input.ndim == 3:
             project = lambda x, w, b: torch.einsum("bpm,hmd->bphd", x, w) + b  # noqa: E731
-        else:
-            project = self._project
-        # Split (per-head) inputs carry one copy per query head; K/V groups read their first head.
-        k_in = key_input if key_input.ndim == 3 else key_input[:, :, :: self.repeat_kv]
-        v_in = value_input if value_input.ndim == 3 else value_input[:, :, :: self.repeat_kv]
+            return project(query_input, self.W_Q, self.b_Q), project(key_input, w_k, b_k), project(value_input, w_v, b_v)
+
+        def project_kv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            if x.shape[2] == w.shape[0]:  # one input per key/value head
+                return self._project(x, w, b)
+            # One input per query head (hook_attn_in, or ungrouped GQA): each head keeps its own
+            # input, projected by its group's weights.
+            return self._project(x, w.repeat_interleave(self.repeat_kv, 0), b.repeat_interleave(self.repeat_kv, 0))
+
         return (
-            project(query_input, self.W_Q, self.b_Q),
-            project(k_in, w_k, b_k),
-            project(v_in, w_v, b_v),
+            self._project(query_input, self.W_Q, self.b_Q),
+            project_kv(key_input, w_k, b_k),
+            project_kv(value_input, w_v, b_v),
         )
 
     def forward(
@@ -205,7 +210,7 @@ class Attention(AbstractAttention):
             # OLMo clamps the projections themselves, so the hooks below see the clamped values.
             clip = self.cfg.clip_qkv
             q, k, v = q.clamp(-clip, clip), k.clamp(-clip, clip), v.clamp(-clip, clip)
-        if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention:
+        if self.repeat_kv > 1 and self.cfg.ungroup_grouped_query_attention and k.shape[2] != q.shape[2]:
             # Hooks then see (and can patch) one key/value per query head, as upstream does.
             k = k.repeat_interleave(self.repeat_kv, dim=2)
             v = v.repeat_interleave(self.repeat_kv, dim=2)
@@ -228,7 +233,7 @@ class Attention(AbstractAttention):
         mask = self._mask(q.shape[1], k.shape[1], attention_mask, q.device)
         if self.cfg.positional_embedding_type == "alibi":
             position_bias = self._alibi(k.shape[1], attention_mask, q.device)
-        z = self.hook_z(self._attend(q, k, v, mask, position_bias))
+        z = self.hook_z(self._attend(q, k, v, mask, position_bias, padded=attention_mask is not None))
         return self._output(z)
 
     def _qk_norm(self, x: torch.Tensor, norm: nn.Module, copies: int) -> torch.Tensor:
@@ -284,6 +289,33 @@ class Attention(AbstractAttention):
             or self.cfg.use_attention_sinks
         )
 
+    def _fused_attend(
+        self,
+        qh: torch.Tensor,
+        kh: torch.Tensor,
+        vh: torch.Tensor,
+        mask: Optional[torch.Tensor],
+        padded: bool,
+        position_bias: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """torch's scaled_dot_product_attention on ``"batch head_index pos d_head"`` tensors.
+
+        Only a padding mask can leave a query with no visible key (causal and local masks always
+        show it itself), so ``padded`` says whether to look for such rows.
+        """
+        empty = None
+        if mask is not None and padded:
+            # A query with no visible key (left padding) would give NaN: let it see every key,
+            # then zero its output, as the explicit path's zeroed pattern row does.
+            empty = ~mask.any(dim=-1, keepdim=True)
+            mask = mask | empty
+        attn_mask: Optional[torch.Tensor] = mask
+        if position_bias is not None:
+            bias = position_bias.to(qh.dtype)
+            attn_mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
+        z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=attn_mask, scale=1.0 / self.attn_scale)
+        return z if empty is None else z.masked_fill(empty, 0.0)
+
     def _attend(
         self,
         q: torch.Tensor,
@@ -291,18 +323,18 @@ class Attention(AbstractAttention):
         v: torch.Tensor,
         mask: Optional[torch.Tensor],
         position_bias: Optional[torch.Tensor] = None,
+        padded: bool = True,
     ) -> torch.Tensor:
-        """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape."""
+        """Queries, keys, values ``"batch pos head_index d_head"`` -> z of the same shape.
+
+        Hooks that only read the scores or the pattern (caching, say) leave the output bit for
+        bit what a run without hooks gives: the fused kernel still makes z. Only an edited
+        scores/pattern tensor, a backward hook on them, a soft cap or attention sinks make
+        ``pattern @ v`` the output.
+        """
         qh, kh, vh = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if not self._needs_explicit_pattern():
-            if mask is not None:
-                # A query with no visible key (left padding) would give NaN; let it see everything.
-                mask = mask | ~mask.any(dim=-1, keepdim=True)
-            if position_bias is not None:
-                bias = position_bias.to(qh.dtype)
-                mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
-            z = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=1.0 / self.attn_scale)
-            return z.transpose(1, 2)
+            return self._fused_attend(qh, kh, vh, mask, padded, position_bias).transpose(1, 2)
         # In-place steps on fresh tensors: autograd needs none of their old values, and fewer
         # temporaries keep run_with_cache's memory close to what the cache itself holds.
         scores = torch.matmul(qh, kh.transpose(-1, -2)).div_(self.attn_scale)
@@ -313,16 +345,32 @@ class Attention(AbstractAttention):
             scores = cap * torch.tanh(scores / cap)
         if mask is not None:
             scores.masked_fill_(~mask, float("-inf"))
-        scores = self.hook_attn_scores(scores)
+        scores_version = version_of(scores)
+        seen_scores = self.hook_attn_scores(scores)
         if self.cfg.use_attention_sinks:
-            pattern = self._softmax_with_sinks(scores)
+            pattern = self._softmax_with_sinks(seen_scores)
         else:
-            pattern = torch.softmax(scores, dim=-1)
+            pattern = torch.softmax(seen_scores, dim=-1)
         if mask is not None and not bool(mask.any(dim=-1).all()):
             # Rows with no visible key (left padding) are NaN after softmax; upstream makes them 0.
             pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
-        pattern = self.hook_pattern(pattern.to(v.dtype))
-        return torch.matmul(pattern, vh).transpose(1, 2)
+        pattern = pattern.to(v.dtype)
+        pattern_version = version_of(pattern)
+        seen_pattern = self.hook_pattern(pattern)
+        read_only = (
+            untouched(seen_scores, scores, scores_version)
+            and untouched(seen_pattern, pattern, pattern_version)
+            and self.cfg.attn_scores_soft_cap <= 0
+            and not self.cfg.use_attention_sinks
+            and not self.hook_attn_scores.bwd_hooks
+            and not self.hook_pattern.bwd_hooks
+        )
+        z = torch.matmul(seen_pattern, vh)
+        if read_only:
+            with torch.no_grad():
+                fused = self._fused_attend(qh, kh, vh, mask, padded, position_bias)
+            z = fused_value_explicit_grad(fused, z)
+        return z.transpose(1, 2)
 
     def _softmax_with_sinks(self, scores: torch.Tensor) -> torch.Tensor:
         """gpt-oss: each head's sink logit joins the softmax and is dropped after, so rows sum to < 1."""

@@ -38,8 +38,8 @@ class TransformerBlock(nn.Module):
                 self.ln2_post = make_learned_norm(cfg)
         self.hook_attn_in = HookPoint()  # [batch, pos, head_index, d_model]
         self.hook_q_input = HookPoint()  # [batch, pos, head_index, d_model]
-        self.hook_k_input = HookPoint()  # [batch, pos, head_index, d_model]
-        self.hook_v_input = HookPoint()  # [batch, pos, head_index, d_model]
+        self.hook_k_input = HookPoint()  # [batch, pos, kv_head_index, d_model]
+        self.hook_v_input = HookPoint()  # [batch, pos, kv_head_index, d_model]
         self.hook_mlp_in = HookPoint()  # [batch, pos, d_model]
         self.hook_attn_out = HookPoint()  # [batch, pos, d_model]
         self.hook_mlp_out = HookPoint()  # [batch, pos, d_model]
@@ -63,15 +63,20 @@ class TransformerBlock(nn.Module):
     def _normed_inputs(self, resid_pre: torch.Tensor):
         cfg = self.cfg
         if cfg.use_split_qkv_input or cfg.use_attn_in:
-            per_head = resid_pre.unsqueeze(2).expand(-1, -1, cfg.n_heads, -1)
             # Real copies: a hook editing one head's input in place must not reach the other
             # heads, the other inputs or the residual stream through a shared (expanded) view.
+            def per_head(n: int) -> torch.Tensor:
+                return resid_pre.unsqueeze(2).expand(-1, -1, n, -1).clone()
+
             if cfg.use_split_qkv_input:
-                q_in = self.hook_q_input(per_head.clone())
-                k_in = self.hook_k_input(per_head.clone())
-                v_in = self.hook_v_input(per_head.clone())
+                # Keys and values have one input per key/value head under GQA (as upstream 3.x).
+                grouped = cfg.n_key_value_heads is not None and not cfg.ungroup_grouped_query_attention
+                n_kv = cfg.n_key_value_heads if grouped else cfg.n_heads
+                q_in = self.hook_q_input(per_head(cfg.n_heads))
+                k_in = self.hook_k_input(per_head(n_kv))
+                v_in = self.hook_v_input(per_head(n_kv))
             else:
-                q_in = k_in = v_in = self.hook_attn_in(per_head.clone())
+                q_in = k_in = v_in = self.hook_attn_in(per_head(cfg.n_heads))
             if cfg.normalization_after_only:
                 return q_in, k_in, v_in
             return self.ln1(q_in), self.ln1(k_in), self.ln1(v_in)

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from transformer_lens.components.exact import fused_value_explicit_grad, untouched, version_of
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
 
@@ -33,31 +34,47 @@ class _Norm(nn.Module):
         self.hook_normalized = HookPoint()  # [batch, pos, length]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``"batch pos length" -> "batch pos length"``."""
+        """``"batch pos length" -> "batch pos length"``.
+
+        ``hook_normalized`` sees ``(x - mean) / scale`` before the learned ``w`` and ``b``
+        (upstream 3.x). Hooks that only read (caching, say) leave the output bit for bit what a
+        run without hooks gives: torch's fused kernel still makes it.
+        """
         in_dtype = x.dtype
         if in_dtype not in (torch.float32, torch.float64):
             x = x.float()
+        scale_hooked = bool(self.hook_scale.fwd_hooks or self.hook_scale.bwd_hooks)
+        if not scale_hooked and not (self.hook_normalized.fwd_hooks or self.hook_normalized.bwd_hooks):
+            return self._fused(x, affine=True).to(in_dtype)
         if self.hook_scale.bwd_hooks:
-            out = self._explicit(x)
-        elif self.hook_scale.fwd_hooks:
-            out = self._fused_with_scale_hook(x)
+            normalized, exact = self._explicit(x), False
+        elif scale_hooked:
+            normalized, exact = self._normalized_with_scale_hook(x)
         else:
-            out = self._fused(x)
-        return self.hook_normalized(out).to(in_dtype)
+            normalized, exact = self._fused(x, affine=False), True
+        version = version_of(normalized)
+        seen = self.hook_normalized(normalized)
+        unchanged = untouched(seen, normalized, version) and not self.hook_normalized.bwd_hooks
+        out = self._affine(seen)
+        if exact and unchanged:
+            with torch.no_grad():
+                fused = self._fused(x, affine=True)
+            out = fused_value_explicit_grad(fused, out)
+        return out.to(in_dtype)
 
-    def _fused_with_scale_hook(self, x: torch.Tensor) -> torch.Tensor:
-        """Show the scale to its hooks; keep the fused kernel unless a hook replaced the scale."""
+    def _normalized_with_scale_hook(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """Show the scale to its hooks: the normalized input, and whether the scale is untouched."""
         if self.centered:
             var, mean = torch.var_mean(x, dim=-1, keepdim=True, correction=0)
         else:
             var, mean = x.pow(2).mean(-1, keepdim=True), None
         scale = (var + self.eps).sqrt()
-        version = scale._version
+        version = version_of(scale)
         seen = self.hook_scale(scale)
-        if seen is scale and scale._version == version:  # neither replaced nor edited in place
-            return self._fused(x)
+        if untouched(seen, scale, version):
+            return self._fused(x, affine=False), True
         centered = x - mean if mean is not None else x
-        return self._affine(centered / seen)
+        return centered / seen, False
 
     def _affine(self, x: torch.Tensor) -> torch.Tensor:
         if not self.learned:
@@ -69,14 +86,15 @@ class _Norm(nn.Module):
         if self.centered:
             x = x - x.mean(-1, keepdim=True)
         scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt())
-        return self._affine(x / scale)
+        return x / scale
 
-    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+    def _fused(self, x: torch.Tensor, affine: bool) -> torch.Tensor:
+        """torch's normalization kernel, with or without the learned weights."""
+        w = self.w.float() if affine and self.learned else None
         if self.centered:
-            w = self.w.float() if self.learned else None
-            b = self.b.float() if self.learned else None
+            b = self.b.float() if affine and self.learned else None
             return F.layer_norm(x, (self.length,), w, b, self.eps)
-        return F.rms_norm(x, (self.length,), self.w.float() if self.learned else None, self.eps)
+        return F.rms_norm(x, (self.length,), w, self.eps)
 
 
 class LayerNorm(_Norm):

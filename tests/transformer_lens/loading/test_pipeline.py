@@ -137,8 +137,9 @@ def test_config_validation_gives_one_line_reasons():
         HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="relu", normalization_type="BN")
     with pytest.raises(ValueError, match="act_fn must be one of"):
         HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="gelu_nope")
-    with pytest.raises(ValueError, match="act_fn must be set"):
+    with pytest.raises(ValueError, match="act_fn must be specified") as error:
         HookedTransformerConfig(n_layers=1, d_model=8, n_ctx=4, d_head=2, d_vocab=5)
+    assert isinstance(error.value, AssertionError)  # upstream asserts these
     cfg = HookedTransformerConfig(n_layers=2, d_model=8, n_ctx=4, d_head=2, d_vocab=5, act_fn="relu")
     assert cfg.n_heads == 4 and cfg.d_mlp == 32 and cfg.attn_scale == 2 ** 0.5 and cfg.d_vocab_out == 5
 

@@ -246,8 +246,8 @@ def test_shortformer_positions_reach_queries_and_keys_only(reference_case):
     # The residual stream entering block 0 is the token embedding alone.
     torch.testing.assert_close(cache["blocks.0.hook_resid_pre"], cache["hook_embed"])
     assert not cache.has_pos_embed  # so decompositions of the residual stream leave it out
-    # Values read ln1(resid) without positions.
-    normed = cache["blocks.0.ln1.hook_normalized"]
+    # Values read ln1(resid) without positions (hook_normalized is before ln1's w and b, as in 3.x).
+    normed = cache["blocks.0.ln1.hook_normalized"] * sd["blocks.0.ln1.w"] + sd["blocks.0.ln1.b"]
     expected_v = torch.einsum("bpm,hmd->bphd", normed, sd["blocks.0.attn.W_V"]) + sd["blocks.0.attn.b_V"]
     torch.testing.assert_close(cache["blocks.0.attn.hook_v"], expected_v, atol=1e-5, rtol=1e-5)
 
