@@ -35,6 +35,17 @@ def normalize_kv_names(state_dict: StateDict, cfg: HookedTransformerConfig) -> S
     return sd
 
 
+def layers_in(state_dict: StateDict, cfg: HookedTransformerConfig) -> list[int]:
+    """The blocks whose tensors ``state_dict`` holds, in order.
+
+    Every step below acts on one block at a time or on the tensors outside the blocks, so a
+    state dict holding some blocks only (the streaming loader's chunks) is processed exactly as
+    those blocks would be within the whole.
+    """
+    present = {int(key.split(".", 2)[1]) for key in state_dict if key.startswith("blocks.") and key.split(".", 2)[1].isdigit()}
+    return [layer for layer in range(cfg.n_layers) if layer in present]
+
+
 def _kv_names(state_dict: StateDict, layer: int, letter: str) -> tuple[str, str]:
     """Key/value weights are stored as ``_W_K`` (one per KV group) in our modules."""
     prefix = f"blocks.{layer}.attn."
@@ -77,7 +88,7 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
     layer_norm = cfg.normalization_type == "LN"
     has_bias = layer_norm and fold_biases
     center = layer_norm and center_weights
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         ln1 = f"blocks.{layer}.ln1"
         q_w, q_b = f"blocks.{layer}.attn.W_Q", f"blocks.{layer}.attn.b_Q"
         for weight_key, bias_key in ((q_w, q_b), _kv_names(sd, layer, "K"), _kv_names(sd, layer, "V")):
@@ -138,7 +149,7 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
 
     center("embed.W_E")
     center("pos_embed.W_pos")
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         center(f"blocks.{layer}.attn.W_O")
         center(f"blocks.{layer}.attn.b_O")
         if not cfg.attn_only:
@@ -153,15 +164,16 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
 def center_unembed(state_dict: StateDict) -> StateDict:
     """Make every residual direction's logits sum to zero (softmax is shift-invariant)."""
     sd = dict(state_dict)
-    sd["unembed.W_U"] = sd["unembed.W_U"] - sd["unembed.W_U"].mean(dim=-1, keepdim=True)
-    sd["unembed.b_U"] = sd["unembed.b_U"] - sd["unembed.b_U"].mean()
+    if "unembed.W_U" in sd:
+        sd["unembed.W_U"] = sd["unembed.W_U"] - sd["unembed.W_U"].mean(dim=-1, keepdim=True)
+        sd["unembed.b_U"] = sd["unembed.b_U"] - sd["unembed.b_U"].mean()
     return sd
 
 
 def fold_value_biases(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
     """Move b_V into b_O: patterns sum to 1, so each head adds exactly ``b_V @ W_O``."""
     sd = dict(state_dict)
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         _, b_v_key = _kv_names(sd, layer, "V")
         b_v = sd[b_v_key]
         w_o = sd[f"blocks.{layer}.attn.W_O"]
@@ -182,7 +194,7 @@ def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransforme
     if cfg.positional_embedding_type == "rotary":
         raise ValueError("refactor_factored_attn_matrices does not support rotary models")
     sd = dict(state_dict)
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         prefix = f"blocks.{layer}.attn."
         k_w, k_b = _kv_names(sd, layer, "K")
         v_w, v_b = _kv_names(sd, layer, "V")
@@ -214,6 +226,16 @@ _fold_value_biases = fold_value_biases
 _refactor = refactor_factored_attn_matrices
 
 
+def applicable_steps(
+    cfg: HookedTransformerConfig, fold_ln: bool, center_writing_weights: bool, center_unembed: bool
+) -> tuple[bool, bool, bool]:
+    """``fold_ln``, ``center_writing_weights``, ``center_unembed`` less what the model cannot take (warned)."""
+    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
+        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
+        return False, False, False
+    return fold_ln, center_writing_weights, center_unembed
+
+
 def process_state_dict(
     state_dict: StateDict,
     cfg: HookedTransformerConfig,
@@ -232,9 +254,7 @@ def process_state_dict(
     Shortformer models add positions after ``ln1``, so folding it, centering the writing weights
     (``W_pos`` included) or the unembedding are skipped for them, as upstream does.
     """
-    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
-        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
-        fold_ln = center_writing_weights = center_unembed = False
+    fold_ln, center_writing_weights, center_unembed = applicable_steps(cfg, fold_ln, center_writing_weights, center_unembed)
     sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
     if fold_ln and can_fold_ln(cfg):
