@@ -128,9 +128,13 @@ def check_memory_fits(model: nn.Module, cfg: HookedTransformerConfig, move_to_de
         if free is not None and nbytes > free:
             raise NotEnoughMemoryError(
                 f"Not enough memory to load {cfg.model_name} in {str(cfg.dtype).removeprefix('torch.')} on {device}: "
-                f"the weights need {nbytes / 2**20:,.0f} MiB but only {free / 2**20:,.0f} MiB are free"
+                f"the weights need {_size(nbytes)} but only {_size(free)} are free"
                 + ("" if device.type == "cpu" else "; try n_devices=k, a smaller dtype, or device='cpu'")
             )
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**20:,.1f} MiB ({nbytes:,} bytes)"
 
 
 def free_bytes(device: torch.device) -> Optional[int]:

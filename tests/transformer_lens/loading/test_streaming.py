@@ -1,0 +1,172 @@
+"""The streaming loader gives the same bits as converting and processing the whole checkpoint at once.
+
+The reference is the eager path built from the pure functions: read every tensor, convert the
+whole state dict with the family's converter, then ``load_and_process_state_dict`` into a
+normally built model. Every decoder family is covered, processed and unprocessed, a sharded
+checkpoint, and bfloat16 asked of a float32 checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+
+import decoder_parity as dp
+import pytest
+import torch
+
+from transformer_lens import HookedTransformer
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading import hf_io, pipeline, registry, streaming, tensor_source
+
+_LLAMA = dict(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=3, intermediate_size=24, max_position_embeddings=64)
+_LOCAL_GLOBAL = ["sliding_attention", "full_attention", "sliding_attention"]
+# One tiny checkpoint per family module (3 layers, so a middle block exists).
+FAMILIES = {
+    "gpt2": (("GPT2Config", "GPT2LMHeadModel"), dict(n_embd=32, n_head=4, n_layer=3, n_positions=64)),
+    "neo": ("GPTNeo", dict(hidden_size=32, num_heads=4, num_layers=3, attention_types=[[["global", "local"], 1], [["global"], 1]], window_size=3, max_position_embeddings=64)),
+    "neox": ("GPTNeoX", dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=3, intermediate_size=64)),
+    "gptj": ("GPTJ", dict(n_embd=32, n_head=4, n_layer=3, rotary_dim=4, n_positions=64)),
+    "opt": ("OPT", dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=3, ffn_dim=64, word_embed_proj_dim=32, max_position_embeddings=64)),
+    "bloom": ("Bloom", dict(hidden_size=48, n_head=6, n_layer=3)),
+    "bigcode": ("GPTBigCode", dict(n_embd=32, n_head=4, n_layer=3, n_positions=64)),
+    "llama": ("Llama", _LLAMA),
+    "mistral": ("Mistral", dict(_LLAMA, sliding_window=3)),
+    "qwen2": ("Qwen2", _LLAMA),
+    "qwen3": ("Qwen3", dict(_LLAMA, head_dim=8)),
+    "gemma": ("Gemma", dict(_LLAMA, head_dim=8)),
+    "gemma2": ("Gemma2", dict(_LLAMA, head_dim=8, sliding_window=3)),
+    "gemma3": (("Gemma3TextConfig", "Gemma3ForCausalLM"), dict(_LLAMA, head_dim=8, sliding_window=3, layer_types=_LOCAL_GLOBAL)),
+    "phi": ("Phi", dict(_LLAMA, num_key_value_heads=4, partial_rotary_factor=0.5, qk_layernorm=True)),
+    "phi3": ("Phi3", _LLAMA),
+    "olmo": ("Olmo", _LLAMA),
+    "olmo2": ("Olmo2", _LLAMA),
+    "olmo3": ("Olmo3", dict(_LLAMA, sliding_window=3, layer_types=_LOCAL_GLOBAL)),
+    "stablelm": ("StableLm", dict(_LLAMA, use_qkv_bias=True, partial_rotary_factor=0.25)),
+    "apertus": ("Apertus", _LLAMA),
+    "mixtral": ("Mixtral", dict(_LLAMA, num_local_experts=4, num_experts_per_tok=2)),
+    "olmoe": ("Olmoe", dict(_LLAMA, num_experts=4, num_experts_per_tok=2)),
+    "gpt-oss": ("GptOss", dict(_LLAMA, head_dim=8, num_local_experts=4, num_experts_per_tok=2, sliding_window=3, layer_types=_LOCAL_GLOBAL)),
+}
+FLAG_NAMES = ("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases")
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def checkpoint(request, tmp_path_factory):
+    classes, kwargs = FAMILIES[request.param]
+    directory = tmp_path_factory.mktemp(request.param)
+    if isinstance(classes, str):
+        dp.build_checkpoint(classes, kwargs, directory, seed=len(request.param))
+    else:  # classes not named {prefix}Config / {prefix}ForCausalLM
+        import transformers
+
+        config = getattr(transformers, classes[0])(vocab_size=dp.VOCAB, **kwargs)
+        torch.manual_seed(0)
+        hf_model = getattr(transformers, classes[1])(config)
+        dp.randomise_(hf_model, seed=len(request.param))
+        hf_model.save_pretrained(directory)
+    return directory
+
+
+def eager_state_dict(directory, processed: bool, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Today's eager loading from the pure functions: whole checkpoint, whole conversion, whole processing."""
+    hf_config = hf_io.load_hf_config(directory)
+    architecture = hf_config.architectures[0]
+    family = registry.family_for_architecture(architecture)
+    fields = pipeline.config_fields_from_hf(hf_config, architecture, str(directory))
+    cfg = HookedTransformerConfig(**{**fields, "dtype": dtype, "device": "cpu", "init_weights": False})
+    converted = pipeline._convert(family, hf_io.read_tensors(directory), cfg)
+    model = HookedTransformer(cfg, move_to_device=False)
+    model.load_and_process_state_dict(converted, **{flag: processed for flag in FLAG_NAMES})
+    return model.state_dict()
+
+
+def assert_same_bits(ours: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> None:
+    assert sorted(ours) == sorted(reference)
+    for key, value in reference.items():
+        assert ours[key].dtype == value.dtype, key
+        assert torch.equal(ours[key], value), key
+
+
+@pytest.mark.parametrize("processed", [True, False], ids=["processed", "unprocessed"])
+def test_streamed_weights_equal_the_eager_path_bit_for_bit(checkpoint, processed):
+    model = HookedTransformer.from_pretrained(str(checkpoint), device="cpu", **{flag: processed for flag in FLAG_NAMES})
+    assert_same_bits(model.state_dict(), eager_state_dict(checkpoint, processed))
+    assert all(param.is_contiguous() for param in model.parameters())
+
+
+def test_conversion_runs_one_layer_at_a_time(checkpoint, monkeypatch):
+    """No family falls back to converting the whole checkpoint, and no read tensor is of another chunk."""
+    reads: list[str] = []
+    original = tensor_source.SafetensorsSource.__getitem__
+    monkeypatch.setattr(tensor_source.SafetensorsSource, "__getitem__", lambda self, name: reads.append(name) or original(self, name))
+    chunks_seen = []
+    original_chunks = streaming.converted_chunks
+
+    def recording(source, convert, cfg):
+        for chunk, tensors in original_chunks(source, convert, cfg):
+            chunks_seen.append(chunk)
+            yield chunk, tensors
+
+    monkeypatch.setattr(streaming, "converted_chunks", recording)
+    model = HookedTransformer.from_pretrained(str(checkpoint), device="cpu")
+    assert chunks_seen == [-1, *range(model.cfg.n_layers)]
+    assert len(reads) == len(set(reads))  # each source tensor read once
+
+
+def test_sharded_checkpoint_and_bfloat16_from_float32(tmp_path):
+    import transformers
+
+    prefix, kwargs = FAMILIES["llama"]
+    reference = dp.build_checkpoint(prefix, kwargs, tmp_path / "one", seed=3)
+    reference.save_pretrained(tmp_path / "sharded", max_shard_size="20KB")
+    index = json.loads((tmp_path / "sharded" / "model.safetensors.index.json").read_text())
+    assert len(set(index["weight_map"].values())) > 2
+    transformers.AutoConfig.from_pretrained(tmp_path / "one").save_pretrained(tmp_path / "sharded")
+    for processed in (True, False):
+        flags = {flag: processed for flag in FLAG_NAMES}
+        sharded = HookedTransformer.from_pretrained(str(tmp_path / "sharded"), device="cpu", **flags)
+        assert_same_bits(sharded.state_dict(), eager_state_dict(tmp_path / "one", processed))
+        half = HookedTransformer.from_pretrained(str(tmp_path / "sharded"), device="cpu", dtype="bfloat16", **flags)
+        assert_same_bits(half.state_dict(), eager_state_dict(tmp_path / "one", processed, torch.bfloat16))
+
+
+def test_hf_model_tensors_are_reused_where_the_conversion_is_a_view(tmp_path):
+    prefix, kwargs = FAMILIES["llama"]
+    hf_model = dp.build_checkpoint(prefix, kwargs, tmp_path, seed=1)
+    model = HookedTransformer.from_pretrained_no_processing(str(tmp_path), hf_model=hf_model, device="cpu")
+    assert model.W_E.data_ptr() == hf_model.model.embed_tokens.weight.data_ptr()
+    assert_same_bits(model.state_dict(), eager_state_dict(tmp_path, processed=False))
+
+
+def test_move_to_device_false_keeps_weights_on_the_cpu(checkpoint):
+    model = HookedTransformer.from_pretrained(str(checkpoint), device="cuda", move_to_device=False)
+    assert {param.device.type for param in model.parameters()} == {"cpu"}
+
+
+def test_blocks_are_placed_on_their_devices_while_streaming():
+    cfg = HookedTransformerConfig(n_layers=4, d_model=8, n_ctx=8, d_head=2, d_vocab=5, act_fn="gelu", device="cuda:1", n_devices=2)
+    where = {key: streaming.target_device(key, cfg, move_to_device=True) for key in ("embed.W_E", "blocks.1.attn.W_Q", "blocks.2.mlp.W_in", "ln_final.w", "unembed.W_U")}
+    assert where == {
+        "embed.W_E": torch.device("cuda:1"),
+        "blocks.1.attn.W_Q": torch.device("cuda:1"),
+        "blocks.2.mlp.W_in": torch.device("cuda:2"),
+        "ln_final.w": torch.device("cuda:2"),
+        "unembed.W_U": torch.device("cuda:2"),
+    }
+    assert streaming.target_device("blocks.3.attn.W_Q", cfg, move_to_device=False) == torch.device("cpu")
+
+
+def test_not_enough_memory_is_named_before_any_weight_is_read(checkpoint, monkeypatch):
+    reads = []
+    monkeypatch.setattr(tensor_source.SafetensorsSource, "__getitem__", lambda self, name: reads.append(name))
+    monkeypatch.setattr(streaming, "free_bytes", lambda device: 1000)
+    with pytest.raises(streaming.NotEnoughMemoryError, match=r"the weights need 0\.\d MiB \([\d,]+ bytes\) but only 0\.0 MiB \(1,000 bytes\) are free") as error:
+        HookedTransformer.from_pretrained(str(checkpoint), device="cpu")
+    assert "on cpu" in str(error.value)
+    assert reads == []
+
+
+def test_free_memory_is_read_from_the_system():
+    free = streaming.free_bytes(torch.device("cpu"))
+    assert free is None or 0 < free < 2**50
+    assert streaming.free_bytes(torch.device("meta")) is None
