@@ -27,7 +27,8 @@ from transformer_lens.loading.tensor_source import TensorSource, layer_of
 logger = logging.getLogger(__name__)
 
 Converter = Callable[[Mapping[str, torch.Tensor], HookedTransformerConfig], dict[str, torch.Tensor]]
-_BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
+# A block's weights: ``blocks.{i}.`` (decoders, BERT) or ``encoder.{i}.``/``decoder.{i}.`` (T5).
+_BLOCK_KEY = re.compile(r"^(?:blocks|encoder|decoder)\.(\d+)\.")
 _GLOBAL = -1  # the chunk of tensors outside the blocks
 
 
@@ -181,6 +182,19 @@ def stream_into_model(
 def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout).
     return tensor.to(device).contiguous()
+
+
+def load_streamed(
+    model_class: type, tokenizer: Any, source: TensorSource, convert: Converter, cfg: HookedTransformerConfig, move_to_device: bool
+) -> Any:
+    """A model without weight processing (encoders, encoder-decoders), streamed in chunk by chunk."""
+    with parameters_on_meta():
+        model = model_class(cfg, tokenizer, move_to_device=False)
+    check_memory_fits(model, cfg, move_to_device)
+    off = dict.fromkeys(("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases", "refactor_factored_attn_matrices"), False)
+    stream_into_model(model, converted_chunks(source, convert, cfg), cfg, move_to_device=move_to_device, **off)
+    check_all_loaded(model)
+    return model
 
 
 def check_all_loaded(model: nn.Module) -> None:

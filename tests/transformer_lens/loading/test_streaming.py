@@ -94,8 +94,11 @@ def test_streamed_weights_equal_the_eager_path_bit_for_bit(checkpoint, processed
     assert all(param.is_contiguous() for param in model.parameters())
 
 
-def test_conversion_runs_one_layer_at_a_time(checkpoint, monkeypatch):
-    """No family falls back to converting the whole checkpoint, and no read tensor is of another chunk."""
+def assert_reads_one_layer_at_a_time(load, monkeypatch):
+    """When chunk ``i`` is handed on, only tensors of chunks up to ``i`` have been read, each once.
+
+    (A converter that mixed layers would fall back to reading the whole checkpoint at once.)
+    """
     reads: list[str] = []
     original = tensor_source.SafetensorsSource.__getitem__
     monkeypatch.setattr(tensor_source.SafetensorsSource, "__getitem__", lambda self, name: reads.append(name) or original(self, name))
@@ -104,13 +107,41 @@ def test_conversion_runs_one_layer_at_a_time(checkpoint, monkeypatch):
 
     def recording(source, convert, cfg):
         for chunk, tensors in original_chunks(source, convert, cfg):
+            layers = {tensor_source.layer_of(name) for name in reads}
+            assert layers <= {None, *range(chunk + 1)}, (chunk, sorted(layers, key=str))
             chunks_seen.append(chunk)
             yield chunk, tensors
 
     monkeypatch.setattr(streaming, "converted_chunks", recording)
-    model = HookedTransformer.from_pretrained(str(checkpoint), device="cpu")
+    model = load()
     assert chunks_seen == [-1, *range(model.cfg.n_layers)]
-    assert len(reads) == len(set(reads))  # each source tensor read once
+    assert len(reads) == len(set(reads))
+    return model
+
+
+def test_conversion_runs_one_layer_at_a_time(checkpoint, monkeypatch):
+    assert_reads_one_layer_at_a_time(lambda: HookedTransformer.from_pretrained(str(checkpoint), device="cpu"), monkeypatch)
+
+
+def test_encoders_stream_layer_by_layer_to_the_eager_weights(tmp_path, monkeypatch):
+    import bert_checkpoints
+    import transformers
+
+    from transformer_lens import HookedEncoder, HookedEncoderDecoder
+    from transformer_lens.loading.families import bert, t5
+
+    bert_checkpoints.save_bert(bert_checkpoints.build_bert(seed=2, hidden_size=32, num_attention_heads=4, num_hidden_layers=3, intermediate_size=48, vocab_size=dp.VOCAB), tmp_path / "bert")
+    t5_config = transformers.T5Config(vocab_size=dp.VOCAB, d_model=32, d_kv=8, d_ff=48, num_layers=3, num_heads=4, decoder_start_token_id=0)
+    torch.manual_seed(0)
+    t5_model = transformers.T5ForConditionalGeneration(t5_config)
+    dp.randomise_(t5_model, seed=5)
+    t5_model.save_pretrained(tmp_path / "t5", max_shard_size="40KB")
+    for model_class, converter, directory in ((HookedEncoder, bert, tmp_path / "bert"), (HookedEncoderDecoder, t5, tmp_path / "t5")):
+        streamed = assert_reads_one_layer_at_a_time(lambda: model_class.from_pretrained(str(directory), device="cpu"), monkeypatch)
+        eager = model_class(streamed.cfg, move_to_device=False)
+        eager.load_state_dict_checked(converter.convert_state_dict(hf_io.read_tensors(directory), streamed.cfg))
+        assert_same_bits(streamed.state_dict(), eager.state_dict())
+        monkeypatch.undo()
 
 
 def test_sharded_checkpoint_and_bfloat16_from_float32(tmp_path):
