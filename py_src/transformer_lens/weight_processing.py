@@ -226,6 +226,13 @@ _fold_value_biases = fold_value_biases
 _refactor = refactor_factored_attn_matrices
 
 
+def _cast(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``tensor.float().to(dtype)`` in one step where that is exact (all but float64 sources)."""
+    if not tensor.is_floating_point():
+        return tensor
+    return tensor.float().to(dtype) if tensor.dtype == torch.float64 else tensor.to(dtype)
+
+
 def applicable_steps(
     cfg: HookedTransformerConfig, fold_ln: bool, center_writing_weights: bool, center_unembed: bool
 ) -> tuple[bool, bool, bool]:
@@ -255,20 +262,30 @@ def process_state_dict(
     (``W_pos`` included) or the unembedding are skipped for them, as upstream does.
     """
     fold_ln, center_writing_weights, center_unembed = applicable_steps(cfg, fold_ln, center_writing_weights, center_unembed)
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
-    if fold_ln and can_fold_ln(cfg):
-        sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
     # Post-norms (Gemma 2, OLMo 2, OPT-350m's post-LN) mean sublayers do not write straight into a
     # stream that a LayerNorm reads, so centering what writes to it would change the output.
     post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only or cfg.post_layer_norm
-    if center_writing_weights and layer_norm and not cfg.final_rms and not post_norms:
+    steps = {
+        "fold_ln": fold_ln and can_fold_ln(cfg),
+        "center_writing_weights": center_writing_weights and layer_norm and not cfg.final_rms and not post_norms,
+        "center_unembed": center_unembed and cfg.output_logits_soft_cap <= 0,
+        # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
+        "fold_value_biases": fold_value_biases and not cfg.use_attention_sinks,
+        "refactor_factored_attn_matrices": refactor_factored_attn_matrices,
+    }
+    sd = normalize_kv_names(state_dict, cfg)
+    if not any(steps.values()):  # a plain cast: the same bits as through float32, without the copy
+        return {k: _cast(v, cfg.dtype) for k, v in sd.items()}
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    if steps["fold_ln"]:
+        sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
+    if steps["center_writing_weights"]:
         sd = _center_writing(sd, cfg)
-    if center_unembed and cfg.output_logits_soft_cap <= 0:
+    if steps["center_unembed"]:
         sd = _center_unembed(sd)
-    # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
-    if fold_value_biases and not cfg.use_attention_sinks:
+    if steps["fold_value_biases"]:
         sd = _fold_value_biases(sd, cfg)
-    if refactor_factored_attn_matrices:
+    if steps["refactor_factored_attn_matrices"]:
         sd = _refactor(sd, cfg)
     return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}

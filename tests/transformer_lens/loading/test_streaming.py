@@ -201,3 +201,13 @@ def test_free_memory_is_read_from_the_system():
     free = streaming.free_bytes(torch.device("cpu"))
     assert free is None or 0 < free < 2**50
     assert streaming.free_bytes(torch.device("meta")) is None
+
+
+@pytest.mark.parametrize("source", [torch.float64, torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("target", [torch.float32, torch.bfloat16, torch.float16])
+def test_a_plain_cast_gives_the_bits_of_the_cast_through_float32(source, target):
+    from transformer_lens.weight_processing import _cast
+
+    values = torch.randn(4096, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 10.0 ** torch.arange(-6, 6).repeat(342)[:4096]
+    tensor = values.to(source)
+    assert torch.equal(_cast(tensor, target), tensor.float().to(target))
