@@ -211,3 +211,19 @@ def test_a_plain_cast_gives_the_bits_of_the_cast_through_float32(source, target)
     values = torch.randn(4096, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 10.0 ** torch.arange(-6, 6).repeat(342)[:4096]
     tensor = values.to(source)
     assert torch.equal(_cast(tensor, target), tensor.float().to(target))
+
+
+def test_gpu_check_script_skips_in_one_line_without_a_gpu():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "gpu-check.sh"
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHON=sys.executable)
+    out = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines() == ["gpu-check: no CUDA GPU visible; skipped"]
+    # The GPU part is at least valid Python.
+    text = script.read_text()
+    compile(text.split("<<'PY'\n", 1)[1].rsplit("\nPY\n", 1)[0], "gpu-check.sh", "exec")
