@@ -185,7 +185,8 @@ def load_pretrained(
         model.cfg.tokenizer_name = official or model_name
     if move_to_device:
         devices.check_device_count(cfg)
-    streaming.check_memory_fits(model, cfg, move_to_device)
+    hf_device = next(hf_model.parameters()).device if hf_model is not None and hasattr(hf_model, "parameters") else None
+    streaming.check_memory_fits(model, cfg, move_to_device, already_on=hf_device)
     streaming.stream_into_model(
         model,
         streaming.converted_chunks(tensors, convert, cfg),

@@ -118,14 +118,19 @@ def target_device(key: str, cfg: HookedTransformerConfig, move_to_device: bool) 
     return devices.get_device_for_block_index(chunk, cfg)
 
 
-def check_memory_fits(model: nn.Module, cfg: HookedTransformerConfig, move_to_device: bool) -> None:
-    """Raise before reading any weight if the model's parameters cannot fit where they go."""
+def check_memory_fits(
+    model: nn.Module, cfg: HookedTransformerConfig, move_to_device: bool, already_on: Optional[torch.device] = None
+) -> None:
+    """Raise before reading any weight if the model's parameters cannot fit where they go.
+
+    ``already_on``: the device of an ``hf_model`` whose tensors may be reused there, so not counted.
+    """
     needed: dict[torch.device, int] = {}
     for name, param in model.named_parameters():
         device = target_device(name, cfg, move_to_device)
         needed[device] = needed.get(device, 0) + param.numel() * param.element_size()
     for device, nbytes in needed.items():
-        free = free_bytes(device)
+        free = None if device == already_on else free_bytes(device)
         if free is not None and nbytes > free:
             raise NotEnoughMemoryError(
                 f"Not enough memory to load {cfg.model_name} in {str(cfg.dtype).removeprefix('torch.')} on {device}: "

@@ -227,3 +227,11 @@ def test_gpu_check_script_skips_in_one_line_without_a_gpu():
     # The GPU part is at least valid Python.
     text = script.read_text()
     compile(text.split("<<'PY'\n", 1)[1].rsplit("\nPY\n", 1)[0], "gpu-check.sh", "exec")
+
+
+def test_an_hf_models_own_device_is_not_counted_against_free_memory(tmp_path, monkeypatch):
+    prefix, kwargs = FAMILIES["llama"]
+    hf_model = dp.build_checkpoint(prefix, kwargs, tmp_path, seed=1)
+    monkeypatch.setattr(streaming, "free_bytes", lambda device: 1000)
+    model = HookedTransformer.from_pretrained_no_processing(str(tmp_path), hf_model=hf_model, device="cpu")
+    assert_same_bits(model.state_dict(), eager_state_dict(tmp_path, processed=False))
