@@ -187,7 +187,7 @@ def load_pretrained(
         devices.check_device_count(cfg)
     hf_device = next(hf_model.parameters()).device if hf_model is not None and hasattr(hf_model, "parameters") else None
     streaming.check_memory_fits(model, cfg, move_to_device, already_on=hf_device)
-    streaming.stream_into_model(
+    loaded = streaming.stream_into_model(
         model,
         streaming.converted_chunks(tensors, convert, cfg),
         cfg,
@@ -200,7 +200,7 @@ def load_pretrained(
     )
     if fold_ln and weight_processing.can_fold_ln(model.cfg):
         model._swap_norms(model.cfg.normalization_type + "Pre")
-    streaming.check_all_loaded(model)
+    streaming.check_all_loaded(model, loaded)
     if move_to_device:
         model.move_model_modules_to_device()
     model.eval()

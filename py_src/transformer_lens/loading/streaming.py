@@ -167,9 +167,13 @@ def stream_into_model(
     *,
     move_to_device: bool,
     **processing: bool,
-) -> None:
-    """Process, cast, place and assign each chunk into the meta-built ``model``; name any gap."""
-    own = {name: param.shape for name, param in model.named_parameters()}
+) -> set[str]:
+    """Process, cast, place and assign each chunk into the meta-built ``model``; the names loaded.
+
+    Names the first tensor the model has no place for, or whose shape differs from its place.
+    """
+    own = {name: value.shape for name, value in model.state_dict(keep_vars=True).items()}  # buffers too
+    loaded: set[str] = set()
     for _, tensors in chunks:
         processed = weight_processing.process_state_dict(tensors, cfg, **processing)
         del tensors
@@ -181,7 +185,9 @@ def stream_into_model(
         placed = {key: _placed(value, target_device(key, cfg, move_to_device)) for key, value in processed.items()}
         del processed
         model.load_state_dict(placed, strict=False, assign=True)
+        loaded.update(placed)
         del placed
+    return loaded
 
 
 def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -197,12 +203,13 @@ def load_streamed(
         model = model_class(cfg, tokenizer, move_to_device=False)
     check_memory_fits(model, cfg, move_to_device)
     off = dict.fromkeys(("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases", "refactor_factored_attn_matrices"), False)
-    stream_into_model(model, converted_chunks(source, convert, cfg), cfg, move_to_device=move_to_device, **off)
-    check_all_loaded(model)
+    loaded = stream_into_model(model, converted_chunks(source, convert, cfg), cfg, move_to_device=move_to_device, **off)
+    check_all_loaded(model, loaded)
     return model
 
 
-def check_all_loaded(model: nn.Module) -> None:
-    missing = [name for name, param in model.named_parameters() if param.device.type == "meta"]
+def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:
+    """Every weight the model holds came from the checkpoint (as a strict ``load_state_dict``)."""
+    missing = [name for name in model.state_dict() if name not in loaded]
     if missing:
         raise ValueError(f"Checkpoint does not match the model config: missing {missing[:5]}")

@@ -235,3 +235,40 @@ def test_an_hf_models_own_device_is_not_counted_against_free_memory(tmp_path, mo
     monkeypatch.setattr(streaming, "free_bytes", lambda device: 1000)
     model = HookedTransformer.from_pretrained_no_processing(str(tmp_path), hf_model=hf_model, device="cpu")
     assert_same_bits(model.state_dict(), eager_state_dict(tmp_path, processed=False))
+
+
+def _meta_model_and_weights():
+    cfg = HookedTransformerConfig(n_layers=2, d_model=8, n_ctx=8, d_head=2, n_heads=4, d_vocab=5, act_fn="gelu", device="cpu", init_weights=False)
+    weights = HookedTransformer(cfg, move_to_device=False).state_dict()
+    with streaming.parameters_on_meta():
+        model = HookedTransformer(cfg, move_to_device=False)
+    assert {param.device.type for param in model.parameters()} == {"meta"}
+    chunks = [(chunk, {k: v for k, v in weights.items() if streaming._chunk_of(k) == chunk}) for chunk in (-1, 0, 1)]
+    return model, cfg, chunks
+
+
+def _stream(model, cfg, chunks):
+    off = dict.fromkeys(FLAG_NAMES, False)
+    return streaming.stream_into_model(model, iter(chunks), cfg, move_to_device=False, refactor_factored_attn_matrices=False, **off)
+
+
+def test_a_weight_the_model_lacks_or_misshapes_is_named():
+    model, cfg, chunks = _meta_model_and_weights()
+    chunks[1][1]["blocks.0.attn.W_X"] = torch.zeros(1)
+    with pytest.raises(ValueError, match=r"unexpected \['blocks.0.attn.W_X'\]"):
+        _stream(model, cfg, chunks)
+    model, cfg, chunks = _meta_model_and_weights()
+    chunks[2][1]["blocks.1.mlp.W_in"] = torch.zeros(8, 7)
+    with pytest.raises(ValueError, match=r"blocks.1.mlp.W_in has shape \(8, 7\) but the config implies \(8, 32\)"):
+        _stream(model, cfg, chunks)
+
+
+def test_a_weight_the_checkpoint_lacks_is_named():
+    model, cfg, chunks = _meta_model_and_weights()
+    del chunks[2][1]["blocks.1.attn.b_O"]
+    loaded = _stream(model, cfg, chunks)
+    with pytest.raises(ValueError, match=r"missing \['blocks.1.attn.b_O'\]"):
+        streaming.check_all_loaded(model, loaded)
+    model, cfg, chunks = _meta_model_and_weights()
+    streaming.check_all_loaded(model, _stream(model, cfg, chunks))
+    assert {param.device.type for param in model.parameters()} == {"cpu"}
