@@ -277,7 +277,8 @@ def process_state_dict(
     sd = normalize_kv_names(state_dict, cfg)
     if not any(steps.values()):  # a plain cast: the same bits as through float32, without the copy
         return {k: _cast(v, cfg.dtype) for k, v in sd.items()}
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    untouched = _untouched_by(steps, sd)
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items() if k not in untouched}
     if steps["fold_ln"]:
         sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
     if steps["center_writing_weights"]:
@@ -288,4 +289,21 @@ def process_state_dict(
         sd = _fold_value_biases(sd, cfg)
     if steps["refactor_factored_attn_matrices"]:
         sd = _refactor(sd, cfg)
-    return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    processed = {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    return {**processed, **{k: _cast(v, cfg.dtype) for k, v in untouched.items()}}
+
+
+def _untouched_by(steps: dict[str, bool], state_dict: StateDict) -> StateDict:
+    """The tensors no active step reads or writes, which need no float32 copy: the embeddings and
+    the MLP output weights when nothing centres the writing weights (RMSNorm models), unless a
+    SoLU MLP's own LayerNorm is folded into ``W_out``.
+    """
+    if steps["center_writing_weights"]:
+        return {}
+    untouched = {k: v for k, v in state_dict.items() if k in ("embed.W_E", "pos_embed.W_pos")}
+    for key, value in state_dict.items():
+        prefix, _, leaf = key.rpartition(".")
+        mlp = prefix.split(".experts.")[0]
+        if leaf in ("W_out", "b_out") and ".mlp" in prefix and f"{mlp}.ln.w" not in state_dict:
+            untouched[key] = value
+    return untouched

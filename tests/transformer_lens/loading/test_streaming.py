@@ -272,3 +272,36 @@ def test_a_weight_the_checkpoint_lacks_is_named():
     model, cfg, chunks = _meta_model_and_weights()
     streaming.check_all_loaded(model, _stream(model, cfg, chunks))
     assert {param.device.type for param in model.parameters()} == {"cpu"}
+
+
+def _process_everything_in_float32(state_dict, cfg):
+    """Today's processing as it was written: every tensor to float32, every applicable step, cast back."""
+    from transformer_lens import weight_processing as wp
+
+    sd = {k: v.float() for k, v in wp.normalize_kv_names(state_dict, cfg).items()}
+    layer_norm = cfg.normalization_type in ("LN", "LNPre")
+    if wp.can_fold_ln(cfg):
+        sd = wp.fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
+    post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only or cfg.post_layer_norm
+    if layer_norm and not cfg.final_rms and not post_norms:
+        sd = wp.center_writing_weights(sd, cfg)
+    if cfg.output_logits_soft_cap <= 0:
+        sd = wp.center_unembed(sd)
+    if not cfg.use_attention_sinks:
+        sd = wp.fold_value_biases(sd, cfg)
+    return {k: v.to(cfg.dtype) for k, v in sd.items()}
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_half_precision_processing_equals_processing_everything_in_float32(checkpoint, dtype):
+    """Tensors no step touches skip the float32 copy; the result is still the all-float32 one."""
+    from transformer_lens import weight_processing as wp
+
+    hf_config = hf_io.load_hf_config(checkpoint)
+    architecture = hf_config.architectures[0]
+    fields = pipeline.config_fields_from_hf(hf_config, architecture, str(checkpoint))
+    cfg = HookedTransformerConfig(**{**fields, "dtype": dtype, "device": "cpu", "init_weights": False})
+    source = {k: v.to(dtype) for k, v in hf_io.read_tensors(checkpoint).items()}
+    converted = pipeline._convert(registry.family_for_architecture(architecture), source, cfg)
+    ours = wp.process_state_dict(converted, cfg)
+    assert_same_bits(ours, _process_everything_in_float32(converted, cfg))
