@@ -281,7 +281,7 @@ def _load_hf(name: str, hf_model: Any, revision: Optional[str], trust_remote_cod
     """HF config, raw tensors and tokenizer (None when the checkpoint has none)."""
     if hf_model is not None:
         hf_config = hf_model.config
-        tensors = {k: v.detach() for k, v in hf_model.state_dict().items()}
+        tensors: Mapping[str, torch.Tensor] = {k: v.detach() for k, v in hf_model.state_dict().items()}
         checkpoint_dir = None
         try:
             checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)

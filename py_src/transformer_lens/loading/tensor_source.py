@@ -88,7 +88,7 @@ class SafetensorsSource(TensorSource):
         if buffer is not None:
             with open(entry.file, "rb") as handle:
                 handle.seek(entry.begin)
-                if handle.readinto(memoryview(buffer.numpy())) != entry.end - entry.begin:
+                if handle.readinto(memoryview(buffer.numpy())) != entry.end - entry.begin:  # type: ignore[arg-type]
                     raise OSError(f"Weights file {entry.file} is corrupted or truncated: tensor {name} is cut short")
         return tensor
 
