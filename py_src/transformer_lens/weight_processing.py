@@ -243,6 +243,22 @@ def applicable_steps(
     return fold_ln, center_writing_weights, center_unembed
 
 
+def _untouched_by(steps: dict[str, bool], state_dict: StateDict) -> StateDict:
+    """The tensors no active step reads or writes, which need no float32 copy: the embeddings and
+    the MLP output weights when nothing centres the writing weights (RMSNorm models), unless a
+    SoLU MLP's own LayerNorm is folded into ``W_out``.
+    """
+    if steps["center_writing_weights"]:
+        return {}
+    untouched = {k: v for k, v in state_dict.items() if k in ("embed.W_E", "pos_embed.W_pos")}
+    for key, value in state_dict.items():
+        prefix, _, leaf = key.rpartition(".")
+        mlp = prefix.split(".experts.")[0]
+        if leaf in ("W_out", "b_out") and ".mlp" in prefix and f"{mlp}.ln.w" not in state_dict:
+            untouched[key] = value
+    return untouched
+
+
 def process_state_dict(
     state_dict: StateDict,
     cfg: HookedTransformerConfig,
@@ -292,18 +308,3 @@ def process_state_dict(
     processed = {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
     return {**processed, **{k: _cast(v, cfg.dtype) for k, v in untouched.items()}}
 
-
-def _untouched_by(steps: dict[str, bool], state_dict: StateDict) -> StateDict:
-    """The tensors no active step reads or writes, which need no float32 copy: the embeddings and
-    the MLP output weights when nothing centres the writing weights (RMSNorm models), unless a
-    SoLU MLP's own LayerNorm is folded into ``W_out``.
-    """
-    if steps["center_writing_weights"]:
-        return {}
-    untouched = {k: v for k, v in state_dict.items() if k in ("embed.W_E", "pos_embed.W_pos")}
-    for key, value in state_dict.items():
-        prefix, _, leaf = key.rpartition(".")
-        mlp = prefix.split(".experts.")[0]
-        if leaf in ("W_out", "b_out") and ".mlp" in prefix and f"{mlp}.ln.w" not in state_dict:
-            untouched[key] = value
-    return untouched
