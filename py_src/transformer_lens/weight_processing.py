@@ -303,8 +303,8 @@ def process_state_dict(
         sd = _center_unembed(sd)
     if steps["fold_value_biases"]:
         sd = _fold_value_biases(sd, cfg)
-    if steps["refactor_factored_attn_matrices"]:
+    sd.update({k: _cast(v, cfg.dtype) for k, v in untouched.items()})  # refactoring reads none of them
+    if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)
-    processed = {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
-    return {**processed, **{k: _cast(v, cfg.dtype) for k, v in untouched.items()}}
+    return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
 
