@@ -307,4 +307,3 @@ def process_state_dict(
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)
     return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
-
