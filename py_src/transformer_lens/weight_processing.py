@@ -37,6 +37,17 @@ def normalize_kv_names(state_dict: StateDict, cfg: HookedTransformerConfig) -> S
     return sd
 
 
+def layers_in(state_dict: StateDict, cfg: HookedTransformerConfig) -> list[int]:
+    """The blocks whose tensors ``state_dict`` holds, in order.
+
+    Every step below acts on one block at a time or on the tensors outside the blocks, so a
+    state dict holding some blocks only (the streaming loader's chunks) is processed exactly as
+    those blocks would be within the whole.
+    """
+    present = {int(key.split(".", 2)[1]) for key in state_dict if key.startswith("blocks.") and key.split(".", 2)[1].isdigit()}
+    return [layer for layer in range(cfg.n_layers) if layer in present]
+
+
 def _kv_names(state_dict: StateDict, layer: int, letter: str) -> tuple[str, str]:
     """Key/value weights are stored as ``_W_K`` (one per KV group) in our modules."""
     prefix = f"blocks.{layer}.attn."
@@ -79,7 +90,7 @@ def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_bi
     layer_norm = cfg.normalization_type == "LN"
     has_bias = layer_norm and fold_biases
     center = layer_norm and center_weights
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         ln1 = f"blocks.{layer}.ln1"
         q_w, q_b = f"blocks.{layer}.attn.W_Q", f"blocks.{layer}.attn.b_Q"
         for weight_key, bias_key in ((q_w, q_b), _kv_names(sd, layer, "K"), _kv_names(sd, layer, "V")):
@@ -140,7 +151,7 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
 
     center("embed.W_E")
     center("pos_embed.W_pos")
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         center(f"blocks.{layer}.attn.W_O")
         center(f"blocks.{layer}.attn.b_O")
         if not cfg.attn_only:
@@ -155,15 +166,16 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
 def center_unembed(state_dict: StateDict) -> StateDict:
     """Make every residual direction's logits sum to zero (softmax is shift-invariant)."""
     sd = dict(state_dict)
-    sd["unembed.W_U"] = sd["unembed.W_U"] - sd["unembed.W_U"].mean(dim=-1, keepdim=True)
-    sd["unembed.b_U"] = sd["unembed.b_U"] - sd["unembed.b_U"].mean()
+    if "unembed.W_U" in sd:
+        sd["unembed.W_U"] = sd["unembed.W_U"] - sd["unembed.W_U"].mean(dim=-1, keepdim=True)
+        sd["unembed.b_U"] = sd["unembed.b_U"] - sd["unembed.b_U"].mean()
     return sd
 
 
 def fold_value_biases(state_dict: StateDict, cfg: HookedTransformerConfig) -> StateDict:
     """Move b_V into b_O: patterns sum to 1, so each head adds exactly ``b_V @ W_O``."""
     sd = dict(state_dict)
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         _, b_v_key = _kv_names(sd, layer, "V")
         b_v = sd[b_v_key]
         w_o = sd[f"blocks.{layer}.attn.W_O"]
@@ -185,7 +197,7 @@ def refactor_factored_attn_matrices(state_dict: StateDict, cfg: HookedTransforme
         # Rotary embeddings turn W_Q/W_K into position-dependent maps, so QK has no single factoring.
         raise CheckFailed("You can't refactor the QK circuit when using rotary embeddings (refactor_factored_attn_matrices)")
     sd = dict(state_dict)
-    for layer in range(cfg.n_layers):
+    for layer in layers_in(sd, cfg):
         prefix = f"blocks.{layer}.attn."
         k_w, k_b = _kv_names(sd, layer, "K")
         v_w, v_b = _kv_names(sd, layer, "V")
@@ -217,6 +229,39 @@ _fold_value_biases = fold_value_biases
 _refactor = refactor_factored_attn_matrices
 
 
+def _cast(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``tensor.float().to(dtype)`` in one step where that is exact (all but float64 sources)."""
+    if not tensor.is_floating_point():
+        return tensor
+    return tensor.float().to(dtype) if tensor.dtype == torch.float64 else tensor.to(dtype)
+
+
+def applicable_steps(
+    cfg: HookedTransformerConfig, fold_ln: bool, center_writing_weights: bool, center_unembed: bool
+) -> tuple[bool, bool, bool]:
+    """``fold_ln``, ``center_writing_weights``, ``center_unembed`` less what the model cannot take (warned)."""
+    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
+        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
+        return False, False, False
+    return fold_ln, center_writing_weights, center_unembed
+
+
+def _untouched_by(steps: dict[str, bool], state_dict: StateDict) -> StateDict:
+    """The tensors no active step reads or writes, which need no float32 copy: the embeddings and
+    the MLP output weights when nothing centres the writing weights (RMSNorm models), unless a
+    SoLU MLP's own LayerNorm is folded into ``W_out``.
+    """
+    if steps["center_writing_weights"]:
+        return {}
+    untouched = {k: v for k, v in state_dict.items() if k in ("embed.W_E", "pos_embed.W_pos")}
+    for key, value in state_dict.items():
+        prefix, _, leaf = key.rpartition(".")
+        mlp = prefix.split(".experts.")[0]
+        if leaf in ("W_out", "b_out") and ".mlp" in prefix and f"{mlp}.ln.w" not in state_dict:
+            untouched[key] = value
+    return untouched
+
+
 def process_state_dict(
     state_dict: StateDict,
     cfg: HookedTransformerConfig,
@@ -235,23 +280,33 @@ def process_state_dict(
     Shortformer models add positions after ``ln1``, so folding it, centering the writing weights
     (``W_pos`` included) or the unembedding are skipped for them, as upstream does.
     """
-    if cfg.positional_embedding_type == "shortformer" and (fold_ln or center_writing_weights or center_unembed):
-        logger.warning("fold_ln, center_writing_weights and center_unembed do not apply to shortformer models: skipped")
-        fold_ln = center_writing_weights = center_unembed = False
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in normalize_kv_names(state_dict, cfg).items()}
+    fold_ln, center_writing_weights, center_unembed = applicable_steps(cfg, fold_ln, center_writing_weights, center_unembed)
     layer_norm = cfg.normalization_type in ("LN", "LNPre")
-    if fold_ln and can_fold_ln(cfg):
-        sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
     # Post-norms (Gemma 2, OLMo 2, OPT-350m's post-LN) mean sublayers do not write straight into a
     # stream that a LayerNorm reads, so centering what writes to it would change the output.
     post_norms = cfg.use_normalization_before_and_after or cfg.normalization_after_only or cfg.post_layer_norm
-    if center_writing_weights and layer_norm and not cfg.final_rms and not post_norms:
+    steps = {
+        "fold_ln": fold_ln and can_fold_ln(cfg),
+        "center_writing_weights": center_writing_weights and layer_norm and not cfg.final_rms and not post_norms,
+        "center_unembed": center_unembed and cfg.output_logits_soft_cap <= 0,
+        # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
+        "fold_value_biases": fold_value_biases and not cfg.use_attention_sinks,
+        "refactor_factored_attn_matrices": refactor_factored_attn_matrices,
+    }
+    sd = normalize_kv_names(state_dict, cfg)
+    if not any(steps.values()):  # a plain cast: the same bits as through float32, without the copy
+        return {k: _cast(v, cfg.dtype) for k, v in sd.items()}
+    untouched = _untouched_by(steps, sd)
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items() if k not in untouched}
+    if steps["fold_ln"]:
+        sd = fold_layer_norm(sd, cfg, fold_biases=True, center_weights=layer_norm)
+    if steps["center_writing_weights"]:
         sd = _center_writing(sd, cfg)
-    if center_unembed and cfg.output_logits_soft_cap <= 0:
+    if steps["center_unembed"]:
         sd = _center_unembed(sd)
-    # With attention sinks the pattern sums to less than 1, so b_V cannot move into b_O.
-    if fold_value_biases and not cfg.use_attention_sinks:
+    if steps["fold_value_biases"]:
         sd = _fold_value_biases(sd, cfg)
+    sd.update({k: _cast(v, cfg.dtype) for k, v in untouched.items()})  # refactoring reads none of them
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)
     return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading import hf_io, registry
+from transformer_lens.loading import hf_io, registry, streaming
 from transformer_lens.loading.families import t5
 from transformer_lens.loading.pipeline import as_dtype, split_overrides
+from transformer_lens.loading.tensor_source import InMemorySource, TensorSource
 
 
 def load_encoder_decoder(
@@ -48,17 +49,19 @@ def load_encoder_decoder(
     cfg_dict.update(tl_overrides)
     cfg = HookedTransformerConfig(**cfg_dict)
     if hf_model is not None:
-        tensors = {key: value.detach() for key, value in hf_model.state_dict().items()}
+        tensors: TensorSource = InMemorySource({key: value.detach() for key, value in hf_model.state_dict().items()})
     else:
-        tensors = hf_io.read_tensors(checkpoint_dir)
-    try:
-        state_dict = {key: value.to(cfg.dtype) for key, value in t5.convert_state_dict(tensors, cfg).items()}
-    except KeyError as error:
-        raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({architecture}) needs") from None
+        tensors = hf_io.open_tensors(checkpoint_dir)
+
+    def convert(source: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+        try:
+            return t5.convert_state_dict(source, cfg)
+        except KeyError as error:
+            raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({architecture}) needs") from None
+
     if tokenizer is None and checkpoint_dir is not None:
         tokenizer = hf_io.load_tokenizer(checkpoint_dir)
-    model = model_class(cfg, tokenizer, move_to_device=False)
-    model.load_state_dict_checked(state_dict)
+    model = streaming.load_streamed(model_class, tokenizer, tensors, convert, cfg, move_to_device)
     if move_to_device:
         model.to(cfg.device)
     model.eval()

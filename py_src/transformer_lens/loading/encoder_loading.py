@@ -9,8 +9,9 @@ from typing import Any, Optional, Union
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading import hf_io
+from transformer_lens.loading import hf_io, streaming
 from transformer_lens.loading.families import bert
+from transformer_lens.loading.tensor_source import InMemorySource, TensorSource
 from transformer_lens.loading.pipeline import arguments_of, as_dtype, check_model_name, split_overrides
 
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
@@ -52,9 +53,9 @@ def load_encoder(
     cfg_dict.update(tl_overrides)
     cfg = HookedTransformerConfig(**cfg_dict)
     if hf_model is not None:
-        tensors = {key: value.detach() for key, value in hf_model.state_dict().items()}
+        tensors: TensorSource = InMemorySource({key: value.detach() for key, value in hf_model.state_dict().items()})
     else:
-        tensors = hf_io.read_tensors(checkpoint_dir)
+        tensors = hf_io.open_tensors(checkpoint_dir)
     if architecture in bert.ENCODER_ONLY_ARCHITECTURES:
         warnings.warn(
             f"{model_name} is a {architecture} checkpoint with no MLM head: HookedEncoder loads the encoder only, "
@@ -63,11 +64,9 @@ def load_encoder(
             UserWarning,
             stacklevel=3,
         )
-    state_dict = bert.convert_state_dict(tensors, cfg)
     if tokenizer is None and checkpoint_dir is not None and _has_tokenizer_files(checkpoint_dir):
         tokenizer = hf_io.load_tokenizer(checkpoint_dir)
-    model = model_class(cfg, tokenizer, move_to_device=False)
-    model.load_state_dict_checked(state_dict)
+    model = streaming.load_streamed(model_class, tokenizer, tensors, bert.convert_state_dict, cfg, move_to_device)
     if move_to_device:
         model.to(cfg.device)
     model.eval()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
+
+if TYPE_CHECKING:
+    from transformer_lens.loading.tensor_source import TensorSource
 
 _WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken"]
 
@@ -86,6 +89,21 @@ def read_tensors(checkpoint_dir: Path) -> dict[str, torch.Tensor]:
         except (SafetensorError, RuntimeError, EOFError, OSError) as error:
             raise OSError(f"Weights file {file} is corrupted or truncated: {error}") from None
     return tensors
+
+
+def open_tensors(checkpoint_dir: Path) -> "TensorSource":
+    """The checkpoint's tensors, read one by one on access (safetensors), or loaded (pytorch .bin).
+
+    Headers are read now, so a truncated shard is named before any weight is read.
+    """
+    from transformer_lens.loading.tensor_source import InMemorySource, SafetensorsSource
+
+    files = _weight_files(checkpoint_dir, "model.safetensors.index.json", "*.safetensors")
+    if files:
+        return SafetensorsSource(files)
+    if not _weight_files(checkpoint_dir, "pytorch_model.bin.index.json", "*.bin"):
+        raise CheckpointNotFoundError(f"No weight files (*.safetensors or *.bin) in {checkpoint_dir}")
+    return InMemorySource(read_tensors(checkpoint_dir))
 
 
 def _weight_files(checkpoint_dir: Path, index_name: str, pattern: str) -> list[Path]:

@@ -7,13 +7,15 @@ import inspect
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading import checkpoints, hf_io, registry, tl_format
+from transformer_lens import devices, weight_processing
+from transformer_lens.loading import checkpoints, hf_io, registry, streaming, tl_format
 from transformer_lens.loading.model_names import CONFIG_BY_NAME_PREFIX
+from transformer_lens.loading.tensor_source import InMemorySource, TensorSource
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +80,6 @@ def check_first_n_layers(first_n_layers: Any, n_layers: int, model_name: str) ->
             f"first_n_layers={first_n_layers} is out of range: {model_name} has {n_layers} layers, "
             f"so it must lie between 1 and {n_layers}"
         )
-
-
-def _first_blocks(state_dict: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:
-    """The state dict without the tensors of blocks ``n_layers`` and later (``first_n_layers``)."""
-
-    def kept(key: str) -> bool:
-        parts = key.split(".")
-        return not (len(parts) > 2 and parts[0] == "blocks" and parts[1].isdigit() and int(parts[1]) >= n_layers)
-
-    return {key: value for key, value in state_dict.items() if kept(key)}
 
 
 def load_pretrained(
@@ -176,25 +168,39 @@ def load_pretrained(
     cfg_dict["init_weights"] = False
     cfg = HookedTransformerConfig(**cfg_dict)
     if family is not None:
-        state_dict = _convert(family, tensors, cfg)
+        convert = lambda source, cfg: _convert(family, source, cfg)  # noqa: E731
     elif tl_format_model:
-        state_dict = tl_format.convert_state_dict(tensors, cfg)
+        convert = tl_format.convert_state_dict
     else:
-        state_dict = tensors
-    if first_n_layers is not None:
-        state_dict = _first_blocks(state_dict, first_n_layers)
-    model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
+        convert = lambda source, cfg: dict(source)  # noqa: E731  (embedded models are stored converted)
+    if not isinstance(tensors, TensorSource):
+        tensors = InMemorySource(tensors)
+    fold_ln, center_writing_weights, center_unembed = weight_processing.applicable_steps(
+        cfg, fold_ln, center_writing_weights, center_unembed
+    )
+    with streaming.parameters_on_meta():
+        model = model_class(cfg, tokenizer, move_to_device=False, default_padding_side=default_padding_side)
     if family is not None and model.tokenizer is not None:
         # As upstream: the name AutoTokenizer loads it by (set after construction, which would load it).
         model.cfg.tokenizer_name = official or model_name
-    model.load_and_process_state_dict(
-        state_dict,
+    if move_to_device:
+        devices.check_device_count(cfg)
+    hf_device = next(hf_model.parameters()).device if hf_model is not None and hasattr(hf_model, "parameters") else None
+    streaming.check_memory_fits(model, cfg, move_to_device, already_on=hf_device)
+    loaded = streaming.stream_into_model(
+        model,
+        streaming.converted_chunks(tensors, convert, cfg),
+        cfg,
+        move_to_device=move_to_device,
         fold_ln=fold_ln,
         center_writing_weights=center_writing_weights,
         center_unembed=center_unembed,
         fold_value_biases=fold_value_biases,
         refactor_factored_attn_matrices=refactor_factored_attn_matrices,
     )
+    if fold_ln and weight_processing.can_fold_ln(model.cfg):
+        model._swap_norms(model.cfg.normalization_type + "Pre")
+    streaming.check_all_loaded(model, loaded)
     if move_to_device:
         model.move_model_modules_to_device()
     model.eval()
@@ -248,7 +254,7 @@ def arguments_of(model_class: type) -> list[str]:
     return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.name != "model_name"]
 
 
-def _convert(family: Any, tensors: dict, cfg: HookedTransformerConfig) -> dict:
+def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict:
     """Family conversion with a one-line reason when the weights do not fit the config."""
     try:
         state_dict = family.convert_state_dict(tensors, cfg)
@@ -275,7 +281,7 @@ def _load_hf(name: str, hf_model: Any, revision: Optional[str], trust_remote_cod
     """HF config, raw tensors and tokenizer (None when the checkpoint has none)."""
     if hf_model is not None:
         hf_config = hf_model.config
-        tensors = {k: v.detach() for k, v in hf_model.state_dict().items()}
+        tensors: Mapping[str, torch.Tensor] = {k: v.detach() for k, v in hf_model.state_dict().items()}
         checkpoint_dir = None
         try:
             checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)
@@ -287,6 +293,6 @@ def _load_hf(name: str, hf_model: Any, revision: Optional[str], trust_remote_cod
     hf_config = hf_io.load_hf_config(checkpoint_dir, trust_remote_code)
     architecture = (getattr(hf_config, "architectures", None) or ["?"])[0]
     registry.family_for_architecture(architecture)  # fail before reading weights
-    tensors = hf_io.read_tensors(checkpoint_dir)
+    tensors = hf_io.open_tensors(checkpoint_dir)  # headers only: weights are read layer by layer
     tokenizer = hf_io.load_tokenizer(checkpoint_dir, trust_remote_code) if want_tokenizer else None
     return hf_config, tensors, tokenizer

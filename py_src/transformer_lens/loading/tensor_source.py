@@ -1,0 +1,146 @@
+"""Checkpoint tensors read on demand, one at a time, with shapes known before any is read.
+
+A ``TensorSource`` lists a checkpoint's tensor names and gives, per name, either the real
+tensor (read from disk now) or a ``meta`` stand-in with its shape and dtype (free). The
+streaming loader asks for real tensors of one layer at a time, so only that layer's source
+tensors are ever in memory.
+
+Safetensors files are read by their header (8-byte length, JSON of dtype/shape/offsets) and
+``readinto`` straight into a fresh tensor: its memory is ordinary heap memory, given back as
+soon as the tensor is dropped (a memory-mapped view would keep the file's touched pages
+resident for as long as the mapping lives).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Iterator, Mapping, Optional
+
+import torch
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+    "F8_E4M3": torch.float8_e4m3fn,
+    "F8_E5M2": torch.float8_e5m2,
+}
+
+
+class TensorSource(Mapping[str, torch.Tensor]):
+    """Names -> tensors; ``meta(name)`` costs nothing, ``self[name]`` reads the tensor."""
+
+    def meta(self, name: str) -> torch.Tensor:
+        raise NotImplementedError
+
+    def nbytes(self) -> int:
+        return sum(self.meta(name).numel() * self.meta(name).element_size() for name in self)
+
+
+class InMemorySource(TensorSource):
+    """Tensors already in memory (a Hugging Face model's, a TransformerLens-format file's)."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        self._tensors = dict(tensors)
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._tensors[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+    def meta(self, name: str) -> torch.Tensor:
+        return self._tensors[name].to("meta")
+
+
+class _Entry:
+    __slots__ = ("file", "dtype", "shape", "begin", "end")
+
+    def __init__(self, file: Path, dtype: torch.dtype, shape: tuple[int, ...], begin: int, end: int) -> None:
+        self.file, self.dtype, self.shape, self.begin, self.end = file, dtype, shape, begin, end
+
+
+class SafetensorsSource(TensorSource):
+    """Every tensor of some ``.safetensors`` files (a sharded checkpoint), read one by one on access."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._metas: dict[str, torch.Tensor] = {}
+        for file in files:
+            self._entries.update(_read_header(file))
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        entry = self._entries[name]
+        tensor = torch.empty(entry.shape, dtype=entry.dtype)
+        buffer = tensor.view(-1).view(torch.uint8) if tensor.numel() else None
+        if buffer is not None:
+            with open(entry.file, "rb") as handle:
+                handle.seek(entry.begin)
+                if handle.readinto(memoryview(buffer.numpy())) != entry.end - entry.begin:  # type: ignore[arg-type]
+                    raise OSError(f"Weights file {entry.file} is corrupted or truncated: tensor {name} is cut short")
+        return tensor
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def meta(self, name: str) -> torch.Tensor:
+        if name not in self._metas:
+            entry = self._entries[name]
+            self._metas[name] = torch.empty(entry.shape, dtype=entry.dtype, device="meta")
+        return self._metas[name]
+
+    def largest_file_bytes(self) -> int:
+        files = {entry.file for entry in self._entries.values()}
+        return max((file.stat().st_size for file in files), default=0)
+
+
+def _read_header(file: Path) -> dict[str, _Entry]:
+    """The tensors a safetensors file declares; a file shorter than its header says names itself."""
+    size = file.stat().st_size
+    try:
+        with open(file, "rb") as handle:
+            (header_len,) = struct.unpack("<Q", handle.read(8))
+            if header_len > size - 8:
+                raise ValueError(f"header of {header_len} bytes in a {size}-byte file")
+            header = json.loads(handle.read(header_len))
+    except (struct.error, ValueError, UnicodeDecodeError) as error:
+        raise OSError(f"Weights file {file} is corrupted or truncated: {error}") from None
+    start = 8 + header_len
+    entries = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        if start + end > size:
+            raise OSError(
+                f"Weights file {file} is corrupted or truncated: tensor {name} ends at byte {start + end}, "
+                f"the file has {size}"
+            )
+        dtype = _SAFETENSORS_DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise OSError(f"Weights file {file}: tensor {name} has unsupported dtype {info['dtype']}")
+        entries[name] = _Entry(file, dtype, tuple(info["shape"]), start + begin, start + end)
+    return entries
+
+
+def layer_of(name: str) -> Optional[int]:
+    """The layer a tensor name belongs to: its first all-digit part (``h.3.attn``, ``model.layers.3.``)."""
+    for part in name.split("."):
+        if part.isdigit():
+            return int(part)
+    return None
