@@ -247,6 +247,7 @@ def test_a_cell_and_sidebar_jobs_run_together_exactly_and_requests_are_answered_
     ):
         reply, timings[request["type"]] = panel.ask(request, reply_type)
         assert reply["type"] == reply_type, reply
+    print("control request round trips (s):", {k: round(t, 3) for k, t in timings.items()})
     assert max(timings.values()) < 1.0, timings
     jobs, _ = panel.ask({"v": v, "type": "list_jobs", "id": "s8"}, "jobs")
     assert [j["status"] for j in jobs["jobs"][-2:]] == ["running", "cancelled"]
