@@ -15,17 +15,17 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.embed import Embed, Unembed
 from transformer_lens.components.norms import RMSNorm
 from transformer_lens.components.t5 import T5Block
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.generation import sample_logits
-from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
-class HookedEncoderDecoder(HookedRootModule):
+class HookedEncoderDecoder(HookedModelBase):
     """T5: ``encoder.{i}`` and ``decoder.{i}`` blocks (``attn``, decoder ``cross_attn``, ``mlp``, ``ln1..3``).
 
     ``hook_embed`` is the encoder's token embedding and ``hook_decoder_embed`` the decoder's;
@@ -33,19 +33,18 @@ class HookedEncoderDecoder(HookedRootModule):
     biases ``[1, head_index, query_pos, key_pos]`` that every layer of that stack adds to its scores.
     """
 
+    float_input_hint = ""
+    checks_cache_budget = False  # the encoder/decoder stacks' hook shapes are not in hook_names
+
+    def max_positions(self) -> Optional[int]:
+        return None  # relative position buckets: any length runs
+
     def __init__(self, cfg: Union[HookedTransformerConfig, dict], tokenizer: Any = None, move_to_device: bool = True, **kwargs: Any) -> None:
         super().__init__()
-        if isinstance(cfg, str):
-            raise ValueError("HookedEncoderDecoder takes a config; to load a pretrained model use HookedEncoderDecoder.from_pretrained()")
-        cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.n_devices != 1:
-            raise ValueError("HookedEncoderDecoder does not support n_devices > 1")
+        cfg = self.config_from(cfg)
         self.cfg = cfg
-        self.tokenizer = tokenizer
-        if cfg.d_vocab == -1:
-            if tokenizer is None:
-                raise ValueError("d_vocab must be set in the config or come from a tokenizer")
-            cfg.d_vocab = cfg.d_vocab_out = len(tokenizer)
+        self.tokenizer = self.named_tokenizer(tokenizer)
+        self.fill_vocab_from_tokenizer()
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         self.hook_decoder_embed = HookPoint()  # [batch, decoder_pos, d_model]
@@ -60,17 +59,6 @@ class HookedEncoderDecoder(HookedRootModule):
             self.to(cfg.device)
         self.setup()
 
-    def init_weights(self) -> None:
-        """Weights ~ N(0, initializer_range), norm weights 1, biases 0."""
-        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
-        with torch.no_grad():
-            for name, param in self.named_parameters():
-                leaf = name.rsplit(".", 1)[-1]
-                if leaf.startswith("W") or name.endswith("rel_pos_bias.weight"):
-                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
-                else:
-                    param.fill_(1.0 if leaf == "w" else 0.0)
-
     # ---- tokenization ----------------------------------------------------------------
     def to_tokens(self, input: Union[str, list[str]], move_to_device: bool = True, truncate: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Text -> ``(tokens, attention_mask)``, each ``"batch pos"`` (right-padded, with T5's EOS)."""
@@ -81,16 +69,6 @@ class HookedEncoderDecoder(HookedRootModule):
         if move_to_device:
             tokens, mask = tokens.to(self.embed.W_E.device), mask.to(self.embed.W_E.device)
         return tokens, mask
-
-    def _check_tokens(self, tokens: Any, what: str) -> torch.Tensor:
-        if not isinstance(tokens, torch.Tensor) or tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
-            raise TypeError(f"{what} must be an integer token tensor [batch, pos]")
-        tokens = tokens.unsqueeze(0) if tokens.ndim == 1 else tokens
-        if tokens.ndim != 2:
-            raise ValueError(f"{what} must have shape [batch, pos], got {tuple(tokens.shape)}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
-            raise ValueError(f"{what} ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
-        return tokens.to(self.embed.W_E.device)
 
     def _start_tokens(self, batch: int) -> torch.Tensor:
         start = self.cfg.decoder_start_token_id
@@ -155,13 +133,6 @@ class HookedEncoderDecoder(HookedRootModule):
             decoder_input = self._start_tokens(tokens.shape[0])
         logits = self.decode(decoder_input, self.encode(tokens, one_zero_attention_mask), one_zero_attention_mask)
         return logits if return_type == "logits" else None
-
-    def run_with_cache(self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any):
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
-        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
-        if return_cache_object:
-            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
-        return out, cache_dict
 
     @torch.inference_mode()
     def generate(
@@ -235,29 +206,6 @@ class HookedEncoderDecoder(HookedRootModule):
         return load_encoder_decoder(
             cls, model_name, hf_model=hf_model, device=device, tokenizer=tokenizer, move_to_device=move_to_device, dtype=dtype, overrides=overrides
         )
-
-    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
-        own = self.state_dict()
-        missing, unexpected = [k for k in own if k not in state_dict], [k for k in state_dict if k not in own]
-        if missing or unexpected:
-            raise ValueError(f"Checkpoint does not match the model config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        for key, value in state_dict.items():
-            if own[key].shape != value.shape:
-                raise ValueError(f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}")
-        self.load_state_dict(state_dict, strict=True)
-
-    def to(self, *args: Any, **kwargs: Any) -> "HookedEncoderDecoder":  # type: ignore[override]
-        result = super().to(*args, **kwargs)
-        param = next(self.parameters())
-        self.cfg.device = param.device.type if param.device.index is None else str(param.device)
-        self.cfg.dtype = param.dtype
-        return result
-
-    @property
-    def W_E(self) -> torch.Tensor:
-        """Token embeddings ``[d_vocab, d_model]``, shared by encoder and decoder."""
-        return self.embed.W_E
 
     @property
     def W_U(self) -> torch.Tensor:
