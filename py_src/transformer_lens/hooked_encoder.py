@@ -221,10 +221,11 @@ class HookedEncoder(WeightPropertiesMixin, HookedModelBase):
         ``BertModel`` loads with a warning and no head. Keyword overrides are BertConfig keys or
         HookedTransformerConfig fields. Weights are not processed (post-LN norms cannot be folded).
         """
-        from transformer_lens.loading.encoder_loading import load_encoder
+        from transformer_lens.loading.pipeline import load_pretrained
 
-        return load_encoder(
+        return load_pretrained(
             cls,
+            bert_family,
             model_name,
             checkpoint_index=checkpoint_index,
             checkpoint_value=checkpoint_value,

@@ -201,10 +201,11 @@ class HookedEncoderDecoder(HookedModelBase):
         **overrides: Any,
     ) -> "HookedEncoderDecoder":
         """Load a T5 checkpoint (``T5ForConditionalGeneration``): HF id in the cache or a local directory."""
-        from transformer_lens.loading.encoder_decoder_loading import load_encoder_decoder
+        from transformer_lens.loading.families import t5
+        from transformer_lens.loading.pipeline import load_pretrained
 
-        return load_encoder_decoder(
-            cls, model_name, hf_model=hf_model, device=device, tokenizer=tokenizer, move_to_device=move_to_device, dtype=dtype, overrides=overrides
+        return load_pretrained(
+            cls, t5, model_name, hf_model=hf_model, device=device, tokenizer=tokenizer, move_to_device=move_to_device, dtype=dtype, overrides=overrides
         )
 
     @property

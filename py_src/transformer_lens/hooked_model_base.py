@@ -167,6 +167,10 @@ class HookedModelBase(HookedRootModule):
         """The model on Apple's MPS device."""
         return self.to("mps")
 
+    def move_model_modules_to_device(self) -> None:
+        """Put the model on ``cfg.device`` (HookedTransformer also splits blocks over ``n_devices``)."""
+        self.to(self.cfg.device)
+
     @property
     def W_E(self) -> torch.Tensor:
         """Token embeddings ``[d_vocab, d_model]``."""

@@ -106,6 +106,7 @@ class HookedTransformer(
 
         return load_pretrained(
             cls,
+            None,
             model_name,
             fold_ln=fold_ln,
             center_writing_weights=center_writing_weights,

@@ -195,19 +195,6 @@ def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     return tensor.to(device).contiguous()
 
 
-def load_streamed(
-    model_class: type, tokenizer: Any, source: TensorSource, convert: Converter, cfg: HookedTransformerConfig, move_to_device: bool
-) -> Any:
-    """A model without weight processing (encoders, encoder-decoders), streamed in chunk by chunk."""
-    with parameters_on_meta():
-        model = model_class(cfg, tokenizer, move_to_device=False)
-    check_memory_fits(model, cfg, move_to_device)
-    off = dict.fromkeys(("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases", "refactor_factored_attn_matrices"), False)
-    loaded = stream_into_model(model, converted_chunks(source, convert, cfg), cfg, move_to_device=move_to_device, **off)
-    check_all_loaded(model, loaded)
-    return model
-
-
 def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:
     """Every weight the model holds came from the checkpoint (as a strict ``load_state_dict``)."""
     missing = [name for name in model.state_dict() if name not in loaded]
