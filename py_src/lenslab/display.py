@@ -86,7 +86,7 @@ def show(obj: Any, **kwargs: Any) -> None:
     """
     from IPython.display import display
 
-    display(to_widget(obj, **kwargs))
+    display(to_widget(obj, **kwargs))  # type: ignore[no-untyped-call]  # IPython ships no types
 
 
 

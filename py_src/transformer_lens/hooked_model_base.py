@@ -9,7 +9,7 @@ all three).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import torch
 
@@ -157,10 +157,10 @@ class HookedModelBase(HookedRootModule):
         self.cfg.dtype = param.dtype
         return result
 
-    def cuda(self, device: Any = None) -> Any:  # type: ignore[override]
+    def cuda(self, device: Any = None) -> Any:
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
-    def cpu(self) -> Any:  # type: ignore[override]
+    def cpu(self) -> Any:
         return self.to("cpu")
 
     def mps(self) -> Any:
@@ -174,4 +174,4 @@ class HookedModelBase(HookedRootModule):
     @property
     def W_E(self) -> torch.Tensor:
         """Token embeddings ``[d_vocab, d_model]``."""
-        return self.embed.W_E  # type: ignore[no-any-return]
+        return cast(torch.Tensor, self.get_submodule("embed").W_E)

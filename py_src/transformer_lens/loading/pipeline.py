@@ -123,7 +123,7 @@ def load_pretrained(
     dtype = overrides.pop("torch_dtype", dtype)  # upstream's older name for dtype
     model_name = check_model_name(model_name)
     decoder = family is None
-    if decoder:
+    if family is None:
         encoder_error = registry.encoder_name_error(model_name) or registry.encoder_decoder_name_error(model_name)
         if encoder_error is not None:
             raise encoder_error
@@ -146,7 +146,7 @@ def load_pretrained(
         cfg_dict.update(split_overrides(None, overrides, arguments_of(model_class)))
     elif decoder and hf_model is None and _is_tl_format(model_name, local_dir):
         tl_format_model = True
-        source = model_name if local_dir else official
+        source = model_name if local_dir else official or model_name
         cfg_dict, tensors = tl_format.load_tl_format(source, official or model_name, revision, checkpoint_index, checkpoint_value)
         if tokenizer is None:
             tokenizer = _tokenizer_by_name(cfg_dict["tokenizer_name"], trust_remote_code)
@@ -264,7 +264,7 @@ def config_fields_from_hf(hf_config: Any, architecture: str, name: str, short_na
     These are the fields upstream's ``convert_hf_model_config`` gives, except ``tokenizer_name``,
     set once a tokenizer is actually loaded (see tests/transformer_lens/loading/test_upstream_config_fields.py).
     """
-    cfg_dict = _family_any(architecture).config_from_hf(hf_config)
+    cfg_dict: dict[str, Any] = _family_any(architecture).config_from_hf(hf_config)
     cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name) if short_name else name)
     for prefix, fields in CONFIG_BY_NAME_PREFIX.items():
         if name.startswith(prefix):
@@ -309,16 +309,16 @@ def _tokenizer_by_name(name: Optional[str], trust_remote_code: bool) -> Any:
         return None
 
 
-def arguments_of(model_class: type) -> list[str]:
+def arguments_of(model_class: Any) -> list[str]:
     """The named keyword arguments of ``model_class.from_pretrained``."""
     parameters = inspect.signature(model_class.from_pretrained).parameters.values()
     return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.name != "model_name"]
 
 
-def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict:
+def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
     """Family conversion with a one-line reason when the weights do not fit the config."""
     try:
-        state_dict = family.convert_state_dict(tensors, cfg)
+        state_dict: dict[str, torch.Tensor] = family.convert_state_dict(tensors, cfg)
     except KeyError as error:
         raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({cfg.original_architecture}) needs") from None
     except (RuntimeError, ValueError) as error:  # reshapes that cannot fit, e.g. einops errors
@@ -330,7 +330,7 @@ def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
     return state_dict
 
 
-def _embedded_module():
+def _embedded_module() -> Optional[ModuleType]:
     try:
         from transformer_lens.loading import embedded
     except ImportError:
