@@ -50,10 +50,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedModelBase):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        cfg = self.config_from(cfg)
-        self.cfg = cfg
-        self.tokenizer = self.named_tokenizer(tokenizer)
-        self.fill_vocab_from_tokenizer()
+        cfg = self.init_config(cfg, tokenizer)
         self.embed = BertEmbed(cfg)
         self.hook_full_embed = HookPoint()  # [batch, pos, d_model]
         self.blocks = nn.ModuleList([BertBlock(cfg, index) for index in range(cfg.n_layers)])
@@ -63,11 +60,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedModelBase):
         if cfg.original_architecture in bert_family.NSP_ARCHITECTURES:
             self.pooler = BertPooler(cfg)
             self.nsp_head = BertNSPHead(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.to(cfg.device)
-        self.setup()
+        self.finish_init(move_to_device)
 
     @property
     def has_mlm_head(self) -> bool:

@@ -19,7 +19,7 @@ from transformer_lens.components.embed import Embed, Unembed
 from transformer_lens.components.norms import RMSNorm
 from transformer_lens.components.t5 import T5Block
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.generation import sample_logits
+from transformer_lens.generation import check_sampling_args, eos_ids_for, next_token_step
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
@@ -41,10 +41,7 @@ class HookedEncoderDecoder(HookedModelBase):
 
     def __init__(self, cfg: Union[HookedTransformerConfig, dict], tokenizer: Any = None, move_to_device: bool = True, **kwargs: Any) -> None:
         super().__init__()
-        cfg = self.config_from(cfg)
-        self.cfg = cfg
-        self.tokenizer = self.named_tokenizer(tokenizer)
-        self.fill_vocab_from_tokenizer()
+        cfg = self.init_config(cfg, tokenizer)
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         self.hook_decoder_embed = HookPoint()  # [batch, decoder_pos, d_model]
@@ -53,11 +50,7 @@ class HookedEncoderDecoder(HookedModelBase):
         self.decoder = nn.ModuleList([T5Block(cfg, index, is_decoder=True) for index in range(cfg.n_layers)])
         self.decoder_final_ln = RMSNorm(cfg)
         self.unembed = Unembed(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.to(cfg.device)
-        self.setup()
+        self.finish_init(move_to_device)
 
     # ---- tokenization ----------------------------------------------------------------
     def to_tokens(self, input: Union[str, list[str]], move_to_device: bool = True, truncate: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,7 +134,7 @@ class HookedEncoderDecoder(HookedModelBase):
         one_zero_attention_mask: Optional[torch.Tensor] = None,
         max_new_tokens: int = 10,
         stop_at_eos: bool = True,
-        eos_token_id: Optional[int] = None,
+        eos_token_id: Optional[Union[int, list[int]]] = None,
         do_sample: bool = True,
         top_k: Optional[int] = None,
         top_p: Optional[float] = None,
@@ -155,6 +148,7 @@ class HookedEncoderDecoder(HookedModelBase):
 
         The encoder runs once; the decoder's self-attention keys and values are cached.
         """
+        check_sampling_args(top_k, top_p, temperature, freq_penalty)
         if isinstance(input, str):
             tokens, one_zero_attention_mask = self.to_tokens(input)
         else:
@@ -162,25 +156,16 @@ class HookedEncoderDecoder(HookedModelBase):
         encoder_output = self.encode(tokens, one_zero_attention_mask)
         batch = tokens.shape[0]
         decoded = self._start_tokens(batch)
-        if eos_token_id is None and stop_at_eos:
-            eos_token_id = getattr(self.tokenizer, "eos_token_id", None)
-            if eos_token_id is None:
-                raise ValueError("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
+        eos_ids = eos_ids_for(self.tokenizer, eos_token_id, stop_at_eos)
         finished = torch.zeros(batch, dtype=torch.bool, device=decoded.device)
         cache = HookedTransformerKeyValueCache.init_cache(self.cfg, decoded.device, batch) if use_past_kv_cache else None
         step_input = decoded
         for _ in range(max_new_tokens):
             logits = self.decode(step_input if cache is not None else decoded, encoder_output, one_zero_attention_mask, cache)[:, -1]
-            if do_sample:
-                next_tokens = sample_logits(logits, top_k, top_p, temperature, freq_penalty, decoded)
-            else:
-                next_tokens = logits.argmax(dim=-1)
-            if stop_at_eos:
-                next_tokens = torch.where(finished, torch.full_like(next_tokens, eos_token_id), next_tokens)
-                finished |= next_tokens == eos_token_id
+            next_tokens = next_token_step(logits, decoded, finished, eos_ids, do_sample, top_k, top_p, temperature, freq_penalty)
             decoded = torch.cat([decoded, next_tokens[:, None]], dim=1)
             step_input = next_tokens[:, None]
-            if stop_at_eos and bool(finished.all()):
+            if eos_ids and bool(finished.all()):
                 break
         if return_type == "str" or (return_type == "input" and isinstance(input, str)):
             if self.tokenizer is None:

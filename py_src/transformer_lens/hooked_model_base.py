@@ -50,6 +50,21 @@ class HookedModelBase(HookedRootModule):
             raise ValueError(f"{cls.__name__} does not support n_devices > 1")
         return config
 
+    def init_config(self, cfg: Union[HookedTransformerConfig, dict[str, Any], str], tokenizer: Any) -> HookedTransformerConfig:
+        """First step of an encoder's ``__init__``: ``self.cfg``, ``self.tokenizer`` (given or named) and the vocabulary size."""
+        self.cfg = self.config_from(cfg)
+        self.tokenizer = self.named_tokenizer(tokenizer)
+        self.fill_vocab_from_tokenizer()
+        return self.cfg
+
+    def finish_init(self, move_to_device: bool) -> None:
+        """Last step of every model's ``__init__``: initial weights (if ``cfg.init_weights``), placement, hook names."""
+        if self.cfg.init_weights:
+            self.init_weights()
+        if move_to_device:
+            self.move_model_modules_to_device()
+        self.setup()
+
     def named_tokenizer(self, tokenizer: Any) -> Any:
         """``tokenizer``, or when None the one ``cfg.tokenizer_name`` names (None if it names none)."""
         if tokenizer is None and self.cfg.tokenizer_name is not None:

@@ -64,11 +64,7 @@ class HookedTransformer(
         # Post-LN blocks end in a norm already (OPT-350m has no final one).
         self.ln_final = make_final_norm(cfg) if cfg.normalization_type is not None and not cfg.post_layer_norm else None
         self.unembed = Unembed(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.move_model_modules_to_device()
-        self.setup()
+        self.finish_init(move_to_device)
 
     # ---- construction (init_weights, load_state_dict_checked: HookedModelBase) ---------
     @classmethod

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 import torch
 from torch import nn
 
-from transformer_lens import devices, weight_processing
+from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading.tensor_source import TensorSource, layer_of
 
@@ -144,20 +144,11 @@ def _size(nbytes: int) -> str:
 
 
 def free_bytes(device: torch.device) -> Optional[int]:
-    """Free memory on a device (MemAvailable for the CPU), or None where it cannot be known."""
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            return None
-        return torch.cuda.mem_get_info(device)[0]
-    if device.type == "cpu":
-        try:
-            with open("/proc/meminfo") as meminfo:
-                for line in meminfo:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            return None
-    return None
+    """Free memory on a device (what a new allocation can get), or None where it cannot be known.
+
+    The one measure ``memory_budget.available_bytes`` (run_with_cache and generate use it too).
+    """
+    return memory_budget.available_bytes(device)
 
 
 def stream_into_model(
