@@ -155,10 +155,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedModelBase):
             raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
         tokens = None
         if start_at_layer is not None:
-            residual = input
-            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
-                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
-                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+            residual = self._check_residual(input)
         else:
             if isinstance(input, (str, list)):
                 tokens, text_types, text_mask = self.to_tokens(input)

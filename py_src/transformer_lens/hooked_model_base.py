@@ -137,6 +137,13 @@ class HookedModelBase(HookedRootModule):
             raise type(error)(f"{what}: {error}") from None
         return checked.to(self.W_E.device)
 
+    def _check_residual(self, residual: Any) -> torch.Tensor:
+        """The residual stream ``"batch pos d_model"`` a forward with ``start_at_layer`` starts from, or a one-line error."""
+        if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
+            shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
+            raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+        return residual
+
     # ---- caching ---------------------------------------------------------------------
     def run_with_cache(  # type: ignore[override]
         self,

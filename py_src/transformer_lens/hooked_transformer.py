@@ -276,10 +276,7 @@ class HookedTransformer(
                 input, prepend_bos, padding_side, attention_mask, past_kv_cache
             )
         else:
-            residual = input
-            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
-                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
-                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+            residual = self._check_residual(input)
         blocks = range(self.cfg.n_layers)[start_at_layer:stop_at_layer]
         multi_device = self.cfg.n_devices > 1
         for index in blocks:

@@ -11,7 +11,10 @@ from transformer_lens.errors import CheckFailed
 from transformer_lens.hooked_encoder_decoder import HookedEncoderDecoder
 from transformer_lens.hooked_model_base import HookedModelBase
 
-SHARED = ("init_weights", "load_state_dict_checked", "_check_tokens", "run_with_cache", "to", "cuda", "cpu", "mps")
+SHARED = (
+    "init_config", "finish_init", "init_weights", "load_state_dict_checked", "_check_tokens", "_check_residual",
+    "run_with_cache", "to", "cuda", "cpu", "mps",
+)
 BASE = dict(n_layers=2, d_model=16, n_heads=2, d_head=8, d_mlp=32, n_ctx=12, d_vocab=40, act_fn="relu", seed=3)
 
 
@@ -137,3 +140,14 @@ def test_vocab_from_the_tokenizer_or_a_clear_error():
             cls(dict(cfg, original_architecture="BertForMaskedLM" if cls is HookedEncoder else "T5ForConditionalGeneration"))
     with pytest.raises(ValueError, match="takes a config"):
         HookedEncoderDecoder("t5-small")
+
+
+@pytest.mark.parametrize("kind", ["decoder", "encoder"])
+def test_start_at_layer_takes_a_residual_stream_and_says_so(kind):
+    model = BUILDERS[kind]()
+    tokens = torch.tensor([[1, 2, 3]])
+    residual = model(tokens, stop_at_layer=1)
+    assert residual.shape == (1, 3, BASE["d_model"])
+    torch.testing.assert_close(model(residual, start_at_layer=1), model(tokens))  # oracle: the whole forward
+    with pytest.raises(ValueError, match=r"^with start_at_layer, input must be a residual stream \[batch, pos, d_model\], got \(1, 3\)$"):
+        model(tokens, start_at_layer=1)
