@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
+    "ColoredTokens": "lenslab.widgets.colored_tokens",
     "PatchingGrid": "lenslab.widgets.patching_grid",
     "LensWidget": "lenslab.widgets._base",
 }
@@ -32,6 +33,7 @@ _LAZY = {
 __all__ = [
     "AttentionPatterns",
     "CacheExplorer",
+    "ColoredTokens",
     "LensWidget",
     "PatchingGrid",
     "register_formatters",

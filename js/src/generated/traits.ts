@@ -11,6 +11,11 @@ export type DType = 'float16' | 'float32';
  * via the `definition` "SliceView".
  */
 export type SliceView = 'heatmap' | 'line' | 'pattern' | 'empty';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "Cmap".
+ */
+export type Cmap = 'diverging' | 'sequential';
 
 export interface WidgetTraits {
   [k: string]: unknown;
@@ -162,4 +167,33 @@ export interface PatchingModel extends BaseModel {
    * the clicked cell
    */
   selected: CellSelection | null;
+}
+/**
+ * lenslab.widgets.colored_tokens.ColoredTokens: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "ColoredTokensModel".
+ */
+export interface ColoredTokensModel extends BaseModel {
+  /**
+   * the token strings, one per position
+   */
+  tokens: string[];
+  /**
+   * names of the value columns
+   */
+  column_labels: string[];
+  /**
+   * the value column shown
+   */
+  column: number;
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
 }

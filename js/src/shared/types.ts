@@ -6,6 +6,8 @@ export type {
   BaseModel,
   CacheModel,
   CellSelection,
+  Cmap,
+  ColoredTokensModel,
   DType,
   HookInfo,
   PatchingModel,
