@@ -27,6 +27,7 @@ _LAZY = {
     "CacheExplorer": "lenslab.widgets.cache_explorer",
     "ColoredTokens": "lenslab.widgets.colored_tokens",
     "PatchingGrid": "lenslab.widgets.patching_grid",
+    "TopExamples": "lenslab.widgets.top_examples",
     "LensWidget": "lenslab.widgets._base",
 }
 
@@ -36,6 +37,7 @@ __all__ = [
     "ColoredTokens",
     "LensWidget",
     "PatchingGrid",
+    "TopExamples",
     "register_formatters",
     "show",
     "to_widget",

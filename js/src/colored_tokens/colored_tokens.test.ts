@@ -3,7 +3,8 @@ import { DIVERGING_STOPS, SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingSca
 import { f32View, fakeModel, flush } from '../shared/test_utils';
 import type { ColoredTokensModel } from '../shared/types';
 import widget from './index';
-import { column, tokenScale } from './view';
+import { tokenScale } from '../shared/token_chips';
+import { column } from './view';
 
 const TOKENS = ['The', ' cat', '\n', ' sat', '  '];
 const VALUES = [2, -2, 0, 1, -0.5];

@@ -1,11 +1,11 @@
 // ColoredTokens: a prompt's tokens as chips coloured by one value each, a colour bar, a column
 // selector when there are several quantities, and the exact value on hover.
 import { Colorbar } from '../shared/colorbar';
-import { type ColorScale, divergingScale, formatValue, sequentialScale } from '../shared/colorscale';
+import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
 import { h } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import type { Tensor } from '../shared/tensor';
-import { chipFigureItems, chipStrip, chipTooltip, quotedChip } from '../shared/token_chips';
+import { chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
 import { Tooltip } from '../shared/tooltip';
 import type { Cmap } from '../shared/types';
 
@@ -19,11 +19,6 @@ export interface ColoredTokensInput {
   vmin: number;
   vmax: number;
   title: string;
-}
-
-/** The scale Python chose (lenslab.widgets._colors.scale_range): one range for every column. */
-export function tokenScale(cmap: Cmap, vmin: number, vmax: number): ColorScale {
-  return cmap === 'diverging' ? divergingScale(vmax) : sequentialScale(vmin, vmax);
 }
 
 /** Column `c` of a [pos, k] tensor. */

@@ -197,3 +197,44 @@ export interface ColoredTokensModel extends BaseModel {
    */
   vmax: number;
 }
+/**
+ * lenslab.widgets.top_examples.TopExamples: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "TopExamplesModel".
+ */
+export interface TopExamplesModel extends BaseModel {
+  /**
+   * every context's tokens, one context after another
+   */
+  tokens: string[];
+  /**
+   * tokens per context
+   */
+  lengths: number[];
+  /**
+   * one score per context
+   */
+  scores: number[];
+  /**
+   * index of each context's highest activation
+   */
+  max_positions: number[];
+  /**
+   * activation histogram: count per bin
+   */
+  hist_counts: number[];
+  /**
+   * activation histogram: bin edges (one more than counts)
+   */
+  hist_edges: number[];
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
+}

@@ -1,9 +1,15 @@
 // Tokens as inline chips coloured by a value each (ColoredTokens, TopExamples). The static HTML
 // twin, for saved notebooks, is py_src/lenslab/widgets/_token_html.py: same text, colours, rules.
-import { type ColorScale, type RGB, cssColor, formatValue, rgbOf, textColorOn } from './colorscale';
+import { type ColorScale, type RGB, cssColor, divergingScale, formatValue, rgbOf, sequentialScale, textColorOn } from './colorscale';
 import { h } from './dom';
 import type { FigureItem } from './export_image';
 import type { TooltipLine } from './tooltip';
+import type { Cmap } from './types';
+
+/** The scale Python chose (lenslab.widgets._colors.scale_range): one range for every value shown. */
+export function tokenScale(cmap: Cmap, vmin: number, vmax: number): ColorScale {
+  return cmap === 'diverging' ? divergingScale(vmax) : sequentialScale(vmin, vmax);
+}
 
 /** Longest chip text before it is cut with an ellipsis. */
 export const CHIP_CHARS = 24;

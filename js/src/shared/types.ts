@@ -12,5 +12,6 @@ export type {
   HookInfo,
   PatchingModel,
   SliceControls,
-  SliceView
+  SliceView,
+  TopExamplesModel
 } from '../generated/traits';

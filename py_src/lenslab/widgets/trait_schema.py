@@ -24,6 +24,7 @@ from lenslab.widgets.attention import AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
 from lenslab.widgets.colored_tokens import ColoredTokens
 from lenslab.widgets.patching_grid import PatchingGrid
+from lenslab.widgets.top_examples import TopExamples
 
 FIXTURE = Path(__file__).resolve().parents[3] / "js" / "test" / "fixtures" / "traits.schema.json"
 
@@ -34,6 +35,7 @@ WIDGETS: dict[str, type[LensWidget]] = {
     "CacheModel": CacheExplorer,
     "PatchingModel": PatchingGrid,
     "ColoredTokensModel": ColoredTokens,
+    "TopExamplesModel": TopExamples,
 }
 
 #: Payloads the trait types do not spell out: what the widget code stores in them.
@@ -82,6 +84,7 @@ SHAPES: dict[tuple[type, str], dict[str, Any]] = {
     (CacheExplorer, "controls"): {"$ref": "#/$defs/SliceControls"},
     (PatchingGrid, "selected"): {"anyOf": [{"$ref": "#/$defs/CellSelection"}, {"type": "null"}]},
     (ColoredTokens, "cmap"): {"$ref": "#/$defs/Cmap"},
+    (TopExamples, "cmap"): {"$ref": "#/$defs/Cmap"},
 }
 
 
