@@ -31,11 +31,11 @@ def chip_text(token: str, max_chars: int = CHIP_CHARS) -> str:
     return text
 
 
-def format_value(v: float) -> str:
-    """Six significant digits: the hover text of a chip."""
+def format_value(v: float, digits: int = 6) -> str:
+    """``digits`` significant digits (six: the hover text of a chip)."""
     if not np.isfinite(v):
         return "NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf")
-    return f"{float(v):.6g}"
+    return f"{float(v):.{digits}g}"
 
 
 def chips(tokens: Sequence[str], values: np.ndarray, cmap: Cmap, lo: float, hi: float, highlight: Optional[int] = None) -> str:
@@ -59,11 +59,11 @@ def token_repr(token: str) -> str:
 def colorbar(cmap: Cmap, lo: float, hi: float, width: int = 180) -> str:
     """A horizontal gradient with the range's ends (and 0 on a diverging scale) labelled."""
     stops = ", ".join(f"{css(c)} {p:.0f}%" for c, p in zip(colors(np.linspace(lo, hi, 11), cmap, lo, hi), np.linspace(0, 100, 11)))
-    ticks = [(0.0, format_value(lo)), (100.0, format_value(hi))]
+    ticks = [(0.0, format_value(lo, 3), "0"), (100.0, format_value(hi, 3), "-100%")]
     if lo < 0 < hi:
-        ticks.insert(1, ((0 - lo) / (hi - lo) * 100, "0"))
+        ticks.insert(1, ((0 - lo) / (hi - lo) * 100, "0", "-50%"))
     labels = "".join(
-        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-50%);font-size:10px;color:#444">{html.escape(t)}</span>' for p, t in ticks
+        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX({shift});font-size:10px;color:#444">{html.escape(t)}</span>' for p, t, shift in ticks
     )
     return (
         f'<div class="lenslab-static-colorbar" style="display:inline-block;margin:8px 12px 4px;width:{width}px">'
