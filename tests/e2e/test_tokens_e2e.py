@@ -125,7 +125,7 @@ def test_colored_tokens_chips_colours_contrast_and_hover(nb, artifacts):
 
 
 def test_static_html_paints_the_same_colours_as_the_live_widget(nb):
-    static = nb.locator(".lenslab-static-colored-tokens span[data-pos]")
+    static = nb.locator(".jp-Cell").nth(2).locator("[data-lenslab-static='colored-tokens'] span[data-pos]")
     assert static.count() == 5
     assert [static.nth(i).evaluate(BG) for i in range(5)] == nb.expected["ct0"]
     assert static.nth(1).get_attribute("title") == "#1 \u201c cat\u201d: -2"
@@ -154,3 +154,42 @@ def test_top_examples_card_colours_max_tokens_histogram(nb, artifacts):
     bars.nth(1).hover()
     expect(tooltip).to_contain_text("count 4")
     w.screenshot(path=str(artifacts / "top-examples.png"))
+
+
+def test_static_copies_show_in_a_reopened_untrusted_notebook(lab, browser, artifacts):
+    """A notebook saved elsewhere (no trust signature) holding only the static copies: JupyterLab
+    sanitizes its HTML; the chips keep their colours and hover titles, the histogram its bars."""
+    from playwright.sync_api import expect
+
+    from lenslab import ColoredTokens, TopExamples
+    from lenslab.widgets import _colors
+
+    ct = ColoredTokens(["The", " cat", "\n", " sat"], [2.0, -2.0, 0.0, 1.0], title="saved tokens")
+    top = TopExamples([["a", " b"]], [[0.0, 3.0]], [3.0], [5, 1], [0.0, 1.5, 3.0], title="saved card")
+    notebook = nbformat.v4.new_notebook()
+    for w in (ct, top):
+        cell = nbformat.v4.new_code_cell("# ran before the notebook was saved")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": w.static_html(), "text/plain": repr(w)})]
+        notebook.cells.append(cell)
+    nbformat.write(notebook, lab.root / "saved.ipynb")
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{lab.url}/lab/tree/saved.ipynb?reset")  # a fresh workspace: only this notebook
+        panel = page.locator(".jp-NotebookPanel:visible")
+        chips = panel.locator(".jp-OutputArea-output .lenslab-static span[title]")
+        expect(chips.first).to_be_visible(timeout=90_000)
+        texts = chips.all_inner_texts()
+        assert texts[:4] == ["The", " cat", "\u21b5", " sat"] and texts[4:] == ["a", " b"]
+        want = [_colors.css(c) for c in _colors.colors([2.0, -2.0, 0.0, 1.0], "diverging", -2.0, 2.0)]
+        want += [_colors.css(c) for c in _colors.colors([0.0, 3.0], "sequential", 0.0, 3.0)]
+        assert [chips.nth(i).evaluate(BG) for i in range(6)] == want
+        for i in range(6):
+            assert _contrast(_rgb(chips.nth(i).evaluate(BG)), _rgb(chips.nth(i).evaluate(FG))) >= 4.5
+        assert chips.nth(1).get_attribute("title") == "#1 \u201c cat\u201d: -2"
+        bars = panel.locator(".lenslab-static-hist div[title]")
+        assert [bars.nth(i).get_attribute("title") for i in range(2)] == ["[0, 1.5): 5", "[1.5, 3): 1"]
+        assert bars.nth(0).bounding_box()["height"] > bars.nth(1).bounding_box()["height"] > 0
+        panel.screenshot(path=str(artifacts / "tokens-static-reopened.png"))
+    finally:
+        context.close()

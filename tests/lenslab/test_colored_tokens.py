@@ -82,7 +82,7 @@ def test_bad_input_is_one_line(tokens, values, kwargs, error, message):
 def test_nan_allowed_shows_grey():
     w = ColoredTokens(["a", "b"], [1.0, float("nan")], allow_nan=True)
     assert (w.cmap, w.vmax) == ("sequential", 1.0)
-    assert f"background:{_colors.css(_colors.NAN_COLOR)}" in w.static_html()
+    assert f"background-color:{_colors.css(_colors.NAN_COLOR)}" in w.static_html()
 
 
 def test_repr_is_one_short_line():
@@ -99,12 +99,13 @@ def test_static_html_holds_each_token_its_colour_and_hover_value():
     w = ColoredTokens(TOKENS, values, title="grad")
     page = w.static_html()
     assert "<script" not in page and "grad" in page
+    assert page.startswith('<div class="lenslab-static" data-lenslab-static="colored-tokens"')
     spans = re.findall(r'<span data-pos="(\d+)" style="([^"]*)" title="([^"]*)">([^<]*)</span>', page)
     assert [int(s[0]) for s in spans] == list(range(5))
     expected = _colors.colors(np.float32(values), "diverging", -3.0, 3.0)
     for (pos, style, title, text), tok, rgb, v in zip(spans, TOKENS, expected, values):
         assert html.unescape(text) == {"\n": "\u21b5"}.get(tok, tok)
-        assert f"background:{_colors.css(rgb)};color:{_colors.text_color_on(rgb)}" in style
+        assert f"background-color:{_colors.css(rgb)};color:{_colors.text_color_on(rgb)}" in style
         assert html.unescape(title).startswith(f"#{pos} ") and html.unescape(title).endswith(f": {v:.6g}")
     assert expected[2] == _colors.DIVERGING_STOPS[5] and expected[3] == _colors.DIVERGING_STOPS[-1]
     assert "&lt;b&gt;&amp;" in page  # user text is escaped

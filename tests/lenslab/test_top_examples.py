@@ -89,18 +89,19 @@ def test_static_html_holds_every_token_its_colour_the_max_and_the_histogram():
     w = TopExamples(**ARGS, title="L0 neuron 5")
     page = w.static_html()
     assert "<script" not in page and "L0 neuron 5" in page
+    assert page.startswith('<div class="lenslab-static" data-lenslab-static="top-examples"')
     spans = re.findall(r'<span data-pos="(\d+)" style="([^"]*)" title="([^"]*)">([^<]*)</span>', page)
     assert len(spans) == 6
     flat_tokens, flat_values = CONTEXTS[0] + CONTEXTS[1], VALUES[0] + VALUES[1]
     expected = _colors.colors(flat_values, "sequential", 0.0, 4.0)
     for (pos, style, title, text), tok, v, rgb in zip(spans, flat_tokens, flat_values, expected):
         assert html.unescape(text) == tok.replace("\n", "\u21b5")
-        assert f"background:{_colors.css(rgb)};color:{_colors.text_color_on(rgb)}" in style
+        assert f"background-color:{_colors.css(rgb)};color:{_colors.text_color_on(rgb)}" in style
         assert html.unescape(title).endswith(f": {v:g}")
     outlined = [html.unescape(s[3]) for s in spans if "outline" in s[1]]
     assert outlined == [" f", " <4>"]
     assert "score 4" in page and "score 3" in page and "#1" in page and "#2" in page
-    bars = re.findall(r'title="\[([^,]+), ([^)]+)\): (\d+)" style="[^"]*height:([0-9.]+)px;background:([^;]+);', page)
+    bars = re.findall(r'title="\[([^,]+), ([^)]+)\): (\d+)" style="[^"]*height:([0-9.]+)px;background-color:([^;]+);', page)
     assert [(float(a), float(b), int(c)) for a, b, c, _, _ in bars] == [(0, 1, 10), (1, 2, 4), (2, 3, 0), (3, 4, 1)]
     assert [float(hgt) for *_, hgt, _ in bars] == [60.0, 24.0, 0.0, 6.0]
     assert [bg for *_, bg in bars] == [_colors.css(c) for c in _colors.colors([0.5, 1.5, 2.5, 3.5], "sequential", 0, 4)]

@@ -150,7 +150,7 @@ def _histogram_html(counts: Sequence[int], edges: Sequence[float], cmap: str, lo
     bar_w = width / len(counts)
     bars = "".join(
         f'<div title="[{_token_html.format_value(a)}, {_token_html.format_value(b)}): {c}" style="display:inline-block;vertical-align:bottom;'
-        f"width:{bar_w:.2f}px;height:{max(c / peak * height, 1 if c else 0):.1f}px;background:{css(rgb)};outline:0.5px solid #bbb\"></div>"
+        f"width:{bar_w:.2f}px;height:{max(c / peak * height, 1 if c else 0):.1f}px;background-color:{css(rgb)};outline:0.5px solid #bbb\"></div>"
         for a, b, c, rgb in zip(edges[:-1], edges[1:], counts, colors(centres, cmap, lo, hi))  # type: ignore[arg-type]
     )
     axis = (
