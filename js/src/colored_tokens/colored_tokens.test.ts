@@ -3,8 +3,9 @@ import { DIVERGING_STOPS, SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingSca
 import { f32View, fakeModel, flush } from '../shared/test_utils';
 import type { ColoredTokensModel } from '../shared/types';
 import widget from './index';
+import { figureToSvg } from '../shared/export_image';
 import { tokenScale } from '../shared/token_chips';
-import { column } from './view';
+import { ColoredTokensView, column } from './view';
 
 const TOKENS = ['The', ' cat', '\n', ' sat', '  '];
 const VALUES = [2, -2, 0, 1, -0.5];
@@ -136,5 +137,23 @@ describe('helpers', () => {
   it('builds the scale Python chose', () => {
     expect(tokenScale('diverging', -3, 3)).toMatchObject({ min: -3, max: 3, kind: 'diverging' });
     expect(tokenScale('sequential', 0, 5)).toMatchObject({ min: 0, max: 5, kind: 'sequential' });
+  });
+});
+
+describe('export', () => {
+  it('draws the same chips (fill by value, readable text) and the colour bar in the SVG', () => {
+    const view = new ColoredTokensView();
+    view.update({ tokens: TOKENS, values: { data: new Float32Array(VALUES), shape: [5, 1] }, columnLabels: ['0'], column: 0, cmap: 'diverging', vmin: -2, vmax: 2, title: 'grad' });
+    const fig = view.figure();
+    const scale = divergingScale(2);
+    const rects = fig.items.filter((i) => i.type === 'rect' && i.h === 17);
+    expect(rects.map((r) => (r.type === 'rect' ? r.fill : ''))).toEqual(VALUES.map((v) => colorOf(scale, v)));
+    const texts = fig.items.filter((i) => i.type === 'text').map((i) => (i.type === 'text' ? [i.text, i.fill] : []));
+    expect(texts).toContainEqual(['The', '#fff']);
+    expect(texts).toContainEqual(['\u21b5', '#000']);
+    expect(texts).toContainEqual(['grad', undefined]);
+    const svg = figureToSvg(fig);
+    expect(svg).toContain('>\u00b7\u00b7</text>');
+    expect(svg).toContain('>-2</text>');
   });
 });

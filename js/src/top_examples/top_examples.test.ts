@@ -3,7 +3,8 @@ import { SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingScale, sequentialSca
 import { f32View, fakeModel, flush } from '../shared/test_utils';
 import type { TopExamplesModel } from '../shared/types';
 import widget from './index';
-import { binText, histBars, splitExamples } from './view';
+import { figureToSvg } from '../shared/export_image';
+import { TopExamplesView, binText, histBars, splitExamples } from './view';
 
 // Two contexts: ["def", " f", "(\n"] peaks at " f"; ["x", " =", " 4"] peaks at " 4".
 const TOKENS = ['def', ' f', '(\n', 'x', ' =', ' 4'];
@@ -122,5 +123,20 @@ describe('helpers', () => {
     const bars = histBars([2], [0, 0.5], sequentialScale(0, 1));
     expect(binText(bars[0])).toBe('[0, 0.5): 2');
     expect(() => histBars([1, 2], [0, 1], sequentialScale(0, 1))).toThrow('2 histogram edges for 2 bins');
+  });
+});
+
+describe('export', () => {
+  it('draws the histogram bars, the chips with each max outlined, and the scores', () => {
+    const view = new TopExamplesView();
+    view.update({ tokens: TOKENS, values: new Float32Array(VALUES), lengths: [3, 3], scores: [4, 3], maxPositions: [1, 2], histCounts: [10, 4, 0, 1], histEdges: [0, 1, 2, 3, 4], cmap: 'sequential', vmin: 0, vmax: 4, title: 'L0 neuron 5' });
+    const fig = view.figure();
+    const scale = sequentialScale(0, 4);
+    const chipRects = fig.items.filter((i) => i.type === 'rect' && i.h === 17);
+    expect(chipRects.map((r) => (r.type === 'rect' ? r.fill : ''))).toEqual(VALUES.map((v) => colorOf(scale, v)));
+    expect(chipRects.map((r) => (r.type === 'rect' ? r.stroke : ''))).toEqual(['#d8dee4', '#ffaa00', '#d8dee4', '#d8dee4', '#d8dee4', '#ffaa00']);
+    const svg = figureToSvg(fig);
+    expect(svg).toContain('#1 \u00b7 score 4');
+    expect(svg).toContain('L0 neuron 5');
   });
 });
