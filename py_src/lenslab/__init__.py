@@ -26,8 +26,8 @@ _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
     "ColoredTokens": "lenslab.widgets.colored_tokens",
-    "PatchingGrid": "lenslab.widgets.patching_grid",
     "TopExamples": "lenslab.widgets.top_examples",
+    "PatchingGrid": "lenslab.widgets.patching_grid",
     "LensWidget": "lenslab.widgets._base",
 }
 

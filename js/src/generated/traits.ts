@@ -3,6 +3,11 @@
 
 /**
  * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "Cmap".
+ */
+export type Cmap = 'diverging' | 'sequential';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
  * via the `definition` "DType".
  */
 export type DType = 'float16' | 'float32';
@@ -11,11 +16,6 @@ export type DType = 'float16' | 'float32';
  * via the `definition` "SliceView".
  */
 export type SliceView = 'heatmap' | 'line' | 'pattern' | 'empty';
-/**
- * This interface was referenced by `WidgetTraits`'s JSON-Schema
- * via the `definition` "Cmap".
- */
-export type Cmap = 'diverging' | 'sequential';
 
 export interface WidgetTraits {
   [k: string]: unknown;

@@ -40,9 +40,9 @@ WIDGETS: dict[str, type[LensWidget]] = {
 
 #: Payloads the trait types do not spell out: what the widget code stores in them.
 DEFS: dict[str, Any] = {
+    "Cmap": {"enum": ["diverging", "sequential"]},
     "DType": {"enum": sorted(PAYLOAD_DTYPES)},
     "SliceView": {"enum": ["heatmap", "line", "pattern", "empty"]},
-    "Cmap": {"enum": ["diverging", "sequential"]},
     "HookInfo": {
         "description": "One row of the cache tree (cache_explorer.py: summarize).",
         "type": "object",
