@@ -179,7 +179,7 @@ def test_static_copies_show_in_a_reopened_untrusted_notebook(lab, browser, artif
         page.goto(f"{lab.url}/lab/tree/saved.ipynb?reset")  # a fresh workspace: only this notebook
         panel = page.locator(".jp-NotebookPanel:visible")
         chips = panel.locator(".jp-OutputArea-output .lenslab-static span[title]")
-        expect(chips.first).to_be_visible(timeout=90_000)
+        expect(chips).to_have_count(6, timeout=90_000)  # both outputs rendered
         texts = chips.all_inner_texts()
         assert texts[:4] == ["The", " cat", "\u21b5", " sat"] and texts[4:] == ["a", " b"]
         want = [_colors.css(c) for c in _colors.colors([2.0, -2.0, 0.0, 1.0], "diverging", -2.0, 2.0)]
