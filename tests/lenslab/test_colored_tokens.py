@@ -50,6 +50,13 @@ def test_columns_share_one_scale_and_switch():
         w.column = 2
 
 
+def test_a_batch_of_one_prompt_is_one_row():
+    w = ColoredTokens(["a", "b", "c"], torch.tensor([[1.0, -2.0, 3.0]]))
+    assert w.shape == [3, 1]
+    np.testing.assert_array_equal(w.values(), [1.0, -2.0, 3.0])
+    assert ColoredTokens(["a"], [[1.0, 2.0]]).shape == [1, 2]  # one token, two columns: not a batch
+
+
 def test_token_ids_or_a_prompt_are_decoded_with_a_model(gpt2_model):
     ids = gpt2_model.to_tokens("hello world\n", prepend_bos=False)[0]
     w = ColoredTokens(ids, torch.arange(len(ids), dtype=torch.float32), model=gpt2_model)

@@ -24,8 +24,8 @@ class ColoredTokens(LensWidget):
 
     Args:
         tokens: the token strings (a list), or token ids / a prompt with ``model=`` to decode them.
-        values: one value per token, shaped ``[pos]``, or ``[pos, k]`` for k quantities to switch
-            between (``labels`` names them).
+        values: one value per token, shaped ``[pos]`` (or ``[1, pos]``: a batch of one), or
+            ``[pos, k]`` for k quantities to switch between (``labels`` names them).
         title: heading above the tokens.
         vmax: half-width of a diverging scale, or the top of a sequential one (default: the
             largest |value| over all columns).
@@ -67,6 +67,8 @@ class ColoredTokens(LensWidget):
             raise ValueError(f"tokens must be one prompt; got {len(rows)} rows (pick one, e.g. tokens[0])")
         str_tokens = rows[0]
         arr = to_numpy(values, "values").astype(np.float64)
+        if arr.ndim == 2 and arr.shape[0] == 1 and len(str_tokens) > 1 and arr.shape[1] == len(str_tokens):
+            arr = arr[0]  # a batch of one prompt, [1, pos] (e.g. a per-token loss of model(tokens))
         if arr.ndim not in (1, 2):
             raise ValueError(f"values must be shaped [pos] or [pos, k]; got {shape_text(arr.shape)}")
         grid = arr[:, None] if arr.ndim == 1 else arr  # [pos, k]
