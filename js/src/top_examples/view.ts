@@ -125,7 +125,8 @@ export class TopExamplesView {
     this.hist.hidden = false;
     const w = HIST_WIDTH / this.bars.length;
     const barEls = this.bars.map((bar, i) => {
-      const el = h('div', { class: 'lenslab-hist-bar', 'data-bin': i, 'data-count': bar.count, 'aria-label': binText(bar) });
+      // No aria-label: a name is prohibited on a generic div; the plot (role img) is named, the tooltip reads bins.
+      const el = h('div', { class: 'lenslab-hist-bar', 'data-bin': i, 'data-count': bar.count });
       Object.assign(el.style, { width: `${w}px`, height: `${bar.height}px`, background: bar.color });
       el.addEventListener('mouseenter', (ev) => this.hoverBar(i, ev));
       el.addEventListener('mouseleave', () => this.tooltip.hide());
