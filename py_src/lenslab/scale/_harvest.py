@@ -206,6 +206,9 @@ def harvest(
     plan, cfg = make_plan(model_name, tokens, hooks if not isinstance(hooks, str) else [hooks], positions, dtype, batch_size, seqs_per_shard, shard_mb, model_kwargs)
     out = Path(out).expanduser().resolve()
     manifest = _check_out(out, plan)
+    # The budget counts shards that look done (their sidecar exists); they are verified under the lock.
+    left = sum(stop - start for i, (start, stop) in enumerate(plan.shard_ranges) if not _shards.sidecar_path(out / _shards.shard_name(i)).is_file())
+    _plan.check_budget(plan, cfg, out, batch_size, left, max_disk_mb, max_memory_mb)
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / LOCK, "w")
     try:
@@ -213,14 +216,13 @@ def harvest(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise HarvestError(f"out={out} is being written by another harvest (its lock is held)") from None
-        return _run(plan, cfg, tokens, out, manifest, batch_size, address, num_workers, gpus_per_worker, progress, max_disk_mb, max_memory_mb, _fault)
+        return _run(plan, tokens, out, manifest, batch_size, address, num_workers, gpus_per_worker, progress, _fault)
     finally:
         lock.close()
 
 
 def _run(
     plan: _plan.Plan,
-    cfg: Any,
     tokens: Any,
     out: Path,
     manifest: Optional[dict[str, Any]],
@@ -229,8 +231,6 @@ def _run(
     num_workers: int,
     gpus_per_worker: float,
     progress: bool,
-    max_disk_mb: Optional[float],
-    max_memory_mb: Optional[float],
     fault: Optional[Callable[[Path, int], None]],
 ) -> Path:
     # Leftovers of an interrupted attempt: temporary files are never part of a run.
@@ -247,7 +247,6 @@ def _run(
             for path in (out / _shards.shard_name(index), _shards.sidecar_path(out / _shards.shard_name(index))):
                 path.unlink(missing_ok=True)  # a shard that fails verification is computed again
             todo.append((index, start, stop))
-    _plan.check_budget(plan, cfg, out, batch_size, sum(stop - start for _, start, stop in todo), max_disk_mb, max_memory_mb)
     _write_manifest(out, plan, records, complete=not todo)
     if not todo:
         return out
@@ -281,6 +280,8 @@ def _run(
     finally:
         bar.close()
         _write_manifest(out, plan, records, complete=len(records) == len(plan.shard_ranges))
+        for stale in out.glob(_shards.TMP_PREFIX + "*"):  # left by a worker killed mid-shard (its task was retried)
+            stale.unlink(missing_ok=True)
     if failure is not None:
         cause = _cause(failure)
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -22,8 +22,8 @@ def load_model(model_name: str, model_kwargs: dict[str, Any], gpus: float) -> An
 
     from transformer_lens import HookedTransformer
 
-    torch.set_grad_enabled(False)
-    model = HookedTransformer.from_pretrained(model_name, device=_device(gpus), **model_kwargs)
+    with torch.no_grad():  # local, not global: with num_workers=0 this runs in the caller's process
+        model = HookedTransformer.from_pretrained(model_name, device=_device(gpus), **model_kwargs)
     return model.eval()
 
 
@@ -62,7 +62,8 @@ class HarvestWorker:
         device = self.model.cfg.device
         for offset in range(0, n, batch_size):
             batch = rows[offset : offset + batch_size].to(device)
-            with torch.inference_mode():
+            # no_grad, not inference_mode: the latter takes other kernels, and the store must equal run_with_cache
+            with torch.no_grad():
                 _, cache = self.model.run_with_cache(batch, names_filter=hooks, pos_slice=positions, return_type=None)
             for hook in hooks:
                 writer.write_rows(hook, offset, cache[hook].to(dtype))
