@@ -12,6 +12,7 @@ from __future__ import annotations
 from lenslab.scale._harvest import harvest
 from lenslab.scale._ray import shutdown
 from lenslab.scale._store import HarvestStore, open_store
+from lenslab.scale._sweep import SweepError, sweep, sweep_iter
 from lenslab.scale.errors import HarvestError
 
-__all__ = ["HarvestError", "HarvestStore", "harvest", "open_store", "shutdown"]
+__all__ = ["HarvestError", "HarvestStore", "SweepError", "harvest", "open_store", "shutdown", "sweep", "sweep_iter"]
