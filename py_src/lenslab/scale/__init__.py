@@ -12,7 +12,11 @@ from __future__ import annotations
 from lenslab.scale._harvest import harvest
 from lenslab.scale._ray import shutdown
 from lenslab.scale._store import HarvestStore, open_store
+from lenslab.scale._top import Head, TopExamplesResult, top_examples
 from lenslab.scale._sweep import SweepError, sweep, sweep_iter
 from lenslab.scale.errors import HarvestError
 
-__all__ = ["HarvestError", "HarvestStore", "SweepError", "harvest", "open_store", "shutdown", "sweep", "sweep_iter"]
+__all__ = [
+    "HarvestError", "HarvestStore", "Head", "SweepError", "TopExamplesResult",
+    "harvest", "open_store", "shutdown", "sweep", "sweep_iter", "top_examples",
+]
