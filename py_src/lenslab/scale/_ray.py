@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -81,6 +82,26 @@ def check_resources(ray: Any, num_workers: int, gpus_per_worker: float) -> None:
 _POOLS: dict[tuple[str, str, float], tuple[str, list[Any]]] = {}
 
 
+def make_room(ray: Any, cpus: float, keep: Optional[tuple[str, str, float]] = None, wait_s: float = 30) -> None:
+    """Idle pooled harvest workers hold a CPU each: release them (all but ``keep``'s) when ``cpus`` more are needed.
+
+    Without this, a sweep after a harvest on a small cluster would wait forever for a CPU that an
+    idle pooled worker keeps.
+    """
+    if ray.available_resources().get("CPU", 0) >= cpus:
+        return
+    released = False
+    for key in [k for k in _POOLS if k != keep]:
+        for actor in _POOLS.pop(key)[1]:
+            ray.kill(actor)
+            released = True
+    if not released:
+        return
+    deadline = time.monotonic() + wait_s
+    while ray.available_resources().get("CPU", 0) < cpus and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def harvest_actors(ray: Any, model_name: str, model_kwargs: dict[str, Any], num_workers: int, gpus: float) -> list[Any]:
     """``num_workers`` harvest actors for this model, reusing live ones from earlier calls."""
     from lenslab.scale._worker import HarvestWorker
@@ -91,6 +112,7 @@ def harvest_actors(ray: Any, model_name: str, model_kwargs: dict[str, Any], num_
     if pool_job != job:
         actors = []
     remote = ray.remote(HarvestWorker).options(num_cpus=1, num_gpus=gpus, max_restarts=3, max_task_retries=3)
+    make_room(ray, num_workers - len(actors), keep=key)
     while len(actors) < num_workers:
         actors.append(remote.remote(model_name, model_kwargs, gpus))
     _POOLS[key] = (job, actors)

@@ -68,3 +68,13 @@ def test_a_failing_pair_is_named(ray_cluster, pairs):
         sweep("no_such_sweep", MODEL, pairs)
     with pytest.raises(SweepError, match=r"pairs\[0\]: expected \(clean, corrupted, answer, wrong\)"):
         sweep("resid_pre", MODEL, [("a", "b")])
+
+
+@pytest.mark.parametrize("function", [patching.get_act_patch_resid_pre, patching.get_act_patch_attn_head_out_by_pos])
+def test_one_pair_split_over_workers(ray_cluster, model, pairs, function):
+    (result,) = sweep(function, MODEL, pairs[:1], num_workers=2, split=3, progress=False)
+    expected = local(model, function, pairs[0])
+    assert result.shape == expected.shape
+    torch.testing.assert_close(result, torch.Tensor(expected), atol=1e-5, rtol=0)
+    with pytest.raises(SweepError, match="split= needs a single"):
+        sweep(patching.get_act_patch_block_every, MODEL, pairs[:1], split=2)
