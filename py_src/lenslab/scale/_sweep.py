@@ -126,7 +126,7 @@ def sweep_iter(
     *,
     metric: Callable[[torch.Tensor, int, int], torch.Tensor] = logit_diff,
     address: Optional[str] = None,
-    num_workers: int = 2,
+    num_workers: int = 1,
     gpus_per_worker: float = 0,
     model_kwargs: Optional[dict[str, Any]] = None,
     max_retries: int = 3,
