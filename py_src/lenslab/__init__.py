@@ -26,6 +26,7 @@ _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
     "PatchingGrid": "lenslab.widgets.patching_grid",
+    "SideBySide": "lenslab.widgets.side_by_side",
     "LensWidget": "lenslab.widgets._base",
 }
 
@@ -34,6 +35,7 @@ __all__ = [
     "CacheExplorer",
     "LensWidget",
     "PatchingGrid",
+    "SideBySide",
     "register_formatters",
     "show",
     "to_widget",
