@@ -18,6 +18,10 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
             model.set('selected_head', head);
             model.save_changes();
           },
+          onViewBy: (viewBy) => {
+            model.set('view_by', viewBy);
+            model.save_changes();
+          },
         }),
     },
     ({ view, shell, timed }) => {
@@ -33,12 +37,14 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
           selected: model.get('selected_head'),
           vmax: model.get('vmax'),
           title: model.get('title'),
+          viewBy: model.get('view_by'),
         });
       });
       draw();
       return [
         onTraits(model, ['data', 'dtype', 'shape', 'tokens', 'head_names', 'vmax', 'title'], draw),
         onTrait(model, 'selected_head', () => view.selectHead(model.get('selected_head'))),
+        onTrait(model, 'view_by', () => view.setViewBy(model.get('view_by'))),
       ];
     },
   );

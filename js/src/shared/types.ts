@@ -10,5 +10,6 @@ export type {
   HookInfo,
   PatchingModel,
   SliceControls,
-  SliceView
+  SliceView,
+  ViewBy
 } from '../generated/traits';

@@ -20,7 +20,7 @@ import traitlets
 
 from lenslab.widgets._base import LensWidget
 from lenslab.widgets._tensor_payload import PAYLOAD_DTYPES
-from lenslab.widgets.attention import AttentionPatterns
+from lenslab.widgets.attention import VIEW_BY, AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
 from lenslab.widgets.patching_grid import PatchingGrid
 
@@ -38,6 +38,7 @@ WIDGETS: dict[str, type[LensWidget]] = {
 DEFS: dict[str, Any] = {
     "DType": {"enum": sorted(PAYLOAD_DTYPES)},
     "SliceView": {"enum": ["heatmap", "line", "pattern", "empty"]},
+    "ViewBy": {"enum": list(VIEW_BY)},
     "HookInfo": {
         "description": "One row of the cache tree (cache_explorer.py: summarize).",
         "type": "object",
@@ -75,6 +76,7 @@ DEFS: dict[str, Any] = {
 SHAPES: dict[tuple[type, str], dict[str, Any]] = {
     (LensWidget, "dtype"): {"$ref": "#/$defs/DType"},
     (CacheExplorer, "view"): {"$ref": "#/$defs/SliceView"},
+    (AttentionPatterns, "view_by"): {"$ref": "#/$defs/ViewBy"},
     (CacheExplorer, "hooks"): {"type": "array", "items": {"$ref": "#/$defs/HookInfo"}},
     (CacheExplorer, "controls"): {"$ref": "#/$defs/SliceControls"},
     (PatchingGrid, "selected"): {"anyOf": [{"$ref": "#/$defs/CellSelection"}, {"type": "null"}]},
