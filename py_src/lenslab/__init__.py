@@ -26,6 +26,7 @@ _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
     "PatchingGrid": "lenslab.widgets.patching_grid",
+    "Scatter": "lenslab.plots",
     "SideBySide": "lenslab.widgets.side_by_side",
     "LensWidget": "lenslab.widgets._base",
 }
@@ -35,6 +36,7 @@ __all__ = [
     "CacheExplorer",
     "LensWidget",
     "PatchingGrid",
+    "Scatter",
     "SideBySide",
     "register_formatters",
     "show",
