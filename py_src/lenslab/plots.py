@@ -47,7 +47,7 @@ class Scatter:
     Args:
         x, y: equally many numbers (tensors or arrays of any shape are flattened).
         labels: one name per point (e.g. ``L1H3``), shown on hover and next to the
-            `annotate` points farthest from the origin.
+            `annotate` points farthest from the median point (the outliers).
         xlabel, ylabel, title: axis titles and heading; the heading adds the correlation.
         diagonal: draw ``y = x`` and use one range for both axes (where the two agree).
         annotate: how many points get their label written next to them.
@@ -138,7 +138,10 @@ class Scatter:
         out.append(
             f'<text x="14" y="{top + SIZE / 2}" text-anchor="middle" fill="#222" transform="rotate(-90 14 {top + SIZE / 2})">{escape(self.ylabel)}</text>'
         )
-        far = set(np.argsort(-np.hypot(self.x, self.y), kind="stable")[: self.annotate].tolist())
+        # The outliers get their names written: farthest from the median point (the bulk of heads
+        # that do nothing sits at the unpatched baseline, not at the origin).
+        spread = np.hypot(self.x - np.median(self.x), self.y - np.median(self.y))
+        far = set(np.argsort(-spread, kind="stable")[: self.annotate].tolist())
         for i, (x, y, label) in enumerate(zip(self.x, self.y, self.labels)):
             px, py = self.pixel(x, y)
             tip = f"{label}: {self.xlabel} {_fmt(x)}, {self.ylabel} {_fmt(y)}"

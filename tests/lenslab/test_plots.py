@@ -35,9 +35,12 @@ def test_points_map_back_to_their_values_and_carry_their_labels():
         assert x0 + (cx - left) / size * (x1 - x0) == pytest.approx(x, abs=1e-2)
         assert y1 - (cy - top) / size * (y1 - y0) == pytest.approx(y, abs=1e-2)
         assert point.find(f"{SVG}title").text.startswith(f"{label}: exact ")
-    # The two points farthest from the origin are labelled in the picture.
+    # The two points farthest from the median point are labelled in the picture.
     written = [t.text for t in root.findall(f".//{SVG}text[@class='lenslab-point-label']")]
     assert sorted(written) == ["L0H2", "L1H0"]
+    # Far from the median, not from the origin: a bulk at (-9, -9) leaves only the outlier named.
+    bulk = Scatter([-9.0, -9.1, -8.9, 1.0], [-9.0, -9.0, -9.1, -2.0], ["a", "b", "c", "out"], annotate=1)
+    assert [t.text for t in parse(bulk).findall(f".//{SVG}text[@class='lenslab-point-label']")] == ["out"]
     r = np.corrcoef(exact.flatten().numpy(), approx.flatten().numpy())[0, 1]
     assert sc.correlation() == pytest.approx(r) and f"r = {r:.3f}" in sc.svg()
 
