@@ -54,3 +54,19 @@ def test_bad_side_by_side_input_raises_one_clear_line():
         lenslab.show(torch.ones(2, 2), same_scale=True)
     with pytest.raises(ValueError, match="titles has 1 entries for 2 objects"):
         lenslab.show(torch.ones(2, 2), torch.ones(2, 2), titles=["x"])
+
+
+def test_the_static_copy_holds_each_widgets_static_copy_in_one_row(monkeypatch):
+    a = PatchingGrid(torch.tensor([[1.0]]), kind="layer_pos", title="a")
+    b = PatchingGrid(torch.tensor([[-2.0]]), kind="layer_pos", title="b")
+    pair = SideBySide(a, b)
+    assert "application/vnd.jupyter.widget-view+json" in pair._repr_mimebundle_()
+    # Each widget's own static copy (lenslab.widgets._static, where present) stands in here as a stub.
+    monkeypatch.setattr(PatchingGrid, "static_html", lambda self: f"<svg data-title='{self.title}' data-vmax='{self.vmax}'/>", raising=False)
+    bundle = pair._repr_mimebundle_()
+    html = bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle and html.startswith('<div class="lenslab-side-by-side"')
+    assert html.index("data-title='a'") < html.index("data-title='b'")
+    assert html.count("data-vmax='2.0'") == 2  # both drawn on the shared scale
+    monkeypatch.setattr(PatchingGrid, "static_html", lambda self: 1 / 0)
+    assert "text/html" not in pair._repr_mimebundle_()  # a broken static copy leaves the live widgets alone

@@ -69,6 +69,20 @@ class SideBySide(ipywidgets.HBox):
             # Each grid follows the shared value, and a grid's own change moves the others.
             self._links = [traitlets.link((self, "vmax"), (g, "vmax")) for g in grids]
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The children's static copies in one row (where the widgets provide ``static_html``), so a
+        # saved notebook shows the pair without a kernel, as each widget shown alone does.
+        data = super()._repr_mimebundle_(**kwargs)
+        statics = [getattr(w, "static_html", None) for w in self.children]
+        if not isinstance(data, dict) or not all(callable(f) for f in statics):
+            return data
+        try:
+            parts = [f() for f in statics]  # type: ignore[misc]
+        except Exception:  # a broken static copy must never hide the live widgets
+            return data
+        cells = "".join(f'<div style="flex:0 1 auto;min-width:0">{part}</div>' for part in parts)
+        return {**data, "text/html": f'<div class="lenslab-side-by-side" style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start">{cells}</div>'}
+
     @property
     def grids(self) -> list[PatchingGrid]:
         return [w for w in self.children if isinstance(w, PatchingGrid)]
