@@ -54,7 +54,7 @@ def nb(lab, browser, artifacts: Path):
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/tree/attention_views.ipynb")
+    page.goto(f"{lab.url}/lab/workspaces/attention-views-e2e/tree/attention_views.ipynb")  # its own workspace: no other test's tabs
     expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
     page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook or Run All does nothing
     page.get_by_role("menuitem", name="Run", exact=True).click()
