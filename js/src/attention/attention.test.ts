@@ -5,7 +5,7 @@ import type { AttentionModel } from '../shared/types';
 import widget from './index';
 
 const render = widget.render;
-import { attentionColumn, attentionRow, describeDestination, describeSource, headName, orientedSlice, thumbSize, topAttended } from './view';
+import { AttentionView, attentionColumn, attentionRow, describeDestination, describeSource, headName, orientedSlice, thumbSize, topAttended } from './view';
 
 // 2 heads x 3 tokens, causal: head 0 attends to the previous token, head 1 to the first.
 const P = [
@@ -62,6 +62,17 @@ describe('hover logic', () => {
 
   it('describes which destinations attend to a source', () => {
     expect(describeSource(pattern, tokens, 0, 1, 2)).toBe('\u201c cat\u201d (1) is attended to by \u201c sat\u201d (2) 0.75, \u201cThe\u201d (0) 0');
+  });
+
+  it('keeps the chosen orientation across new slices that do not set one (the cache explorer)', () => {
+    const view = new AttentionView();
+    const input = { pattern, tokens, headNames: ['a', 'b'], selected: 0, vmax: 1, title: '' };
+    view.update(input);
+    view.setViewBy('source');
+    view.update({ ...input, selected: 1 });
+    expect(view.viewBy()).toBe('source');
+    view.update({ ...input, viewBy: 'destination' });
+    expect(view.viewBy()).toBe('destination');
   });
 
   it('names heads and sizes thumbnails', () => {

@@ -182,7 +182,9 @@ export class AttentionView {
     const [H, D, S] = input.pattern.shape;
     if (input.pattern.shape.length !== 3) throw new Error(`lenslab: attention pattern must be [heads, dest, src], got [${input.pattern.shape.join(', ')}]`);
     const sameShape = this.input && this.input.pattern.shape.join() === input.pattern.shape.join();
-    this.input = { ...input, selected: Math.min(Math.max(0, input.selected), Math.max(0, H - 1)), viewBy: input.viewBy ?? 'destination' };
+    // Without a viewBy (the cache explorer's slices), the user's last choice stays.
+    const viewBy = input.viewBy ?? this.input?.viewBy ?? 'destination';
+    this.input = { ...input, selected: Math.min(Math.max(0, input.selected), Math.max(0, H - 1)), viewBy };
     const top = input.vmax > 0 ? input.vmax : Math.max(finiteRange(input.pattern.data).max, 1e-6);
     this.scale = sequentialScale(0, top);
     if (!sameShape) {
