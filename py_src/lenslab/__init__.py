@@ -28,6 +28,8 @@ _LAZY = {
     "ColoredTokens": "lenslab.widgets.colored_tokens",
     "TopExamples": "lenslab.widgets.top_examples",
     "PatchingGrid": "lenslab.widgets.patching_grid",
+    "Scatter": "lenslab.plots",
+    "SideBySide": "lenslab.widgets.side_by_side",
     "LensWidget": "lenslab.widgets._base",
 }
 
@@ -37,6 +39,8 @@ __all__ = [
     "ColoredTokens",
     "LensWidget",
     "PatchingGrid",
+    "Scatter",
+    "SideBySide",
     "TopExamples",
     "register_formatters",
     "show",

@@ -11,7 +11,7 @@ This module imports nothing heavy at module level: ``import lenslab`` stays fast
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from lenslab._kernel import kernel_shell
 
@@ -48,8 +48,8 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
     * a tensor with ``kind="attention"``, or shaped like attention patterns (rows summing to 1)
       -> ``AttentionPatterns(tokens, obj, **kwargs)``;
     * any other tensor -> ``PatchingGrid(obj, **kwargs)``: a patching result's layout comes from
-      ``kind=`` or its sweep spec; a tensor with neither is laid out by its shape and titled as a
-      plain tensor, not as a patching result;
+      ``kind=`` or its sweep spec; a tensor with neither is a plain tensor (kind ``"tensor"``):
+      titled by its shape, axes ``dim0``, ``dim1``, ... (or ``dims=``) labelled by index;
     * a LensLab widget is returned unchanged.
     """
     from lenslab.widgets._base import LensWidget
@@ -67,10 +67,9 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
         kind = kwargs.pop("kind", None) or getattr(obj, PATCHING_KIND_ATTR, None)
         if kind == ATTENTION_KIND or (kind is None and looks_like_attention(obj)):
             return AttentionPatterns(kwargs.pop("tokens", None), obj, **kwargs)
-        if kind is None and "title" not in kwargs:
-            from lenslab.widgets._tensor_payload import shape_text
-
-            kwargs["title"] = f"Tensor {shape_text(tuple(obj.shape))} (not a patching result; axes guessed from its shape)"
+        if kind is None:
+            # Not a patching result: neutral axes (dim0, dim1, ... by index), not guessed layers and heads.
+            kind = "tensor"
         return PatchingGrid(obj, kind=kind, **kwargs)
     raise TypeError(
         f"lenslab.show cannot display a {type(obj).__name__}; pass an ActivationCache, "
@@ -78,16 +77,34 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
     )
 
 
-def show(obj: Any, **kwargs: Any) -> None:
+def show(
+    obj: Any, *more: Any, same_scale: Optional[bool] = None, titles: Optional[Sequence[str]] = None, **kwargs: Any
+) -> None:
     """Displays `obj` as the matching LensLab widget (see `to_widget` for the dispatch).
+
+    ``show(a, b, ...)`` shows the objects side by side (``SideBySide``); patching grids there
+    share one symmetric colour scale unless ``same_scale=False``, so they compare by eye.
+    ``titles`` gives each object its title; the other options apply to every object.
 
     Use the widget classes directly (or `to_widget`) to keep a handle on the widget, e.g. to
     observe ``PatchingGrid.selected``.
     """
     from IPython.display import display
 
-    display(to_widget(obj, **kwargs))  # type: ignore[no-untyped-call]  # IPython ships no types
+    objs = (obj, *more)
+    if titles is not None:
+        titles = [str(t) for t in titles]
+        if len(titles) != len(objs):
+            raise ValueError(f"titles has {len(titles)} entries for {len(objs)} objects to show")
+    if len(objs) == 1 and same_scale is not None:
+        raise TypeError("same_scale= compares two or more objects: pass them all, e.g. lenslab.show(a, b, same_scale=True)")
+    widgets = [to_widget(o, **kwargs, **({"title": titles[i]} if titles is not None else {})) for i, o in enumerate(objs)]
+    if len(widgets) == 1:
+        display(widgets[0])  # type: ignore[no-untyped-call]  # IPython ships no types
+        return
+    from lenslab.widgets.side_by_side import SideBySide
 
+    display(SideBySide(*widgets, same_scale=same_scale))  # type: ignore[no-untyped-call]
 
 
 def _bundle_for(obj: Any, widget_factory: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:

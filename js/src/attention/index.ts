@@ -15,6 +15,7 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
         new AttentionView({
           toolbar: shell.toolbar,
           onSelectHead: sendTrait(model, 'selected_head'),
+          onViewBy: sendTrait(model, 'view_by'),
         }),
     },
     ({ view, shell, timed }) => {
@@ -30,12 +31,14 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
           selected: model.get('selected_head'),
           vmax: model.get('vmax'),
           title: model.get('title'),
+          viewBy: model.get('view_by'),
         });
       });
       draw();
       return [
         onTraits(model, ['data', 'dtype', 'shape', 'tokens', 'head_names', 'vmax', 'title'], draw),
         onTrait(model, 'selected_head', () => view.selectHead(model.get('selected_head'))),
+        onTrait(model, 'view_by', () => view.setViewBy(model.get('view_by'))),
       ];
     },
   );

@@ -16,6 +16,11 @@ export type DType = 'float16' | 'float32';
  * via the `definition` "SliceView".
  */
 export type SliceView = 'heatmap' | 'line' | 'pattern' | 'empty';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "ViewBy".
+ */
+export type ViewBy = 'destination' | 'source';
 
 export interface WidgetTraits {
   [k: string]: unknown;
@@ -104,6 +109,7 @@ export interface AttentionModel extends BaseModel {
    * top of the colour scale
    */
   vmax: number;
+  view_by: ViewBy;
 }
 /**
  * lenslab.widgets.cache_explorer.CacheExplorer: its synced traits.

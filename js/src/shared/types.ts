@@ -13,5 +13,6 @@ export type {
   PatchingModel,
   SliceControls,
   SliceView,
-  TopExamplesModel
+  TopExamplesModel,
+  ViewBy
 } from '../generated/traits';

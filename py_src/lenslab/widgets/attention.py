@@ -11,6 +11,8 @@ from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
 from lenslab.widgets._tensor_payload import Precision, check_finite, check_scale, encode, shape_text, to_numpy
 
 PATTERN_HOOK = "blocks.{layer}.attn.hook_pattern"
+#: Rows of the large view: destinations (queries; the default) or sources (keys: the pattern transposed).
+VIEW_BY = ("destination", "source")
 
 
 def is_cache_like(obj: Any) -> bool:
@@ -69,7 +71,9 @@ class AttentionPatterns(LensWidget):
     """Attention patterns of several heads: a thumbnail per head and a large view of one.
 
     Hovering a destination token (in the token strip or a row of the large view) shades the
-    tokens it attends to and shows the weights.
+    tokens it attends to and shows the weights. Hovering a head's thumbnail previews it in the
+    large view; clicking selects it. The toolbar's toggle (``view_by``) flips the large view to
+    rows by source: hovering a source token then shades the destinations that attend to it.
 
     Args:
         tokens: token strings (one per position), a prompt string or token ids (with a model
@@ -83,6 +87,7 @@ class AttentionPatterns(LensWidget):
         batch: which prompt of a batched pattern to show.
         head_names: custom head names (one per head); circuitsvis's ``attention_head_names`` also works.
         selected_head: the head shown large at first (synced both ways).
+        view_by: ``"destination"`` (rows are queries) or ``"source"`` (rows are keys; synced both ways).
         vmax: top of the colour scale (weights are in [0, 1]).
         precision: payload dtype ("auto": float16 from 1M values on).
         allow_nan: show NaN/inf as grey cells instead of raising.
@@ -94,6 +99,7 @@ class AttentionPatterns(LensWidget):
     head_names = traitlets.List(traitlets.Unicode(), help="one name per head").tag(sync=True)
     selected_head = traitlets.Int(0, help="head shown in the large view").tag(sync=True)
     vmax = traitlets.Float(1.0, help="top of the colour scale").tag(sync=True)
+    view_by = traitlets.Unicode("destination", help="rows of the large view: destination (queries) or source (keys)").tag(sync=True)
 
     def __init__(
         self,
@@ -108,6 +114,7 @@ class AttentionPatterns(LensWidget):
         model: Any = None,
         head_names: Optional[Sequence[str]] = None,
         selected_head: int = 0,
+        view_by: str = "destination",
         title: Optional[str] = None,
         vmax: float = 1.0,
         precision: Precision = "auto",
@@ -147,9 +154,17 @@ class AttentionPatterns(LensWidget):
             head_names=names,
             selected_head=int(selected_head),
             vmax=float(vmax),
+            view_by=view_by,
             title=title,
             **kwargs,
         )
+
+    @traitlets.validate("view_by")
+    def _check_view_by(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in VIEW_BY:
+            raise traitlets.TraitError(f"view_by must be one of {', '.join(map(repr, VIEW_BY))}; got {value!r}")
+        return str(value)
 
     @staticmethod
     def _pick_batch(arr: np.ndarray, batch: int) -> np.ndarray:

@@ -20,7 +20,7 @@ import traitlets
 
 from lenslab.widgets._base import LensWidget
 from lenslab.widgets._tensor_payload import PAYLOAD_DTYPES
-from lenslab.widgets.attention import AttentionPatterns
+from lenslab.widgets.attention import VIEW_BY, AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
 from lenslab.widgets.colored_tokens import ColoredTokens
 from lenslab.widgets.patching_grid import PatchingGrid
@@ -43,6 +43,7 @@ DEFS: dict[str, Any] = {
     "Cmap": {"enum": ["diverging", "sequential"]},
     "DType": {"enum": sorted(PAYLOAD_DTYPES)},
     "SliceView": {"enum": ["heatmap", "line", "pattern", "empty"]},
+    "ViewBy": {"enum": list(VIEW_BY)},
     "HookInfo": {
         "description": "One row of the cache tree (cache_explorer.py: summarize).",
         "type": "object",
@@ -80,6 +81,7 @@ DEFS: dict[str, Any] = {
 SHAPES: dict[tuple[type, str], dict[str, Any]] = {
     (LensWidget, "dtype"): {"$ref": "#/$defs/DType"},
     (CacheExplorer, "view"): {"$ref": "#/$defs/SliceView"},
+    (AttentionPatterns, "view_by"): {"$ref": "#/$defs/ViewBy"},
     (CacheExplorer, "hooks"): {"type": "array", "items": {"$ref": "#/$defs/HookInfo"}},
     (CacheExplorer, "controls"): {"$ref": "#/$defs/SliceControls"},
     (PatchingGrid, "selected"): {"anyOf": [{"$ref": "#/$defs/CellSelection"}, {"type": "null"}]},
