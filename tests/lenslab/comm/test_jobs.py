@@ -156,7 +156,7 @@ def test_list_jobs_and_get_result(session):
     handler.handle(request("cancel", "c9", job_id=99))
     assert (panel.last()["code"], panel.last()["request_type"]) == ("unknown_job", "cancel")
     handler.handle(request("cancel", "c1", job_id=job_id))  # already done: a no-op
-    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c1", "job_id": job_id}
+    assert panel.last() == {"v": 4, "type": "cancel_ack", "id": "c1", "job_id": job_id}
 
 
 def test_a_job_that_fails_mid_sweep_reports_and_the_next_one_runs(make_panel, runner, gated):
@@ -234,7 +234,7 @@ def test_cancel_mid_job_stops_at_the_next_chunk_with_no_hooks_left(make_panel, r
     assert gate.reached.wait(30)  # a chunk of patched runs is in flight
     done_before = runner.get(job_id).done
     handler.handle(request("cancel", "c2", job_id=job_id))
-    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c2", "job_id": job_id}
+    assert panel.last() == {"v": 4, "type": "cancel_ack", "id": "c2", "job_id": job_id}
     gate.release.set()
     cancelled = panel.wait_for("cancelled")
     assert cancelled["id"] == "c1" and cancelled["job_id"] == job_id
