@@ -294,7 +294,12 @@ describe('SidebarPanel', () => {
     expect(q(rows[0], '.lenslab-sb-checkpoint').textContent).toBe('lenslab/gelu-2l');
     expect(rows[0].textContent).not.toContain('GPT2LMHeadModel');
     expect(rows[0].title).toBe('model: lenslab/gelu-2l\nHookedTransformer · GPT2LMHeadModel');
-    expect(q(rows[1], '.lenslab-sb-checkpoint').textContent).toBe('HookedTransformer (built from a config)');
+    expect(q(rows[1], '.lenslab-sb-checkpoint').textContent).toBe('HookedTransformer, built from a config');
+    const options = [...panel.node.querySelectorAll<HTMLOptionElement>('select[name="model"] option')];
+    expect(options.map((o) => [o.value, o.textContent])).toEqual([
+      ['model', 'model (lenslab/gelu-2l)'],
+      ['fresh', 'fresh (HookedTransformer, built from a config)']
+    ]);
   });
 
   it('offers the example job for code-trained models as placeholders and fills it in on request', async () => {

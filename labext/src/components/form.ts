@@ -2,6 +2,7 @@
 // token counts checked before the Run button enables.
 import { EXAMPLE_JOB } from '../examples';
 import type { FormState, SidebarModel } from '../model';
+import { modelLabel } from './models';
 import { button, el, renderIfChanged, section } from './dom';
 
 type TextField = 'clean' | 'corrupted' | 'correct' | 'incorrect';
@@ -49,8 +50,8 @@ export class FormView {
     const m = this._model;
     const f = m.form;
     const model = m.models.find((x) => x.name === f.model);
-    renderIfChanged(this._modelSelect, JSON.stringify(m.models.map((x) => x.name)), () =>
-      m.models.map((x) => el('option', { value: x.name, text: x.name }))
+    renderIfChanged(this._modelSelect, JSON.stringify(m.models.map((x) => [x.name, modelLabel(x)])), () =>
+      m.models.map((x) => el('option', { value: x.name, text: `${x.name} (${modelLabel(x)})` }))
     );
     renderIfChanged(this._kindSelect, JSON.stringify([m.patchKinds, model?.patch_kinds]), () =>
       m.patchKinds.map((k) =>

@@ -11,7 +11,7 @@ export function modelSummary(m: ModelInfo): string {
 /** What a model row calls the model: its checkpoint ("lenslab/gelu-2l"), else its class for a
  *  model built from a config. The architecture class stays in the tooltip. */
 export function modelLabel(m: ModelInfo): string {
-  return m.checkpoint ?? `${m.class_name} (built from a config)`;
+  return m.checkpoint ?? `${m.class_name}, built from a config`;
 }
 
 export class ModelsView {
