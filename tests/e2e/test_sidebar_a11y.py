@@ -16,14 +16,20 @@ then with a model, a hook, and the finished job selected:
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Iterator
 
 import pytest
+from server_process import jupyter_server
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+LABEXTENSION = ROOT / "py_src" / "lenslab" / "labextension"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SIDEBAR = "#lenslab-sidebar"
@@ -129,6 +135,24 @@ def inside(box: dict, outer: dict, slack: float = 1.0) -> bool:
 
 
 @pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[SimpleNamespace]:
+    """A JupyterLab of its own whose `lenslab` labextension is this checkout's build (a copy in a
+    data dir put first on JUPYTER_PATH), so the test checks this tree's sidebar, not an installed one."""
+    tmp = tmp_path_factory.mktemp("a11y-lab")
+    with pytest.MonkeyPatch.context() as mp:
+        if (LABEXTENSION / "package.json").exists():
+            target = tmp / "data" / "labextensions" / "lenslab"
+            shutil.copytree(LABEXTENSION, target)
+            shutil.copy(ROOT / "install.json", target / "install.json")
+            mp.setenv("JUPYTER_PATH", os.pathsep.join(p for p in (str(tmp / "data"), os.environ.get("JUPYTER_PATH", "")) if p))
+        log = artifacts / "jupyterlab-a11y.log"
+        server = tmp / "server"
+        server.mkdir()
+        with jupyter_server("jupyterlab", server, log) as (url, root):
+            yield SimpleNamespace(url=url, root=root, log=log)
+
+
+@pytest.fixture(scope="module")
 def page(lab, browser, artifacts: Path):
     import nbformat
     from playwright.sync_api import expect
@@ -151,8 +175,6 @@ def page(lab, browser, artifacts: Path):
         yield page
     finally:
         page.screenshot(path=str(artifacts / "sidebar-a11y-final.png"))
-        if page.locator("body[data-jp-theme-light='false']").count():
-            set_theme(page, "JupyterLab Light", True)  # the theme is a server-wide setting
         context.close()
 
 
