@@ -7,9 +7,9 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import type { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 import { SidebarPanel } from './components/panel';
+import { createResultTab, resultTabId } from './resulttab';
 import { KernelBridge } from './kernel';
 import { SidebarModel } from './model';
-import { createResultTab, resultTabId } from './resulttab';
 import { CommandIDs, ICON_SVG, ILensLabSidebar, PLUGIN_ID, SIDEBAR_ID, WIDGET_VIEW_MIMETYPE } from './tokens';
 
 const lenslabIcon = new LabIcon({ name: 'lenslab:sidebar', svgstr: ICON_SVG });
