@@ -151,7 +151,7 @@ def test_patching_tutorial_shows_the_code_the_sidebar_inserts():
     for node in ast.walk(ast.parse(cell.source)):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
             if node.value.args and isinstance(node.value.args[0], ast.Constant):
-                calls[node.targets[0].id] = node.value.args[0].value
+                calls[node.targets[0].id.removesuffix("_1")] = node.value.args[0].value  # job 1's names
     spec = protocol.JobSpec(
         model="model",
         kind="head_components_all_pos",
