@@ -176,3 +176,7 @@ def test_nbconvert_html_of_an_executed_notebook_shows_the_pictures(tmp_path):
     shown = set(texts(body))
     assert {"L1H0", "L1H1", "a", "b", "\u21b5", "L0", "L1", "x", "y"} <= shown
     assert "blocks.0.hook_resid_post" in html.unescape(body)
+
+
+def test_static_tokens_use_the_front_ends_whitespace_arrows():
+    assert [_static.display_token(t) for t in ("\n", "\r\n", "\u2028", "\tx", " cat")] == ["\u21b5", "\u21b5", "\u21b5", "\u21e5x", " cat"]

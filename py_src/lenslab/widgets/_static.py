@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ def colorbar_ticks(lo: float, hi: float, height: float) -> list[float]:
 
 def display_token(token: str, max_chars: int = 16) -> str:
     """Whitespace made visible (newline as a return-arrow, tab as an arrow), cut to ``max_chars``."""
-    s = token.replace("\n", "\u21b5").replace("\t", "\u21e5").replace("\r", "")
+    s = re.sub("\r\n|[\n\r\u2028\u2029\u0085\v\f]", "\u21b5", token).replace("\t", "\u21e5")
     return s if len(s) <= max_chars else s[: max_chars - 1] + "\u2026"
 
 

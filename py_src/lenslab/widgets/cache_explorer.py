@@ -21,6 +21,8 @@ HEAD_DIM = "head_index"
 PATTERN_DIMS = (HEAD_DIM, "query_pos", "key_pos")
 # The same labels as the front ends' hook tree (ts/core/hooktree.ts: hookGroupOf).
 GROUP_FOR_COMPONENT = {"embed": "Embeddings", "final": "Final"}
+#: Hooks whose -inf entries are the attention mask, not a numerical problem.
+MASKED_HOOKS = ("hook_attn_scores",)
 
 
 def _hook_spec(name: str) -> Any:
@@ -65,14 +67,18 @@ def hook_group(name: str) -> tuple[str, str]:
 
 
 def summarize(name: str, value: Any) -> dict[str, Any]:
-    """Shape, dtype and statistics over the finite entries (std as torch's: unbiased)."""
+    """Shape, dtype and statistics over the finite entries (std as torch's: unbiased), with the
+    count of masked (-inf attention scores) and of other non-finite entries."""
     arr = to_numpy(value, name)
     flat = arr.reshape(-1).astype(np.float64, copy=False)
     finite = np.isfinite(flat)
-    nonfinite = int(flat.size - finite.sum())
-    vals = flat[finite] if nonfinite else flat
+    # Attention scores hold -inf where the causal (or padding) mask applies: expected, so counted
+    # apart from NaN/inf that signal a problem.
+    masked = int(np.isneginf(flat).sum()) if name.endswith(MASKED_HOOKS) else 0
+    nonfinite = int(flat.size - finite.sum()) - masked
+    vals = flat[finite] if nonfinite or masked else flat
     dtype = str(getattr(value, "dtype", arr.dtype)).replace("torch.", "")
-    info: dict[str, Any] = {"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype, "nonfinite": nonfinite}
+    info: dict[str, Any] = {"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype, "nonfinite": nonfinite, "masked": masked}
     group, component = hook_group(name)
     info.update(group=group, component=component)
     info["mean"] = float(vals.mean()) if vals.size else None
