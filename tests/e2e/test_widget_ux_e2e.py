@@ -55,6 +55,7 @@ CELLS = [
     "lenslab.PatchingGrid(rng.normal(size=(2, 8)) * 0.7, kind='layer_pos', tokens=tokens, title='Two-row grid')",
     "lenslab.PatchingGrid(rng.normal(size=(5, 2, 8)), kind='head_all_pos_every', title='Eight-head grid')",
     "lenslab.CacheExplorer(cache, tokens=tokens, selected='blocks.11.hook_resid_post')",
+    "lenslab.PatchingGrid(rng.normal(size=(2, 150)), kind='layer_pos', title='Long prompt (150 positions)')",
     "print('DONE')",
 ]
 #: (widget locator, screenshot name) in output order.
@@ -63,8 +64,9 @@ WIDGETS = [
     (".lenslab-widget.lenslab-patching >> nth=0", "patching-grid-two-rows"),
     (".lenslab-widget.lenslab-patching >> nth=1", "patching-grid"),
     (".lenslab-widget.lenslab-cache", "cache-explorer"),
+    (".lenslab-widget.lenslab-patching >> nth=2", "patching-grid-zoom"),
 ]
-STATIC_KINDS = ["AttentionPatterns", "PatchingGrid", "PatchingGrid", "CacheExplorer"]
+STATIC_KINDS = ["AttentionPatterns", "PatchingGrid", "PatchingGrid", "CacheExplorer", "PatchingGrid"]
 
 
 @contextlib.contextmanager
@@ -118,20 +120,26 @@ def set_theme(page, theme: str) -> None:
     page.wait_for_timeout(800)  # the theme's stylesheet settles
 
 
-def contrast_violations(page, locator) -> list[str]:
-    """axe-core's colour-contrast violations inside one widget, one line each."""
+def contrast_check(page, locator) -> dict[str, list[str]]:
+    """axe-core's colour-contrast results inside one element: violations, passes and incomplete
+    (axe could not decide, e.g. text over a canvas), one line per node."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
+        # JupyterLab's <body> is 0 px high with overflow hidden (the shell is positioned absolutely),
+        # so axe would judge every element clipped and check nothing. Sizes only; no colour changes.
+        page.add_style_tag(content="html, body { height: 100%; }")
     locator.scroll_into_view_if_needed()
     handle = locator.element_handle()
     found = page.evaluate(
         """async (el) => {
-            const r = await axe.run(el, { runOnly: { type: 'rule', values: ['color-contrast'] }, resultTypes: ['violations'] });
-            return r.violations.flatMap((v) => v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\\s+/g, ' ')}`));
+            const r = await axe.run(el, { runOnly: { type: 'rule', values: ['color-contrast'] } });
+            const lines = (results) => results.flatMap((v) => v.nodes.map((n) =>
+                `${n.target.join(' ')}: ${(n.failureSummary || n.any.map((a) => a.message).join('; ')).replace(/\\s+/g, ' ')}`));
+            return { violations: lines(r.violations), passes: lines(r.passes), incomplete: lines(r.incomplete) };
         }""",
         handle,
     )
-    return list(found)
+    return dict(found)
 
 
 def svg_texts(locator) -> list[str]:
@@ -200,6 +208,24 @@ def test_every_row_and_column_is_labelled(labs):
     assert len(ticks) >= 5 and "0" in ticks
 
 
+def test_a_long_grid_zooms_to_label_every_position(labs):
+    page = labs["page"]
+    w = page.locator(".lenslab-widget.lenslab-patching").nth(2)
+    w.scroll_into_view_if_needed()
+    zoom = w.locator(".lenslab-zoom")
+    assert zoom.is_visible()
+    shown = w.locator(".lenslab-col-label").count()
+    assert 0 < shown < 150  # thinned at fit size, so
+    for _ in range(4):
+        w.get_by_role("button", name="Zoom in").click()
+    assert w.locator(".lenslab-zoom-level").inner_text() == "400%"
+    assert w.locator(".lenslab-col-label").count() == 150  # zoomed in, every position has its label
+    scroller = w.locator(".lenslab-heatmap-scroll")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # inside a scroll box, not the page
+    w.get_by_role("button", name="Fit to view").click()
+    assert w.locator(".lenslab-col-label").count() == shown
+
+
 def test_cache_explorer_filter_columns_selection_and_mask(labs):
     from playwright.sync_api import expect
 
@@ -233,15 +259,27 @@ def test_cache_explorer_filter_columns_selection_and_mask(labs):
 def test_widgets_pass_axe_colour_contrast_in_light_and_dark(labs, artifacts: Path):
     page = labs["page"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    failures = []
+    # The harness can fail: grey-on-white text in the notebook is reported.
+    page.evaluate("""() => { const d = document.createElement('div'); d.id = 'lenslab-axe-probe';
+        d.style.cssText = 'color:#bbb;background:#fff;font-size:12px;padding:4px'; d.textContent = 'low contrast';
+        document.querySelector('.jp-Notebook').prepend(d); }""")
+    probe = contrast_check(page, page.locator("#lenslab-axe-probe"))
+    page.evaluate("() => document.getElementById('lenslab-axe-probe').remove()")
+    assert probe["violations"], probe
+    failures, report = [], []
     for theme, suffix in (("JupyterLab Light", "light"), ("JupyterLab Dark", "dark")):
         set_theme(page, theme)
         for selector, name in WIDGETS:
             w = page.locator(selector)
-            failures += [f"{name} ({suffix}): {v}" for v in contrast_violations(page, w)]
+            result = contrast_check(page, w)
+            failures += [f"{name} ({suffix}): {v}" for v in result["violations"]]
+            report.append(f"{name} ({suffix}): {len(result['passes'])} text nodes pass, {len(result['violations'])} fail, {len(result['incomplete'])} undecided")
+            report += [f"    undecided: {line}" for line in result["incomplete"]]
+            assert len(result["passes"]) >= 5, f"{name} ({suffix}): axe checked too little text: {result}"
             w.scroll_into_view_if_needed()
             page.mouse.move(0, 0)
             w.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"))
+    (artifacts / "axe-contrast.txt").write_text("\n".join(report) + "\n")
     set_theme(page, "JupyterLab Light")
     assert not failures, "\n".join(failures)
 

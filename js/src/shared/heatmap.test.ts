@@ -185,3 +185,14 @@ describe('Heatmap zoom control', () => {
     expect(hm.zoom).toBe(1.5);
   });
 });
+
+describe('heatmapLayout with one long axis', () => {
+  it('keeps a 2-row panel labelled in full without stretching 150 positions past the width', () => {
+    const cols = Array.from({ length: 150 }, (_, i) => String(i));
+    const L = heatmapLayout(2, 150, { maxWidth: 760, maxHeight: 520, maxCell: 36, rowLabels: ['L0', 'L1'], colLabels: cols });
+    expect(L.rowStep).toBe(1);
+    expect(L.cellH).toBeGreaterThanOrEqual(MIN_LABEL_CELL);
+    expect(L.width).toBeLessThanOrEqual(760);
+    expect(L.colStep).toBeGreaterThan(1);
+  });
+});

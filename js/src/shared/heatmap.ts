@@ -99,7 +99,10 @@ export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): Hea
   let cellH = square ? Math.min(fitW, fitH) : fitH;
   const floorW = fullCols ? MIN_LABEL_CELL : 0;
   const floorH = fullRows ? MIN_LABEL_CELL : 0;
-  if (square) cellW = cellH = Math.max(cellW, floorW, floorH);
+  const squareCell = Math.max(cellW, floorW, floorH);
+  if (square && squareCell * cols <= availW + 0.5 && squareCell * rows <= o.maxHeight + 0.5) cellW = cellH = squareCell;
+  // A floor on one axis would stretch the other past the limits (2 rows x 150 positions): the
+  // cells go oblong instead, and the long axis is labelled every k-th with the zoom control.
   else [cellW, cellH] = [Math.max(cellW, floorW), Math.max(cellH, floorH)];
   cellW = crisp(cellW * zoom);
   cellH = crisp(cellH * zoom);
