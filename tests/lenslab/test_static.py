@@ -180,3 +180,14 @@ def test_nbconvert_html_of_an_executed_notebook_shows_the_pictures(tmp_path):
 
 def test_static_tokens_use_the_front_ends_whitespace_arrows():
     assert [_static.display_token(t) for t in ("\n", "\r\n", "\u2028", "\tx", " cat")] == ["\u21b5", "\u21b5", "\u21b5", "\u21e5x", " cat"]
+
+
+def test_grids_beyond_512_a_side_are_block_averaged_in_the_static_png():
+    values = np.zeros((1024, 1024))
+    values[:2, :2] = 1.0  # one 2x2 block of ones averages to one pixel of 1.0
+    doc = _static.heatmap_svg(values, _static.sequential_scale(0, 1)).body
+    png = base64.b64decode(re.search(r'href="data:image/png;base64,([^"]+)"', doc).group(1))
+    assert struct.unpack(">II", png[16:24]) == (512, 512)
+    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(512, 1 + 512 * 3)
+    assert raw[0, 1:4].tolist() == list(_static.SEQUENTIAL_STOPS[-1]) and raw[0, 4:7].tolist() == list(_static.SEQUENTIAL_STOPS[0])

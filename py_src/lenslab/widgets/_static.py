@@ -39,6 +39,8 @@ _MID = (LUT_SIZE - 1) // 2
 #: Grids with at most this many cells per panel are drawn cell by cell (each with its value as a
 #: hover title); bigger ones become one PNG.
 RECT_CELLS_MAX = 4096
+#: Larger grids are averaged in blocks down to this many pixels a side in the static PNG.
+PNG_SIDE_MAX = 512
 #: Axes with at most this many entries get every label; longer ones are labelled every k-th.
 LABELLED_MAX = 96
 #: The marker the JupyterLab extension and the tests look for.
@@ -257,9 +259,11 @@ def heatmap_svg(
                     f'fill="{hex_color(colors[r, c])}"><title>{_esc(tip)}</title></rect>'
                 )
     else:
+        # One image; above PNG_SIDE_MAX cells a side, block means keep the notebook small.
+        pixels = colors if max(rows, cols) <= PNG_SIDE_MAX else scale.colors(block_mean(values, PNG_SIDE_MAX))
         parts.append(
             f'<image x="{gx:.2f}" y="{gy:.2f}" width="{gw:.2f}" height="{gh:.2f}" preserveAspectRatio="none" '
-            f'style="image-rendering:pixelated" href="{png_data_uri(colors)}"/>'
+            f'style="image-rendering:pixelated" href="{png_data_uri(pixels)}"/>'
         )
     parts.append(f'<rect x="{gx:.2f}" y="{gy:.2f}" width="{gw:.2f}" height="{gh:.2f}" fill="none" stroke="#999" stroke-width="0.5"/>')
     step_r, step_c = _label_step(rows), _label_step(cols)
