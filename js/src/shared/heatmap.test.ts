@@ -161,6 +161,7 @@ describe('Heatmap zoom control', () => {
     const hm = new Heatmap({ maxWidth: 500, maxHeight: 400 });
     hm.setData(data);
     expect(hm.zoomBar.hidden).toBe(false);
+    expect((hm.zoomBar.querySelector('[aria-label="Zoom out"]') as HTMLButtonElement).disabled).toBe(true);
     const before = hm.el.querySelectorAll('.lenslab-row-label').length;
     expect(before).toBeLessThan(200);
     (hm.zoomBar.querySelector('[aria-label="Zoom in"]') as HTMLButtonElement).click();

@@ -311,6 +311,9 @@ export class Heatmap {
     this.scroller.style.maxHeight = zoomed ? `${Math.max(fit.height, 240) + 16}px` : '';
     this.zoomBar.hidden = !(zoomed || fit.rowStep > 1 || fit.colStep > 1 || Math.min(fit.cellW, fit.cellH) < MIN_LABEL_CELL);
     this.zoomText.textContent = `${Math.round(this.zoom * 100)}%`;
+    const [out, , zin, fitButton] = this.zoomBar.children as unknown as HTMLButtonElement[];
+    out.disabled = fitButton.disabled = this.zoom <= 1;
+    zin.disabled = this.zoom >= ZOOM_LEVELS[ZOOM_LEVELS.length - 1];
     Object.assign(this.grid.style, { left: `${L.gridX}px`, top: `${L.gridY}px`, width: `${L.gridW}px`, height: `${L.gridH}px` });
     Object.assign(this.canvas.style, { width: `${L.gridW}px`, height: `${L.gridH}px` });
 
