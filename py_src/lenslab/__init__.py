@@ -25,6 +25,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
+    "ColoredTokens": "lenslab.widgets.colored_tokens",
+    "TopExamples": "lenslab.widgets.top_examples",
     "PatchingGrid": "lenslab.widgets.patching_grid",
     "LensWidget": "lenslab.widgets._base",
 }
@@ -32,8 +34,10 @@ _LAZY = {
 __all__ = [
     "AttentionPatterns",
     "CacheExplorer",
+    "ColoredTokens",
     "LensWidget",
     "PatchingGrid",
+    "TopExamples",
     "register_formatters",
     "show",
     "to_widget",

@@ -11,8 +11,9 @@ This module imports nothing heavy at module level: ``import lenslab`` stays fast
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Optional
+
+from lenslab._kernel import kernel_shell
 
 #: The class displayed as a CacheExplorer (module and name, as IPython looks them up).
 CACHE_TYPE = ("transformer_lens.activation_cache", "ActivationCache")
@@ -85,18 +86,8 @@ def show(obj: Any, **kwargs: Any) -> None:
     """
     from IPython.display import display
 
-    display(to_widget(obj, **kwargs))
+    display(to_widget(obj, **kwargs))  # type: ignore[no-untyped-call]  # IPython ships no types
 
-
-def _kernel_shell(ip: Any = None) -> Optional[Any]:
-    """The IPython shell when running inside a Jupyter kernel (not a terminal), else None."""
-    if ip is None:
-        ipython = sys.modules.get("IPython")
-        get = getattr(ipython, "get_ipython", None)
-        ip = get() if get is not None else None
-    if ip is None or getattr(ip, "kernel", None) is None:
-        return None
-    return ip
 
 
 def _bundle_for(obj: Any, widget_factory: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:
@@ -141,7 +132,7 @@ def register_formatters(ip: Any = None) -> bool:
 
     Returns False (and does nothing) outside a Jupyter kernel.
     """
-    shell = _kernel_shell(ip)
+    shell = kernel_shell(ip)
     if shell is None:
         return False
     formatter = shell.display_formatter.mimebundle_formatter
@@ -152,7 +143,7 @@ def register_formatters(ip: Any = None) -> bool:
 
 def unregister_formatters(ip: Any = None) -> None:
     """Removes what `register_formatters` added (objects show their plain repr again)."""
-    shell = _kernel_shell(ip)
+    shell = kernel_shell(ip)
     if shell is None:
         return
     formatter = shell.display_formatter.mimebundle_formatter

@@ -2,7 +2,7 @@
 import type { RenderProps } from '@anywidget/types';
 import { decodeTensor } from '../shared/tensor';
 import type { AttentionModel } from '../shared/types';
-import { mountWidget, onTrait, onTraits } from '../shared/widget';
+import { mountWidget, onTrait, onTraits, sendTrait } from '../shared/widget';
 import { AttentionView, headName } from './view';
 
 function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>): () => void {
@@ -14,10 +14,7 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
       makeView: (shell) =>
         new AttentionView({
           toolbar: shell.toolbar,
-          onSelectHead: (head) => {
-            model.set('selected_head', head);
-            model.save_changes();
-          },
+          onSelectHead: sendTrait(model, 'selected_head'),
         }),
     },
     ({ view, shell, timed }) => {

@@ -3,6 +3,11 @@
 
 /**
  * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "Cmap".
+ */
+export type Cmap = 'diverging' | 'sequential';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
  * via the `definition` "DType".
  */
 export type DType = 'float16' | 'float32';
@@ -163,4 +168,74 @@ export interface PatchingModel extends BaseModel {
    * the clicked cell
    */
   selected: CellSelection | null;
+}
+/**
+ * lenslab.widgets.colored_tokens.ColoredTokens: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "ColoredTokensModel".
+ */
+export interface ColoredTokensModel extends BaseModel {
+  /**
+   * the token strings, one per position
+   */
+  tokens: string[];
+  /**
+   * names of the value columns
+   */
+  column_labels: string[];
+  /**
+   * the value column shown
+   */
+  column: number;
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
+}
+/**
+ * lenslab.widgets.top_examples.TopExamples: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "TopExamplesModel".
+ */
+export interface TopExamplesModel extends BaseModel {
+  /**
+   * every context's tokens, one context after another
+   */
+  tokens: string[];
+  /**
+   * tokens per context
+   */
+  lengths: number[];
+  /**
+   * one score per context
+   */
+  scores: number[];
+  /**
+   * index of each context's highest activation
+   */
+  max_positions: number[];
+  /**
+   * activation histogram: count per bin
+   */
+  hist_counts: number[];
+  /**
+   * activation histogram: bin edges (one more than counts)
+   */
+  hist_edges: number[];
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
 }

@@ -93,7 +93,7 @@ describe('lookup tables and painting', () => {
   });
 
   it('chooses readable text on light and dark cells', () => {
-    expect(textColorOn([255, 255, 255])).toBe('#111');
+    expect(textColorOn([255, 255, 255])).toBe('#000');
     expect(textColorOn([8, 48, 107])).toBe('#fff');
   });
 });

@@ -6,9 +6,12 @@ export type {
   BaseModel,
   CacheModel,
   CellSelection,
+  Cmap,
+  ColoredTokensModel,
   DType,
   HookInfo,
   PatchingModel,
   SliceControls,
-  SliceView
+  SliceView,
+  TopExamplesModel
 } from '../generated/traits';

@@ -22,7 +22,9 @@ from lenslab.widgets._base import LensWidget
 from lenslab.widgets._tensor_payload import PAYLOAD_DTYPES
 from lenslab.widgets.attention import AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
+from lenslab.widgets.colored_tokens import ColoredTokens
 from lenslab.widgets.patching_grid import PatchingGrid
+from lenslab.widgets.top_examples import TopExamples
 
 FIXTURE = Path(__file__).resolve().parents[3] / "js" / "test" / "fixtures" / "traits.schema.json"
 
@@ -32,10 +34,13 @@ WIDGETS: dict[str, type[LensWidget]] = {
     "AttentionModel": AttentionPatterns,
     "CacheModel": CacheExplorer,
     "PatchingModel": PatchingGrid,
+    "ColoredTokensModel": ColoredTokens,
+    "TopExamplesModel": TopExamples,
 }
 
 #: Payloads the trait types do not spell out: what the widget code stores in them.
 DEFS: dict[str, Any] = {
+    "Cmap": {"enum": ["diverging", "sequential"]},
     "DType": {"enum": sorted(PAYLOAD_DTYPES)},
     "SliceView": {"enum": ["heatmap", "line", "pattern", "empty"]},
     "HookInfo": {
@@ -79,6 +84,8 @@ SHAPES: dict[tuple[type, str], dict[str, Any]] = {
     (CacheExplorer, "hooks"): {"type": "array", "items": {"$ref": "#/$defs/HookInfo"}},
     (CacheExplorer, "controls"): {"$ref": "#/$defs/SliceControls"},
     (PatchingGrid, "selected"): {"anyOf": [{"$ref": "#/$defs/CellSelection"}, {"type": "null"}]},
+    (ColoredTokens, "cmap"): {"$ref": "#/$defs/Cmap"},
+    (TopExamples, "cmap"): {"$ref": "#/$defs/Cmap"},
 }
 
 
