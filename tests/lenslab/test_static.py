@@ -1,7 +1,8 @@
 """Static copies of the widgets (lenslab/widgets/_static.py): the output's text/html picture.
 
-Oracles: the front end's colour stops (js/src/shared/colorscale.ts, parsed), the widgets' own
-labels and values, numpy for the PNG round trip, and nbconvert's HTML of an executed notebook.
+Oracles: the kernel-side colour scales (``_colors``, checked against the TypeScript source in
+test_colors.py), the widgets' own labels and values, zlib for the PNG round trip, and nbconvert's
+HTML of an executed notebook.
 """
 
 from __future__ import annotations
@@ -11,25 +12,17 @@ import html
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from lenslab.widgets import _static
+from lenslab.widgets import _colors, _static
 from lenslab.widgets.attention import AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
 from lenslab.widgets.patching_grid import PatchingGrid
 
-ROOT = Path(__file__).resolve().parents[2]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def ts_stops(name: str) -> tuple[tuple[int, int, int], ...]:
-    text = (ROOT / "js/src/shared/colorscale.ts").read_text()
-    block = re.search(rf"export const {name}: readonly RGB\[\] = \[(.*?)\];", text, re.S).group(1)
-    return tuple(tuple(int(x) for x in m) for m in re.findall(r"\[(\d+), (\d+), (\d+)\]", block))
 
 
 def texts(doc: str) -> list[str]:
@@ -41,23 +34,16 @@ def cell_titles(doc: str) -> list[str]:
     return [html.unescape(t) for t in re.findall(r'<rect [^>]*fill="#[0-9a-f]{6}"><title>(.*?)</title></rect>', doc, re.S)]
 
 
-def test_colour_stops_and_nan_colour_match_the_front_end():
-    assert _static.SEQUENTIAL_STOPS == ts_stops("SEQUENTIAL_STOPS")
-    assert _static.DIVERGING_STOPS == ts_stops("DIVERGING_STOPS")
-    nan = re.search(r"NAN_COLOR: RGB = \[(\d+), (\d+), (\d+)\]", (ROOT / "js/src/shared/colorscale.ts").read_text())
-    assert _static.NAN_COLOR == tuple(int(x) for x in nan.groups())
-
-
 def test_scales_map_ends_and_zero_to_the_stops():
     div = _static.diverging_scale(2.0)
     got = div.colors(np.array([-2.0, 0.0, 2.0, -5.0, np.nan, -np.inf]))
-    assert got.tolist() == [list(_static.DIVERGING_STOPS[0]), list(_static.DIVERGING_STOPS[5]), list(_static.DIVERGING_STOPS[-1]),
-                            list(_static.DIVERGING_STOPS[0]), list(_static.NAN_COLOR), list(_static.NAN_COLOR)]
+    assert got.tolist() == [list(_colors.DIVERGING_STOPS[0]), list(_colors.DIVERGING_STOPS[5]), list(_colors.DIVERGING_STOPS[-1]),
+                            list(_colors.DIVERGING_STOPS[0]), list(_colors.NAN_COLOR), list(_colors.NAN_COLOR)]
     # symmetric: +v and -v land on mirrored LUT entries
     v = np.linspace(0, 2, 37)
-    assert ((_static.LUT_SIZE - 1 - div.indices(-v)) == div.indices(v)).all()
+    assert ((_colors.LUT_SIZE - 1 - div.indices(-v)) == div.indices(v)).all()
     seq = _static.sequential_scale(0, 1).colors(np.array([0.0, 1.0]))
-    assert seq.tolist() == [list(_static.SEQUENTIAL_STOPS[0]), list(_static.SEQUENTIAL_STOPS[-1])]
+    assert seq.tolist() == [list(_colors.SEQUENTIAL_STOPS[0]), list(_colors.SEQUENTIAL_STOPS[-1])]
 
 
 def test_png_data_uri_decodes_to_the_pixels():
@@ -190,4 +176,4 @@ def test_grids_beyond_512_a_side_are_block_averaged_in_the_static_png():
     assert struct.unpack(">II", png[16:24]) == (512, 512)
     idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
     raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(512, 1 + 512 * 3)
-    assert raw[0, 1:4].tolist() == list(_static.SEQUENTIAL_STOPS[-1]) and raw[0, 4:7].tolist() == list(_static.SEQUENTIAL_STOPS[0])
+    assert raw[0, 1:4].tolist() == list(_colors.SEQUENTIAL_STOPS[-1]) and raw[0, 4:7].tolist() == list(_colors.SEQUENTIAL_STOPS[0])

@@ -3,7 +3,7 @@
 A saved notebook keeps every output's mimebundle. Without a kernel (GitHub, nbviewer,
 ``jupyter nbconvert --to html``, or JupyterLab reopening the file) the widget model is gone, so
 the widget view cannot render; the static copy shows the same picture: the same colour scales
-(js/src/shared/colorscale.ts, asserted equal by tests/lenslab/widgets/test_static.py), every row
+(``_colors``: the kernel-side copy of js/src/shared/colorscale.ts), every row
 and column label, the value of each cell in its hover title, and a colour bar.
 
 No script, no external file, no CSS class that needs a stylesheet: only inline SVG attributes,
@@ -24,17 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-RGB = tuple[int, int, int]
-
-# Keep in step with js/src/shared/colorscale.ts (a test compares the two files).
-SEQUENTIAL_STOPS: tuple[RGB, ...] = ((255, 255, 255), (222, 235, 247), (158, 202, 225), (66, 146, 198), (8, 81, 156), (8, 48, 107))
-DIVERGING_STOPS: tuple[RGB, ...] = (
-    (103, 0, 31), (178, 24, 43), (214, 96, 77), (244, 165, 130), (253, 219, 199), (247, 247, 247),
-    (209, 229, 240), (146, 197, 222), (67, 147, 195), (33, 102, 172), (5, 48, 97),
-)
-NAN_COLOR: RGB = (150, 150, 150)
-LUT_SIZE = 511
-_MID = (LUT_SIZE - 1) // 2
+from lenslab.widgets._colors import DIVERGING_STOPS, NAN_COLOR, RGB, SEQUENTIAL_STOPS, lut, lut_index
 
 #: Grids with at most this many cells per panel are drawn cell by cell (each with its value as a
 #: hover title); bigger ones become one PNG.
@@ -48,59 +38,22 @@ STATIC_CLASS = "lenslab-static"
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 
 
-def _to_linear(c: float) -> float:
-    s = c / 255
-    return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
-
-
-def _from_linear(v: float) -> int:
-    s = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
-    return int(math.floor(min(1.0, max(0.0, s)) * 255 + 0.5))  # Math.round, not banker's rounding
-
-
-def build_lut(stops: Sequence[RGB], size: int = LUT_SIZE) -> np.ndarray:
-    """``size`` x 3 uint8 colours sampled evenly from ``stops``, blended in linear light."""
-    segments = len(stops) - 1
-    lut = np.zeros((size, 3), np.uint8)
-    for i in range(size):
-        t = 0.0 if size == 1 else i / (size - 1) * segments
-        k = min(segments - 1, int(math.floor(t)))
-        f = t - k
-        for ch in range(3):
-            a, b = _to_linear(stops[k][ch]), _to_linear(stops[k + 1][ch])
-            lut[i, ch] = _from_linear(a + (b - a) * f)
-    return lut
-
-
-_LUTS: dict[tuple[RGB, ...], np.ndarray] = {}
-
-
 @dataclass(frozen=True)
 class Scale:
-    """A colour scale over [vmin, vmax], as the front end's ColorScale."""
+    """A colour scale over [vmin, vmax]: the front end's ColorScale, computed by ``_colors``."""
 
     vmin: float
     vmax: float
     stops: tuple[RGB, ...]
 
-    @property
-    def lut(self) -> np.ndarray:
-        if self.stops not in _LUTS:
-            _LUTS[self.stops] = build_lut(self.stops)
-        return _LUTS[self.stops]
-
     def indices(self, values: np.ndarray) -> np.ndarray:
-        """LUT entry per value (lutIndex in colorscale.ts: rounded away from the centre), -1 for NaN/inf."""
-        v = np.asarray(values, np.float64)
-        finite = np.isfinite(v)
-        d = (np.where(finite, v, 0.0) - (self.vmin + self.vmax) / 2) * ((LUT_SIZE - 1) / (self.vmax - self.vmin))
-        idx = np.clip(np.where(d >= 0, _MID + np.floor(d + 0.5), _MID - np.floor(-d + 0.5)), 0, LUT_SIZE - 1).astype(np.int64)
-        return np.where(finite, idx, -1)
+        """Table entry per value (the front end's lutIndex), -1 for NaN/inf."""
+        return lut_index(np.asarray(values, np.float64), self.vmin, self.vmax)
 
     def colors(self, values: np.ndarray) -> np.ndarray:
         """uint8 RGB per value ([..., 3]); NaN and infinities are grey."""
         idx = self.indices(values)
-        out = self.lut[np.maximum(idx, 0)]
+        out = lut(self.stops).astype(np.uint8)[np.maximum(idx, 0)]
         out[idx < 0] = NAN_COLOR
         return out
 
@@ -123,11 +76,6 @@ def max_abs(values: np.ndarray, fallback: float = 1.0) -> float:
 
 def hex_color(rgb: Sequence[int]) -> str:
     return "#%02x%02x%02x" % (int(rgb[0]), int(rgb[1]), int(rgb[2]))
-
-
-def text_color_on(rgb: Sequence[int]) -> str:
-    lum = 0.2126 * _to_linear(rgb[0]) + 0.7152 * _to_linear(rgb[1]) + 0.0722 * _to_linear(rgb[2])
-    return "#111" if lum > 0.33 else "#fff"
 
 
 def format_value(v: Optional[float], digits: int = 4) -> str:
