@@ -10,6 +10,7 @@ import { SidebarPanel } from './components/panel';
 import { createResultTab, resultTabId } from './resulttab';
 import { KernelBridge } from './kernel';
 import { SidebarModel } from './model';
+import { staticFallbackPlugin } from './static_fallback';
 import { CommandIDs, ICON_SVG, ILensLabSidebar, PLUGIN_ID, SIDEBAR_ID, WIDGET_VIEW_MIMETYPE } from './tokens';
 
 const lenslabIcon = new LabIcon({ name: 'lenslab:sidebar', svgstr: ICON_SVG });
@@ -88,4 +89,4 @@ const plugin: JupyterFrontEndPlugin<ILensLabSidebar> = {
   }
 };
 
-export default plugin;
+export default [plugin, staticFallbackPlugin];

@@ -41,6 +41,7 @@ export interface HookInfo {
   std: number | null;
   norm: number | null;
   nonfinite: number;
+  masked: number;
 }
 /**
  * Sizes of the slice controls; 0 means the control does not apply to this hook.

@@ -202,3 +202,45 @@ class AttentionPatterns(LensWidget):
             return names
         prefix = f"L{layer}" if layer is not None else ""
         return [f"{prefix}H{h}" for h in range(n_heads)]
+
+    def static_html(self) -> str:
+        """Head thumbnails, the selected head large with every token label, a colour bar."""
+        from lenslab.widgets import _static
+
+        body, name = attention_static_body(self.tensor(), self.tokens, self.head_names, self.selected_head, self.vmax)
+        return _static.document("AttentionPatterns", self.title, body, note=f"head {name} shown large")
+
+
+def attention_static_body(pattern: np.ndarray, tokens: Sequence[str], head_names: Sequence[str], head: int, vmax: float) -> tuple[str, str]:
+    """The static attention picture (``pattern`` [heads, dest, src]) and the name of the head shown large."""
+    from lenslab.widgets import _static
+
+    pattern = np.asarray(pattern, np.float64)
+    n_heads = pattern.shape[0]
+    head = head if 0 <= head < n_heads else 0
+    finite = pattern[np.isfinite(pattern)]
+    top = vmax if vmax > 0 else max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    scale = _static.sequential_scale(0.0, top)
+    thumbs = []
+    for h in range(n_heads):
+        small = _static.block_mean(pattern[h], 64)
+        edge = 72
+        rows, cols = small.shape
+        w, hgt = edge * cols / max(rows, cols), edge * rows / max(rows, cols)
+        name = head_names[h] if h < len(head_names) else f"H{h}"
+        chosen = h == head
+        thumbs.append(_static.Svg(
+            f'<image x="0" y="0" width="{w:.1f}" height="{hgt:.1f}" preserveAspectRatio="none" style="image-rendering:pixelated" '
+            f'href="{_static.png_data_uri(scale.colors(small))}"><title>{_static._esc(name)}</title></image>'
+            f'<rect x="0" y="0" width="{w:.1f}" height="{hgt:.1f}" fill="none" stroke="{"#1a73e8" if chosen else "#999"}" '
+            f'stroke-width="{2 if chosen else 0.5}"/>'
+            f'<text x="{w / 2:.1f}" y="{hgt + 12:.1f}" font-size="10.5" font-weight="{700 if chosen else 400}" text-anchor="middle" '
+            f'fill="currentColor">{_static._esc(name)}</text>',
+            max(w, 30), hgt + 16,
+        ))
+    name = head_names[head] if head < len(head_names) else f"H{head}"
+    big = _static.heatmap_svg(pattern[head], scale, tokens, tokens, "destination", "source", caption=f"{name} (destination \u2193 \u00b7 source \u2192)")
+    bar = _static.colorbar_svg(scale, min(320.0, max(120.0, big.height - 60)), "attention weight", bool((~np.isfinite(pattern)).any()))
+    body = _static.svg_element(_static.svg_row(thumbs, gap=8, wrap=900), "attention heads")
+    body += '<div style="height:8px"></div>' + _static.svg_element(_static.svg_row([big, bar], gap=20, wrap=10**6), f"attention pattern of {name}")
+    return body, name

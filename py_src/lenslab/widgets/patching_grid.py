@@ -325,3 +325,23 @@ class PatchingGrid(LensWidget):
             raise traitlets.TraitError(f"selected must be a dict with integer panel, row and col; got {value!r}") from exc
         except ValueError as exc:
             raise traitlets.TraitError(str(exc)) from exc
+
+    def static_html(self) -> str:
+        """Every panel as a labelled heatmap on the shared diverging scale, with a colour bar."""
+        from lenslab.widgets import _static
+
+        grid = self.tensor().astype(np.float64)
+        n_panels = grid.shape[0]
+        scale = _static.diverging_scale(self.vmax if self.vmax > 0 else _static.max_abs(grid))
+        size = 480 if n_panels == 1 else 300 if n_panels <= 3 else 220
+        panels = [
+            _static.heatmap_svg(
+                grid[p], scale, self.row_labels, self.col_labels, self.row_axis, self.col_axis,
+                max_size=size, caption=self.panel_titles[p] if p < len(self.panel_titles) else "",
+            )
+            for p in range(n_panels)
+        ]
+        body = _static.svg_row(panels)
+        bar = _static.colorbar_svg(scale, min(320.0, max(120.0, panels[0].height - 40 if panels else 120.0)), "patching effect", bool((~np.isfinite(grid)).any()))
+        figure = _static.svg_row([body, bar], gap=20, wrap=10**6)
+        return _static.document("PatchingGrid", self.title, _static.svg_element(figure, self.title))

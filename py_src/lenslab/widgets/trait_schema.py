@@ -57,8 +57,9 @@ DEFS: dict[str, Any] = {
             "std": {"type": ["number", "null"]},
             "norm": {"type": ["number", "null"]},
             "nonfinite": {"type": "integer"},
+            "masked": {"type": "integer"},
         },
-        "required": ["name", "group", "component", "shape", "dtype", "mean", "std", "norm", "nonfinite"],
+        "required": ["name", "group", "component", "shape", "dtype", "mean", "std", "norm", "nonfinite", "masked"],
         "additionalProperties": False,
     },
     "SliceControls": {
