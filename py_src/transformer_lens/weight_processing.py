@@ -315,14 +315,43 @@ def process_state_dict(
 
 
 def _final(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``_cast(tensor, dtype).contiguous()`` in one copy (none where it already is that)."""
+    """``_cast(tensor, dtype).contiguous()``, with no copy where it already is that."""
     if not tensor.is_floating_point():
         return tensor.contiguous()
     if tensor.dtype == torch.float64 and dtype != torch.float64:
         tensor = tensor.float()  # through float32, as _cast
     if tensor.dtype == dtype and tensor.is_contiguous():
         return tensor
-    return torch.empty(tensor.shape, dtype=dtype, device=tensor.device).copy_(tensor)
+    return _contiguous_copy(tensor, dtype)
+
+
+def _contiguous_copy(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A new contiguous ``tensor.to(dtype)``, fast for the layouts conversions make (transposes, per-head transposes).
+
+    torch copies a whole transposed matrix of one dtype blockwise, but a copy that also casts, or
+    a batch of transposes, element by element (several times slower): so cast in the tensor's own
+    layout first, and copy a batch of transposes as one matrix or one matrix at a time.
+    """
+    if tensor.dtype != dtype:
+        tensor = tensor.to(dtype)  # keeps a dense tensor's layout: a cast in memory order
+        if tensor.is_contiguous():
+            return tensor
+    out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+    if tensor.dim() == 3:
+        if tensor.stride(0) == tensor.stride(1) * tensor.shape[1]:  # W_O: [n_heads * d_head, d_model] is one transpose
+            merged = tensor.flatten(0, 1)  # a view, as the first two dimensions merge
+            if _is_transpose(merged):
+                out.view(merged.shape).copy_(merged)
+                return out
+        if _is_transpose(tensor[0]):  # W_Q/W_K/W_V: one transpose per head
+            for head in range(tensor.shape[0]):
+                out[head].copy_(tensor[head])
+            return out
+    return out.copy_(tensor)
+
+
+def _is_transpose(tensor: torch.Tensor) -> bool:
+    return tensor.dim() == 2 and tensor.stride(0) == 1 and tensor.stride(1) == tensor.shape[0]
 
 
 # Processing by scaling: for RMSNorm models (and any model whose norms are not folded) every
@@ -369,34 +398,22 @@ def _rms_fold_scales(sd: StateDict, cfg: HookedTransformerConfig) -> dict[str, t
 def _scaled(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """``(weight.float() * scale.float()[:, None]).to(dtype)``, contiguous, in two passes over it."""
     if weight.dtype == dtype or dtype == torch.float32:
-        # The copy is exact, and a product of (b)float16 tensors is computed in float32 and rounded once.
-        out = torch.empty(weight.shape, dtype=dtype, device=weight.device).copy_(weight)
-        return out.mul_((scale if scale.dtype == dtype else scale.float())[:, None])
+        # The copy is exact (and new), and a product of (b)float16 tensors is computed in float32 and rounded once.
+        return _contiguous_copy(weight, dtype).mul_((scale if scale.dtype == dtype else scale.float())[:, None])
     return _final(weight.float() * scale.float()[:, None], dtype)
 
 
-_ROW_BLOCK = 64  # rows of W_U per float32 block (64 x d_vocab floats: 32 MiB for a 128k vocabulary)
-
-
 def _centred_unembed(w_u: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-    """``center_unembed`` of ``W_U`` (first scaled by ``ln_final``), float32 a row block at a time.
+    """``center_unembed`` of ``W_U`` (first scaled by ``ln_final``) through one float32 copy.
 
-    Each block keeps the float32 layout the whole ``W_U.float()`` would have, so its mean over the
-    vocabulary is summed in the same order (a reduction over a strided dimension sums each row alone).
+    The copy keeps the layout ``W_U.float()`` has, so the mean over the vocabulary is summed in
+    the same order (the same bits); the other steps act on it in place.
     """
-    d_model = w_u.shape[0]
-    transposed = torch.empty_like(w_u, dtype=torch.float32).stride(0) == 1 and w_u.shape[1] > 1
-    out = torch.empty(w_u.shape, dtype=dtype, device=w_u.device)
-    for start in range(0, d_model, _ROW_BLOCK):
-        rows = slice(start, min(start + _ROW_BLOCK, d_model))
-        n = rows.stop - rows.start
-        block = (torch.empty(w_u.shape[1], n, device=w_u.device).T if transposed else torch.empty(n, w_u.shape[1], device=w_u.device))
-        block.copy_(w_u[rows])
-        if scale is not None:
-            block.mul_(scale[rows].float()[:, None])
-        block.sub_(block.mean(dim=-1, keepdim=True))
-        out[rows].copy_(block)
-    return out
+    weight = torch.empty_like(w_u, dtype=torch.float32).copy_(w_u)
+    if scale is not None:
+        weight.mul_(scale.float()[:, None])
+    weight.sub_(weight.mean(dim=-1, keepdim=True))
+    return _final(weight, dtype)
 
 
 def _process_by_scaling(sd: StateDict, cfg: HookedTransformerConfig, steps: dict[str, bool]) -> StateDict:
@@ -409,8 +426,9 @@ def _process_by_scaling(sd: StateDict, cfg: HookedTransformerConfig, steps: dict
             _, b_v_key = _kv_names(sd, layer, "V")
             b_o_key = f"blocks.{layer}.attn.b_O"
             b_v, w_o, b_o = sd[b_v_key], sd[f"blocks.{layer}.attn.W_O"], sd[b_o_key]
-            # b_O + b_V @ W_O is b_O itself when b_V is zero, W_O finite and b_O has no -0.0 (+0.0 + -0.0 is +0.0).
-            unchanged = not b_v.any() and not (torch.signbit(b_o) & (b_o == 0)).any() and bool(torch.isfinite(w_o).all())
+            # b_O + b_V @ W_O is b_O itself when b_V is zero, W_O finite (a finite sum says so) and b_O
+            # has no -0.0 (+0.0 + -0.0 is +0.0).
+            unchanged = not b_v.any() and not (torch.signbit(b_o) & (b_o == 0)).any() and bool(torch.isfinite(w_o.sum()))
             if not unchanged:
                 groups = w_o.shape[0] // b_v.shape[0]
                 per_head_b_v = b_v.float().repeat_interleave(groups, dim=0) if groups > 1 else b_v.float()
