@@ -22,7 +22,7 @@ from torch import nn
 
 from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading.tensor_source import TensorSource, layer_of
+from transformer_lens.loading.tensor_source import TensorSource, is_mapped, layer_of
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +182,13 @@ def stream_into_model(
 
 
 def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout).
-    return tensor.to(device).contiguous()
+    # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout),
+    # and never a view of a checkpoint file's read-only map.
+    if tensor.device != device:
+        return tensor.to(device).contiguous()
+    if tensor.is_contiguous() and not is_mapped(tensor):
+        return tensor
+    return torch.empty(tensor.shape, dtype=tensor.dtype, device=device).copy_(tensor)
 
 
 def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:
