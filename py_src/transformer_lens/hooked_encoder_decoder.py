@@ -201,7 +201,7 @@ class HookedEncoderDecoder(HookedRootModule):
         for _ in range(max_new_tokens):
             logits = self.decode(step_input if cache is not None else decoded, encoder_output, one_zero_attention_mask, cache)[:, -1]
             if do_sample:
-                next_tokens = sample_logits(logits, top_k, top_p, temperature, freq_penalty, decoded)
+                next_tokens = sample_logits(logits, top_k, top_p, temperature, freq_penalty, tokens=decoded)
             else:
                 next_tokens = logits.argmax(dim=-1)
             if stop_at_eos:
