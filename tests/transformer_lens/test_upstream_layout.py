@@ -136,7 +136,7 @@ UPSTREAM_PATHS = [
     ("transformer_lens.HookedTransformerConfig", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config.hooked_transformer_config", "HookedTransformerConfig", config.HookedTransformerConfig),
-    ("transformer_lens.config.transformer_lens_config", "TransformerLensConfig", config.HookedTransformerConfig),
+    ("transformer_lens.config.transformer_lens_config", "TransformerLensConfig", config.TransformerLensConfig),
     ("transformer_lens.FactoredMatrix", "FactoredMatrix", factored_matrix.FactoredMatrix),
     ("transformer_lens.HookedRootModule", "HookedRootModule", hook_points.HookedRootModule),
     ("transformer_lens.HookedEncoder", "HookedEncoder", hooked_encoder.HookedEncoder),
