@@ -21,11 +21,10 @@ from transformer_lens.errors import CheckFailed
 from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookedRootModule, HookPoint
 from transformer_lens.hook_switches import HookSwitchesMixin
-from transformer_lens.kv_cache import HookedTransformerKeyValueCache
+from transformer_lens.kv_cache import HookedTransformerKeyValueCache, get_pos_offset
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin, check_token_ids
-from transformer_lens.utilities.cache import get_pos_offset
 from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
 

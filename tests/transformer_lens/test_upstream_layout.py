@@ -453,3 +453,12 @@ def test_hook_point_repr_and_handles_as_upstream():
     assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 2 fwd)"
     handle.hook.remove()  # upstream code removes hooks through the torch handle
     assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 1 fwd)"
+
+
+def test_upstream_mlp_paths_we_do_not_provide_say_what_to_use():
+    from transformer_lens.components.mlps.gated_mlp_4bit import GatedMLP4Bit  # importable: code naming it loads
+
+    with pytest.raises(NotImplementedError, match="GatedMLP4Bit is not provided by LensLab: 4-bit"):
+        GatedMLP4Bit({"d_model": 8})
+    with pytest.raises(NotImplementedError, match="gpt_oss_moe is not provided by LensLab: .*use transformer_lens.components.MoE"):
+        importlib.import_module("transformer_lens.components.mlps.gpt_oss_moe")
