@@ -81,3 +81,18 @@ def test_bad_expert_configs_fail_in_one_line(overrides, message):
     with pytest.raises(ValueError, match=message) as error:
         _config(**overrides)
     assert "\n" not in str(error.value)
+
+
+def test_moe_takes_a_config_dict_as_upstreams_components_do():
+    from transformer_lens.components import MoE
+
+    cfg = _config()
+    fields = dict(d_model=16, d_mlp=12, d_head=4, n_layers=2, n_ctx=16, num_experts=5, experts_per_token=2, gated_mlp=True, act_fn="silu")
+    from_dict, from_cfg = MoE(fields), MoE(cfg)
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # a bare component's weights are uninitialised
+        for param in from_cfg.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator))
+    from_dict.load_state_dict(from_cfg.state_dict())
+    x = torch.randn(1, 3, 16, generator=torch.Generator().manual_seed(0))
+    assert from_dict.cfg.num_experts == 5 and torch.equal(from_dict(x), from_cfg(x))

@@ -8,6 +8,8 @@ the tokens routed to it. See docs/hooks.md, "Per-family hook placement".
 
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -55,8 +57,9 @@ class MoEExpert(nn.Module):
 class MoE(nn.Module):
     """Router plus ``num_experts`` experts; each token's output is the weighted sum of its chosen experts'."""
 
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[dict, HookedTransformerConfig]) -> None:
         super().__init__()
+        cfg = HookedTransformerConfig.unwrap(cfg)  # upstream's components accept a dict too
         if not cfg.num_experts or not cfg.experts_per_token or not cfg.d_mlp:
             raise ValueError("a mixture-of-experts MLP needs num_experts, experts_per_token and d_mlp")
         self.cfg = cfg
