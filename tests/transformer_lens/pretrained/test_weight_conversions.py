@@ -132,7 +132,32 @@ def test_gpt_oss_comes_in_upstreams_linear_layout():
 def test_every_upstream_name_resolves_and_unsupported_ones_say_so():
     for name in weight_conversions.__all__:
         assert callable(getattr(weight_conversions, name))
-    with pytest.raises(NotImplementedError, match="convert_hubert_weights: HuBERT .* not supported"):
-        weight_conversions.convert_hubert_weights(torch.nn.Linear(2, 2), {})
+    with pytest.raises(NotImplementedError, match="convert_nanogpt_weights: nanoGPT .* not supported"):
+        weight_conversions.convert_nanogpt_weights(torch.nn.Linear(2, 2), {})
     with pytest.raises(AttributeError):
         weight_conversions.convert_nothing_weights
+
+
+def test_hubert_encoder_layers_are_renamed_head_by_head():
+    import transformers
+
+    from transformer_lens.config import HookedTransformerConfig
+
+    torch.manual_seed(0)
+    hf = transformers.HubertModel(transformers.HubertConfig(
+        hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=24,
+        conv_dim=(8, 8), conv_stride=(2, 2), conv_kernel=(3, 3), num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2,
+    ))  # fmt: skip
+    cfg = HookedTransformerConfig(n_layers=2, d_model=16, d_head=4, n_heads=4, d_mlp=24, n_ctx=8, d_vocab=1, act_fn="gelu")
+    sd = weight_conversions.convert_hubert_weights(hf, cfg)
+    layer = hf.encoder.layers[1]
+    # Head h's query weight is rows h*d_head:(h+1)*d_head of q_proj, as [d_model, d_head].
+    assert torch.equal(sd["blocks.1.attn.W_Q"][2], layer.attention.q_proj.weight[8:12].T)
+    assert torch.equal(sd["blocks.1.attn.b_V"][3], layer.attention.v_proj.bias[12:16])
+    assert torch.equal(sd["blocks.1.attn.W_O"][1], layer.attention.out_proj.weight[:, 4:8].T)
+    assert torch.equal(sd["blocks.1.ln2.w"], layer.final_layer_norm.weight)
+    assert torch.equal(sd["blocks.1.mlp.W_in"], layer.feed_forward.intermediate_dense.weight.T)
+    assert torch.equal(sd["ln_final.b"], hf.encoder.layer_norm.bias)
+    assert not any(key.startswith(("embed", "unembed")) for key in sd)
+    with pytest.raises(ValueError, match="needs a HuBERT model with encoder.layers"):
+        weight_conversions.convert_hubert_weights(torch.nn.Linear(2, 2), cfg)
