@@ -341,7 +341,6 @@ def test_attention_qk_ov_circuits(gelu):
     [
         ("transformer_lens", "HookedAudioEncoder"),
         ("transformer_lens", "TransformerBridgeConfig"),
-        ("transformer_lens.components", "GptOssMoE"),
         ("transformer_lens.components", "GatedMLP4Bit"),
         ("transformer_lens.tools.analysis", "direct_logit_attribution"),
         ("transformer_lens.loading_from_pretrained", "convert_neel_model_config"),
@@ -460,5 +459,3 @@ def test_upstream_mlp_paths_we_do_not_provide_say_what_to_use():
 
     with pytest.raises(NotImplementedError, match="GatedMLP4Bit is not provided by LensLab: 4-bit"):
         GatedMLP4Bit({"d_model": 8})
-    with pytest.raises(NotImplementedError, match="gpt_oss_moe is not provided by LensLab: .*use transformer_lens.components.MoE"):
-        importlib.import_module("transformer_lens.components.mlps.gpt_oss_moe")
