@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'py_src', 'lenslab', 'static');
-export const WIDGETS = ['attention', 'cache_explorer', 'patching_grid'];
+export const WIDGETS = ['attention', 'cache_explorer', 'patching_grid', 'colored_tokens', 'top_examples'];
 
 const args = new Set(process.argv.slice(2));
 if (args.has('--clean')) {

@@ -95,8 +95,8 @@ if ! "$PY" -c 'import torch, sys; sys.exit(not torch.__version__.startswith("2.1
 fi
 # The sae extra brings sae-lens on LensLab: it names compat/transformer-lens, LensLab's stand-in for the
 # transformer-lens distribution, so pip installs no upstream TransformerLens over our transformer_lens.
-echo "setup: installing lenslab (editable) with the jupyter, test and sae extras"
-quiet_pip install -q -e ".[jupyter,test,sae]"
+echo "setup: installing lenslab (editable) with the jupyter, test, sae and scale extras"
+quiet_pip install -q -e ".[jupyter,test,sae,scale]"
 setup_widgets
 setup_labextension
 setup_browser

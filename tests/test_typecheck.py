@@ -1,5 +1,6 @@
 """mypy, strict, on the scope pyproject.toml's [tool.mypy] names (the patching engine, the sweep
-registry, the sidebar's comm layer): CI fails on a type error there."""
+registry, the model base, the loading pipeline, the kernel helper and display, the sidebar's comm
+layer): CI fails on a type error there."""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import type { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 import { SidebarPanel } from './components/panel';
+import { createResultTab, resultTabId } from './resulttab';
 import { KernelBridge } from './kernel';
 import { SidebarModel } from './model';
+import { staticFallbackPlugin } from './static_fallback';
 import { CommandIDs, ICON_SVG, ILensLabSidebar, PLUGIN_ID, SIDEBAR_ID, WIDGET_VIEW_MIMETYPE } from './tokens';
 
 const lenslabIcon = new LabIcon({ name: 'lenslab:sidebar', svgstr: ICON_SVG });
@@ -54,6 +56,13 @@ const plugin: JupyterFrontEndPlugin<ILensLabSidebar> = {
       renderWidget: (modelId, host) => renderWidget(tracker.currentWidget, modelId, host),
       insertCode: (code) => insertCode(app, tracker.currentWidget, code),
       copy: (text) => Clipboard.copyToSystem(text),
+      openInTab: (jobId, modelId, label, caption) => {
+        const notebook = tracker.currentWidget;
+        if (!Array.from(app.shell.widgets('main')).some((w) => w.id === resultTabId(jobId))) {
+          app.shell.add(createResultTab(jobId, label, caption, modelId, (id, host) => renderWidget(notebook, id, host)), 'main');
+        }
+        app.shell.activateById(resultTabId(jobId));
+      },
       reconnect: () => bridge.connect(),
       setVisible: (visible) => bridge.setActive(visible)
     });
@@ -80,4 +89,4 @@ const plugin: JupyterFrontEndPlugin<ILensLabSidebar> = {
   }
 };
 
-export default plugin;
+export default [plugin, staticFallbackPlugin];

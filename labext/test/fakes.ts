@@ -48,12 +48,13 @@ export const METRIC_INFOS: MetricInfo[] = [
 ];
 
 export function welcome(id = 'hello-1'): KernelMessage {
-  return { v: 3, type: 'welcome', id, protocol: 3, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
+  return { v: 4, type: 'welcome', id, protocol: 4, lenslab_version: '0.1.0', patch_kinds: KINDS, metrics: METRIC_INFOS };
 }
 
 export function modelInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
   return {
     name: 'model',
+    checkpoint: 'lenslab/gelu-2l',
     class_name: 'HookedTransformer',
     architecture: 'GPT2LMHeadModel',
     n_layers: 2,
@@ -105,7 +106,7 @@ export function record(overrides: Partial<JobRecord> = {}): JobRecord {
 
 export function result(id: string, overrides: Partial<Result> = {}): Result {
   return {
-    v: 3,
+    v: 4,
     type: 'result',
     id,
     job: record({ status: 'done', done: 8, elapsed_s: 0.25 }),

@@ -19,7 +19,7 @@ describe('KernelBridge', () => {
   /** The kernel answers the hello on its newest comm. */
   function welcomeOn(kernel: FakeKernel): void {
     const hello = kernel.comm.opened[0] as { id: string; type: string };
-    expect(hello).toMatchObject({ v: 3, type: 'hello' });
+    expect(hello).toMatchObject({ v: 4, type: 'hello' });
     kernel.comm.receive(checked(welcome(hello.id)));
   }
 
@@ -117,29 +117,29 @@ describe('KernelBridge', () => {
 
   it('detects another protocol version', () => {
     bridge.setSession(session);
-    session.kernel.comm.receive({ ...welcome(), v: 4 });
+    session.kernel.comm.receive({ ...welcome(), v: 5 });
     expect(bridge.state).toBe('incompatible');
-    expect(model.connectionDetail).toMatch(/protocol version 4/);
+    expect(model.connectionDetail).toMatch(/protocol version 5/);
     bridge.connect();
-    session.kernel.comm.receive(checked({ v: 3, type: 'error', id: 'hello-2', request_type: 'hello', code: 'unsupported_version', message: 'v2 only' }));
+    session.kernel.comm.receive(checked({ v: 4, type: 'error', id: 'hello-2', request_type: 'hello', code: 'unsupported_version', message: 'v2 only' }));
     expect(bridge.state).toBe('incompatible');
   });
 
   it('turns a malformed message into a notice and keeps the connection', () => {
     bridge.setSession(session);
     welcomeOn(session.kernel);
-    session.kernel.comm.receive({ v: 3, type: 'models', id: 'x' });
+    session.kernel.comm.receive({ v: 4, type: 'models', id: 'x' });
     expect(bridge.state).toBe('connected');
     expect(model.notices[0].message).toMatch(/does not understand.*models is missing/);
-    session.kernel.comm.receive(checked({ v: 3, type: 'models', id: (session.kernel.comm.sent[0] as { id: string }).id, models: [modelInfo()] }));
+    session.kernel.comm.receive(checked({ v: 4, type: 'models', id: (session.kernel.comm.sent[0] as { id: string }).id, models: [modelInfo()] }));
     expect(model.models).toHaveLength(1);
   });
 
   it('sends only while connected, and interrupts the kernel on request', async () => {
     bridge.setSession(session);
-    expect(bridge.send({ v: 3, type: 'list_models', id: 'a' })).toBe(false);
+    expect(bridge.send({ v: 4, type: 'list_models', id: 'a' })).toBe(false);
     welcomeOn(session.kernel);
-    expect(bridge.send({ v: 3, type: 'list_models', id: 'b' })).toBe(true);
+    expect(bridge.send({ v: 4, type: 'list_models', id: 'b' })).toBe(true);
     bridge.interrupt();
     expect(session.kernel.interrupts).toBe(1);
     bridge.dispose();

@@ -48,7 +48,7 @@ describe('shapeText', () => {
 
 function tokens(form: FormState, clean: string[], corrupted: string[], answers: string[][], nCtx = 64): Tokens {
   return checked({
-    v: 3,
+    v: 4,
     type: 'tokens',
     id: 't',
     model: form.model,
@@ -128,8 +128,8 @@ describe('SidebarModel', () => {
     model.setConnection('connecting', '', 'Untitled.ipynb');
     model.setConnection('connected', '', 'Untitled.ipynb');
     model.handle(checked(welcome()));
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null })] }));
-    model.handle(checked({ v: 3, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null })] }));
+    model.handle(checked({ v: 4, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
   }
 
   it('asks for models and jobs on welcome, then for the first model hooks', () => {
@@ -137,7 +137,7 @@ describe('SidebarModel', () => {
     model.handle(checked(welcome()));
     expect(link.types()).toEqual(['list_models', 'list_jobs']);
     expect(model.lenslabVersion).toBe('0.1.0');
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo()] }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo()] }));
     expect(model.selectedModel?.name).toBe('model');
     expect(link.last('list_hooks').model).toBe('model');
     expect(model.hooksLoading).toBe(true);
@@ -154,7 +154,7 @@ describe('SidebarModel', () => {
     model.selectHook('blocks.0.attn.hook_z');
     const ask = link.last('describe_hook');
     expect(ask).toMatchObject({ model: 'model', hook: 'blocks.0.attn.hook_z' });
-    model.handle(checked({ v: 3, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[2], sizes: [null, null, 4, 8] }));
+    model.handle(checked({ v: 4, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[2], sizes: [null, null, 4, 8] }));
     expect(model.selectedHook?.name).toBe('blocks.0.attn.hook_z');
     expect(model.hookSizes).toEqual([null, null, 4, 8]);
   });
@@ -164,9 +164,9 @@ describe('SidebarModel', () => {
     model.selectModel('attn');
     const first = link.last('list_hooks').id;
     model.selectModel('model');
-    model.handle(checked({ v: 3, type: 'hooks', id: first, model: 'attn', hooks: HOOKS.slice(0, 1) }));
+    model.handle(checked({ v: 4, type: 'hooks', id: first, model: 'attn', hooks: HOOKS.slice(0, 1) }));
     expect(model.hooks).toEqual([]);
-    model.handle(checked({ v: 3, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
+    model.handle(checked({ v: 4, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
     expect(model.hooks).toHaveLength(HOOKS.length);
   });
 
@@ -176,10 +176,10 @@ describe('SidebarModel', () => {
     const hooksAsked = count('list_hooks');
     model.cellExecuted();
     expect(link.types().slice(-1)).toEqual(['list_models']);
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null })] }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null })] }));
     expect(count('list_hooks')).toBe(hooksAsked); // unchanged model: hooks kept
     model.cellExecuted();
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo({ n_layers: 3 })] }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo({ n_layers: 3 })] }));
     expect(count('list_hooks')).toBe(hooksAsked + 1); // `model` now holds another model
     expect(model.models).toHaveLength(1);
   });
@@ -212,7 +212,7 @@ describe('SidebarModel', () => {
     model.updateForm({ clean: 'a', corrupted: 'b', correct: ' b', incorrect: ' c' });
     vi.advanceTimersByTime(300);
     const id = link.last('tokenize').id;
-    model.handle(checked({ v: 3, type: 'error', id, request_type: 'tokenize', code: 'no_tokenizer', message: 'model has no tokenizer' }));
+    model.handle(checked({ v: 4, type: 'error', id, request_type: 'tokenize', code: 'no_tokenizer', message: 'model has no tokenizer' }));
     expect(model.formCheck).toMatchObject({ ready: false, issues: ['model has no tokenizer'] });
   });
 
@@ -220,10 +220,10 @@ describe('SidebarModel', () => {
     connect();
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 3, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record(), batch_size: 2 }));
     expect(model.jobs[0]).toMatchObject({ mine: true, batchSize: 2, record: { status: 'queued' } });
-    model.handle(checked({ v: 3, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
-    model.handle(checked({ v: 3, type: 'progress', id, job_id: 1, done: 8, total: 8 }));
+    model.handle(checked({ v: 4, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
+    model.handle(checked({ v: 4, type: 'progress', id, job_id: 1, done: 8, total: 8 }));
     expect(model.jobs[0]).toMatchObject({ progressUpdates: 2, record: { status: 'running', done: 8 } });
     model.handle(checked(result(id)));
     expect(model.shownJob?.record.status).toBe('done');
@@ -235,9 +235,9 @@ describe('SidebarModel', () => {
 
     model.run(SPEC);
     const bad = link.last('run_patch').id;
-    model.handle(checked({ v: 3, type: 'error', id: bad, request_type: 'run_patch', code: 'invalid_job', message: 'lengths differ' }));
+    model.handle(checked({ v: 4, type: 'error', id: bad, request_type: 'run_patch', code: 'invalid_job', message: 'lengths differ' }));
     expect(model.submitError).toBe('lengths differ');
-    model.handle(checked({ v: 3, type: 'error', id: 'other', request_type: 'list_hooks', code: 'unknown_model', message: 'no model' }));
+    model.handle(checked({ v: 4, type: 'error', id: 'other', request_type: 'list_hooks', code: 'unknown_model', message: 'no model' }));
     expect(model.notices).toEqual([{ code: 'unknown_model', requestType: 'list_hooks', message: 'no model' }]);
     model.dismissNotice(0);
     expect(model.notices).toEqual([]);
@@ -245,16 +245,16 @@ describe('SidebarModel', () => {
 
   it('does not show a result another panel started, and fetches an old result on request', () => {
     connect();
-    model.handle(checked({ v: 3, type: 'jobs', id: link.last('list_jobs').id, jobs: [record({ status: 'done', done: 8, elapsed_s: 1 })] }));
+    model.handle(checked({ v: 4, type: 'jobs', id: link.last('list_jobs').id, jobs: [record({ status: 'done', done: 8, elapsed_s: 1 })] }));
     model.handle(checked(result('someone-else')));
     expect(model.shownJob).toBeUndefined();
-    model.handle(checked({ v: 3, type: 'jobs', id: 'stale', jobs: [] }));
+    model.handle(checked({ v: 4, type: 'jobs', id: 'stale', jobs: [] }));
     expect(model.jobs).toHaveLength(1);
     const fresh = new SidebarModel({ idPrefix: 'f' });
     fresh.setLink(link);
     fresh.setConnection('connected');
     fresh.handle(checked(welcome()));
-    fresh.handle(checked({ v: 3, type: 'jobs', id: link.last('list_jobs').id, jobs: [record({ status: 'done', done: 8, elapsed_s: 1 })] }));
+    fresh.handle(checked({ v: 4, type: 'jobs', id: link.last('list_jobs').id, jobs: [record({ status: 'done', done: 8, elapsed_s: 1 })] }));
     fresh.showResult(1);
     const ask = link.last('get_result');
     expect(ask.job_id).toBe(1);
@@ -266,17 +266,17 @@ describe('SidebarModel', () => {
     connect();
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 3, type: 'job_started', id, job: record({ status: 'running' }), batch_size: 2 }));
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record({ status: 'running' }), batch_size: 2 }));
     model.cancel(1);
     expect(link.last('cancel').job_id).toBe(1); // read by the kernel even while a cell runs
-    model.handle(checked({ v: 3, type: 'cancelled', id, job_id: 1, done: 4, total: 8 }));
+    model.handle(checked({ v: 4, type: 'cancelled', id, job_id: 1, done: 4, total: 8 }));
     expect(model.jobs[0]).toMatchObject({ record: { status: 'cancelled', done: 4 } });
   });
 
   it('records failures, re-runs and edits old jobs', () => {
     connect();
-    model.handle(checked({ v: 3, type: 'job_started', id: 'x', job: record({ job_id: 3 }), batch_size: 1 }));
-    model.handle(checked({ v: 3, type: 'job_failed', id: 'x', job_id: 3, error_type: 'RuntimeError', message: 'boom' }));
+    model.handle(checked({ v: 4, type: 'job_started', id: 'x', job: record({ job_id: 3 }), batch_size: 1 }));
+    model.handle(checked({ v: 4, type: 'job_failed', id: 'x', job_id: 3, error_type: 'RuntimeError', message: 'boom' }));
     expect(model.jobs[0].record).toMatchObject({ status: 'failed', message: 'RuntimeError: boom' });
     expect(model.rerun(3)).toBe(true);
     expect(link.last('run_patch').job).toEqual(SPEC);
@@ -287,7 +287,7 @@ describe('SidebarModel', () => {
   it('forgets the kernel state when the kernel restarts, keeping the typed text', () => {
     connect();
     model.updateForm({ clean: 'keep me' });
-    model.handle(checked({ v: 3, type: 'job_started', id: 'x', job: record(), batch_size: 1 }));
+    model.handle(checked({ v: 4, type: 'job_started', id: 'x', job: record(), batch_size: 1 }));
     model.setConnection('restarting');
     expect(model.models).toEqual([]);
     expect(model.jobs).toEqual([]);

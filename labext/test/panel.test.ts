@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Widget } from '@lumino/widgets';
 import { type PanelServices, SidebarPanel } from '../src/components/panel';
 import { tableRows, unravel } from '../src/components/result';
+import { EXAMPLE_JOB } from '../src/examples';
 import { SidebarModel } from '../src/model';
 import type { FormState } from '../src/model';
 import { FakeLink, HOOKS, SPEC, checked, modelInfo, record, result, welcome } from './fakes';
@@ -58,8 +59,8 @@ describe('SidebarPanel', () => {
   function connect(): void {
     model.setConnection('connected', '', 'demo.ipynb');
     model.handle(checked(welcome()));
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null, patch_kinds: ['resid_pre'] })] }));
-    model.handle(checked({ v: 3, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'attn', d_mlp: null, patch_kinds: ['resid_pre'] })] }));
+    model.handle(checked({ v: 4, type: 'hooks', id: link.last('list_hooks').id, model: 'model', hooks: HOOKS }));
   }
 
   it('says clearly when lenslab is not imported, and offers a retry', () => {
@@ -74,7 +75,7 @@ describe('SidebarPanel', () => {
   it('says when the kernel has no models', () => {
     model.setConnection('connected');
     model.handle(checked(welcome()));
-    model.handle(checked({ v: 3, type: 'models', id: link.last('list_models').id, models: [] }));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [] }));
     expect(q(panel.node, '.lenslab-sb-no-models').textContent).toMatch(/No hooked models in the kernel yet/);
     expect(q(panel.node, '.lenslab-sb-status').textContent).toContain('Connected · lenslab 0.1.0');
   });
@@ -113,7 +114,7 @@ describe('SidebarPanel', () => {
 
     q(panel.node, '[data-hook="blocks.1.attn.hook_pattern"]').click();
     const ask = link.last('describe_hook');
-    model.handle(checked({ v: 3, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[4], sizes: [null, 4, null, null] }));
+    model.handle(checked({ v: 4, type: 'hook_info', id: ask.id, model: 'model', hook: HOOKS[4], sizes: [null, 4, null, null] }));
     const detail = q(panel.node, '.lenslab-sb-hook-detail');
     expect(detail.textContent).toContain('blocks.1.attn.hook_pattern');
     expect(detail.textContent).toContain('shape [batch, head_index=4, query_pos, key_pos]');
@@ -133,7 +134,7 @@ describe('SidebarPanel', () => {
 
     row.click();
     const ask = link.last('describe_hook');
-    model.handle(checked({ v: 3, type: 'hook_info', id: ask.id, model: 'model', hook: silent, sizes: [null, null, 4, 32] }));
+    model.handle(checked({ v: 4, type: 'hook_info', id: ask.id, model: 'model', hook: silent, sizes: [null, null, 4, 32] }));
     expect(q(panel.node, '.lenslab-sb-detail-silent').textContent).toBe(silent.silent);
   });
 
@@ -159,7 +160,7 @@ describe('SidebarPanel', () => {
     const form = model.form as FormState;
     model.handle(
       checked({
-        v: 3,
+        v: 4,
         type: 'tokens',
         id: ask.id,
         model: 'model',
@@ -181,7 +182,7 @@ describe('SidebarPanel', () => {
     const again = link.last('tokenize');
     model.handle(
       checked({
-        v: 3,
+        v: 4,
         type: 'tokens',
         id: again.id,
         model: 'model',
@@ -213,8 +214,8 @@ describe('SidebarPanel', () => {
     connect();
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 3, type: 'job_started', id, job: record(), batch_size: 2 }));
-    model.handle(checked({ v: 3, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked({ v: 4, type: 'progress', id, job_id: 1, done: 4, total: 8 }));
     const job = q(panel.node, '.lenslab-sb-job[data-job-id="1"]');
     expect(job.dataset.status).toBe('running');
     expect(q<HTMLProgressElement>(job, 'progress').value).toBe(4);
@@ -237,7 +238,80 @@ describe('SidebarPanel', () => {
     expect(q(panel.node, '.lenslab-sb-toast').textContent).toMatch(/Inserted a code cell/);
     q<HTMLButtonElement>(view, '.lenslab-sb-close').click();
     expect(q(panel.node, '.lenslab-sb-result-section').hidden).toBe(true);
-    expect(q(view, '.lenslab-sb-grid').children).toHaveLength(0);
+    expect(q(view, '.lenslab-sb-grid-inner').children).toHaveLength(0);
+  });
+
+  it('opens the shown result in a main-area tab, named by its job', async () => {
+    const opened: unknown[][] = [];
+    panel.dispose();
+    panel = new SidebarPanel(model, { ...services, openInTab: (...args) => opened.push(args) });
+    Widget.attach(panel, document.body);
+    connect();
+    model.run(SPEC);
+    const id = link.last('run_patch').id;
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked(result(id)));
+    await vi.runAllTimersAsync();
+    const open = q<HTMLButtonElement>(panel.node, '.lenslab-sb-open-tab');
+    expect(open.hidden).toBe(false);
+    open.click();
+    expect(opened).toHaveLength(1);
+    const [jobId, modelId, label, caption] = opened[0] as [number, string, string, string];
+    expect([jobId, modelId, label]).toEqual([1, 'widget-1', 'LensLab job 1']);
+    expect(caption).toContain(`clean: ${JSON.stringify(SPEC.clean_prompt)}`);
+  });
+
+  it('has no "Open in tab" without a tab opener or a widget', async () => {
+    connect();
+    model.run(SPEC);
+    const id = link.last('run_patch').id;
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked(result(id)));
+    await vi.runAllTimersAsync();
+    expect(q(panel.node, '.lenslab-sb-open-tab').hidden).toBe(true);
+  });
+
+  it('titles jobs with the whole metric label, and the prompts on hover', async () => {
+    connect();
+    model.run({ ...SPEC, metric: 'normalized_logit_diff' });
+    const id = link.last('run_patch').id;
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record({ spec: { ...SPEC, metric: 'normalized_logit_diff' } }), batch_size: 2 }));
+    const title = q(panel.node, '.lenslab-sb-job[data-job-id="1"] .lenslab-sb-job-title');
+    expect(title.textContent).toBe('#1 model: kind heads_all_pos · Normalised logit difference');
+    expect(title.title.split('\n')).toEqual([
+      title.textContent,
+      `clean: ${JSON.stringify(SPEC.clean_prompt)}`,
+      `corrupted: ${JSON.stringify(SPEC.corrupted_prompt)}`,
+      'answers: " Mary" vs " John"'
+    ]);
+  });
+
+  it('names models by their checkpoint, else as built from a config', () => {
+    model.setConnection('connected', '', 'demo.ipynb');
+    model.handle(checked(welcome()));
+    model.handle(checked({ v: 4, type: 'models', id: link.last('list_models').id, models: [modelInfo(), modelInfo({ name: 'fresh', checkpoint: null })] }));
+    const rows = panel.node.querySelectorAll<HTMLElement>('.lenslab-sb-model');
+    expect(q(rows[0], '.lenslab-sb-checkpoint').textContent).toBe('lenslab/gelu-2l');
+    expect(rows[0].textContent).not.toContain('GPT2LMHeadModel');
+    expect(rows[0].title).toBe('model: lenslab/gelu-2l\nHookedTransformer · GPT2LMHeadModel');
+    expect(q(rows[1], '.lenslab-sb-checkpoint').textContent).toBe('HookedTransformer, built from a config');
+    const options = [...panel.node.querySelectorAll<HTMLOptionElement>('select[name="model"] option')];
+    expect(options.map((o) => [o.value, o.textContent])).toEqual([
+      ['model', 'model (lenslab/gelu-2l)'],
+      ['fresh', 'fresh (HookedTransformer, built from a config)']
+    ]);
+  });
+
+  it('offers the example job for code-trained models as placeholders and fills it in on request', async () => {
+    connect();
+    const clean = q<HTMLTextAreaElement>(panel.node, '[name="clean"]');
+    expect(clean.placeholder).toBe(EXAMPLE_JOB.clean);
+    expect(q<HTMLInputElement>(panel.node, '[name="incorrect"]').placeholder).toBe(' length');
+    q<HTMLButtonElement>(panel.node, '.lenslab-sb-example').click();
+    expect(model.form).toMatchObject(EXAMPLE_JOB);
+    expect(clean.value).toBe('area = width * height\nprint(area)\narea = width *');
+    await vi.runAllTimersAsync();
+    expect(link.last('tokenize').prompts).toEqual([EXAMPLE_JOB.clean, EXAMPLE_JOB.corrupted]);
   });
 
   it('falls back to a table of the same values when the widget cannot be shown', async () => {
@@ -245,7 +319,7 @@ describe('SidebarPanel', () => {
     renderResult = 'fail';
     model.run(SPEC);
     const id = link.last('run_patch').id;
-    model.handle(checked({ v: 3, type: 'job_started', id, job: record(), batch_size: 2 }));
+    model.handle(checked({ v: 4, type: 'job_started', id, job: record(), batch_size: 2 }));
     model.handle(checked(result(id)));
     await vi.runAllTimersAsync();
     const fallback = q(panel.node, '.lenslab-sb-fallback');
@@ -257,7 +331,7 @@ describe('SidebarPanel', () => {
 
   it('shows kernel errors as dismissable notices', () => {
     connect();
-    model.handle(checked({ v: 3, type: 'error', id: null, request_type: null, code: 'bad_message', message: 'a message must be a JSON object' }));
+    model.handle(checked({ v: 4, type: 'error', id: null, request_type: null, code: 'bad_message', message: 'a message must be a JSON object' }));
     const notice = q(panel.node, '.lenslab-sb-notice');
     expect(notice.textContent).toContain('a message must be a JSON object');
     q<HTMLButtonElement>(notice, '.lenslab-sb-dismiss').click();

@@ -25,15 +25,23 @@ __version__ = "0.1.0"
 _LAZY = {
     "AttentionPatterns": "lenslab.widgets.attention",
     "CacheExplorer": "lenslab.widgets.cache_explorer",
+    "ColoredTokens": "lenslab.widgets.colored_tokens",
+    "TopExamples": "lenslab.widgets.top_examples",
     "PatchingGrid": "lenslab.widgets.patching_grid",
+    "Scatter": "lenslab.plots",
+    "SideBySide": "lenslab.widgets.side_by_side",
     "LensWidget": "lenslab.widgets._base",
 }
 
 __all__ = [
     "AttentionPatterns",
     "CacheExplorer",
+    "ColoredTokens",
     "LensWidget",
     "PatchingGrid",
+    "Scatter",
+    "SideBySide",
+    "TopExamples",
     "register_formatters",
     "show",
     "to_widget",

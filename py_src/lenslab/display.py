@@ -11,8 +11,9 @@ This module imports nothing heavy at module level: ``import lenslab`` stays fast
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
+
+from lenslab._kernel import kernel_shell
 
 #: The class displayed as a CacheExplorer (module and name, as IPython looks them up).
 CACHE_TYPE = ("transformer_lens.activation_cache", "ActivationCache")
@@ -47,8 +48,8 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
     * a tensor with ``kind="attention"``, or shaped like attention patterns (rows summing to 1)
       -> ``AttentionPatterns(tokens, obj, **kwargs)``;
     * any other tensor -> ``PatchingGrid(obj, **kwargs)``: a patching result's layout comes from
-      ``kind=`` or its sweep spec; a tensor with neither is laid out by its shape and titled as a
-      plain tensor, not as a patching result;
+      ``kind=`` or its sweep spec; a tensor with neither is a plain tensor (kind ``"tensor"``):
+      titled by its shape, axes ``dim0``, ``dim1``, ... (or ``dims=``) labelled by index;
     * a LensLab widget is returned unchanged.
     """
     from lenslab.widgets._base import LensWidget
@@ -66,10 +67,9 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
         kind = kwargs.pop("kind", None) or getattr(obj, PATCHING_KIND_ATTR, None)
         if kind == ATTENTION_KIND or (kind is None and looks_like_attention(obj)):
             return AttentionPatterns(kwargs.pop("tokens", None), obj, **kwargs)
-        if kind is None and "title" not in kwargs:
-            from lenslab.widgets._tensor_payload import shape_text
-
-            kwargs["title"] = f"Tensor {shape_text(tuple(obj.shape))} (not a patching result; axes guessed from its shape)"
+        if kind is None:
+            # Not a patching result: neutral axes (dim0, dim1, ... by index), not guessed layers and heads.
+            kind = "tensor"
         return PatchingGrid(obj, kind=kind, **kwargs)
     raise TypeError(
         f"lenslab.show cannot display a {type(obj).__name__}; pass an ActivationCache, "
@@ -77,26 +77,34 @@ def to_widget(obj: Any, **kwargs: Any) -> Any:
     )
 
 
-def show(obj: Any, **kwargs: Any) -> None:
+def show(
+    obj: Any, *more: Any, same_scale: Optional[bool] = None, titles: Optional[Sequence[str]] = None, **kwargs: Any
+) -> None:
     """Displays `obj` as the matching LensLab widget (see `to_widget` for the dispatch).
+
+    ``show(a, b, ...)`` shows the objects side by side (``SideBySide``); patching grids there
+    share one symmetric colour scale unless ``same_scale=False``, so they compare by eye.
+    ``titles`` gives each object its title; the other options apply to every object.
 
     Use the widget classes directly (or `to_widget`) to keep a handle on the widget, e.g. to
     observe ``PatchingGrid.selected``.
     """
     from IPython.display import display
 
-    display(to_widget(obj, **kwargs))
+    objs = (obj, *more)
+    if titles is not None:
+        titles = [str(t) for t in titles]
+        if len(titles) != len(objs):
+            raise ValueError(f"titles has {len(titles)} entries for {len(objs)} objects to show")
+    if len(objs) == 1 and same_scale is not None:
+        raise TypeError("same_scale= compares two or more objects: pass them all, e.g. lenslab.show(a, b, same_scale=True)")
+    widgets = [to_widget(o, **kwargs, **({"title": titles[i]} if titles is not None else {})) for i, o in enumerate(objs)]
+    if len(widgets) == 1:
+        display(widgets[0])  # type: ignore[no-untyped-call]  # IPython ships no types
+        return
+    from lenslab.widgets.side_by_side import SideBySide
 
-
-def _kernel_shell(ip: Any = None) -> Optional[Any]:
-    """The IPython shell when running inside a Jupyter kernel (not a terminal), else None."""
-    if ip is None:
-        ipython = sys.modules.get("IPython")
-        get = getattr(ipython, "get_ipython", None)
-        ip = get() if get is not None else None
-    if ip is None or getattr(ip, "kernel", None) is None:
-        return None
-    return ip
+    display(SideBySide(*widgets, same_scale=same_scale))  # type: ignore[no-untyped-call]
 
 
 def _bundle_for(obj: Any, widget_factory: Any) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:
@@ -141,7 +149,7 @@ def register_formatters(ip: Any = None) -> bool:
 
     Returns False (and does nothing) outside a Jupyter kernel.
     """
-    shell = _kernel_shell(ip)
+    shell = kernel_shell(ip)
     if shell is None:
         return False
     formatter = shell.display_formatter.mimebundle_formatter
@@ -152,7 +160,7 @@ def register_formatters(ip: Any = None) -> bool:
 
 def unregister_formatters(ip: Any = None) -> None:
     """Removes what `register_formatters` added (objects show their plain repr again)."""
-    shell = _kernel_shell(ip)
+    shell = kernel_shell(ip)
     if shell is None:
         return
     formatter = shell.display_formatter.mimebundle_formatter

@@ -17,11 +17,13 @@ forward and backward pass.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -246,27 +248,75 @@ def patch(
     return job.results()
 
 
+class SharedProgressBar:
+    """One tqdm bar that every sweep run inside ``shared_progress_bar()`` adds its runs to."""
+
+    def __init__(self, total: Optional[int], desc: str) -> None:
+        # Without a total, each sweep grows it by its own run count as it starts.
+        self.grows = total is None
+        self.bar: Any = tqdm(total=total or 0, desc=desc, unit="run")
+
+    def add_total(self, n: int) -> None:
+        if self.grows:
+            self.bar.total += n
+            self.bar.refresh()
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+
+#: The bar of the innermost ``shared_progress_bar()`` block in this context (a worker thread,
+#: such as the sidebar's job runner, starts with none).
+_SHARED_BAR: contextvars.ContextVar[Optional[SharedProgressBar]] = contextvars.ContextVar("lenslab_shared_progress_bar", default=None)
+
+
+@contextlib.contextmanager
+def shared_progress_bar(total: Optional[int] = None, desc: str = "activation patching") -> Iterator[SharedProgressBar]:
+    """One progress bar for every sweep in the block, instead of one bar per call.
+
+    Sweeps run with ``progress=True`` (the default) inside the block report to this bar;
+    ``progress=False`` and callable ``progress`` keep their own behaviour. ``total`` (patched
+    runs) is optional: by default the bar's total grows as each sweep starts.
+    """
+    shared = SharedProgressBar(total, desc)
+    token = _SHARED_BAR.set(shared)
+    try:
+        yield shared
+    finally:
+        _SHARED_BAR.reset(token)
+        shared.bar.close()
+
+
 class _ProgressBar:
-    """``progress=True``: a tqdm.auto bar; a callable: ``progress(done, total)`` after each step."""
+    """``progress=True``: a tqdm.auto bar (or the enclosing shared bar); a callable:
+    ``progress(done, total)`` after each step."""
 
     def __init__(self, progress: Any, total: int) -> None:
         self.callback: Optional[Callable[[int, int], Any]] = progress if callable(progress) else None
         self.done, self.total = 0, total
         self.bar: Optional[Any] = None
+        self.shared: Optional[SharedProgressBar] = None
         if self.callback is None:
-            self.bar = tqdm(total=total, disable=not progress, desc="activation patching", unit="run")
+            shared = _SHARED_BAR.get() if progress else None
+            if shared is not None:
+                self.shared = shared
+                shared.add_total(total)
+            else:
+                self.bar = tqdm(total=total, disable=not progress, desc="activation patching", unit="run")
 
     def update(self, n: int) -> None:
         if n <= 0:
             return
         self.done += n
-        if self.bar is not None:
+        if self.shared is not None:
+            self.shared.update(n)
+        elif self.bar is not None:
             self.bar.update(n)
         elif self.callback is not None:
             self.callback(self.done, self.total)
 
     def close(self) -> None:
-        if self.bar is not None:
+        if self.bar is not None:  # a shared bar closes with its block, not with one sweep
             self.bar.close()
 
 

@@ -112,6 +112,49 @@ def check_generation_length(cfg: Any, prompt_length: int, max_new_tokens: Any) -
         )
 
 
+def eos_ids_for(tokenizer: Any, eos_token_id: Optional[Union[int, list[int]]], stop_at_eos: bool) -> list[int]:
+    """The token ids that end a row: ``eos_token_id`` (one or several), else the tokenizer's; none without ``stop_at_eos``."""
+    if not stop_at_eos:
+        return []
+    if eos_token_id is None:
+        if tokenizer is None or getattr(tokenizer, "eos_token_id", None) is None:
+            raise CheckFailed("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
+        return [tokenizer.eos_token_id]
+    return [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)
+
+
+def next_token_step(
+    final_logits: torch.Tensor,
+    generated: torch.Tensor,
+    finished: torch.Tensor,
+    eos_ids: list[int],
+    do_sample: bool,
+    top_k: Optional[int],
+    top_p: Optional[float],
+    temperature: float,
+    freq_penalty: float,
+    repetition_penalty: float = 1.0,
+) -> torch.Tensor:
+    """One decoding step, shared by decoders and encoder-decoders: the next token ``"batch"`` from the
+    last position's logits ``"batch d_vocab"`` (sampled, or greedy without ``do_sample``).
+
+    ``generated`` ``"batch pos"`` (the tokens so far) feeds the frequency and repetition penalties. Rows already
+    ``finished`` emit ``eos_ids[0]``; ``finished`` ``"batch"`` is updated in place.
+    """
+    if do_sample:
+        next_tokens = sample_logits(
+            final_logits, top_k, top_p, temperature, freq_penalty, repetition_penalty, tokens=generated
+        )
+    elif repetition_penalty != 1.0:  # greedy decoding is penalised too, as Hugging Face's
+        next_tokens = apply_repetition_penalty(final_logits, generated, repetition_penalty).argmax(dim=-1)
+    else:
+        next_tokens = final_logits.argmax(dim=-1)
+    if eos_ids:
+        next_tokens = torch.where(finished, torch.full_like(next_tokens, eos_ids[0]), next_tokens)
+        finished |= torch.isin(next_tokens, torch.tensor(eos_ids, device=next_tokens.device))
+    return next_tokens
+
+
 class GenerationMixin:
     @torch.inference_mode()
     def generate(
@@ -188,18 +231,9 @@ class GenerationMixin:
                 logits = self(tokens, attention_mask=attention_mask)
             else:
                 logits = self(step_input, attention_mask=step_mask, past_kv_cache=cache)
-            final = logits[:, -1]
-            if do_sample:
-                next_tokens = sample_logits(
-                    final, top_k, top_p, temperature, freq_penalty, repetition_penalty, tokens=tokens
-                )
-            elif repetition_penalty != 1.0:
-                next_tokens = apply_repetition_penalty(final, tokens, repetition_penalty).argmax(dim=-1)
-            else:
-                next_tokens = final.argmax(dim=-1)
-            if eos_ids:
-                next_tokens = torch.where(finished, torch.full_like(next_tokens, eos_ids[0]), next_tokens)
-                finished |= torch.isin(next_tokens, torch.tensor(eos_ids, device=device))
+            next_tokens = next_token_step(
+                logits[:, -1], tokens, finished, eos_ids, do_sample, top_k, top_p, temperature, freq_penalty, repetition_penalty
+            )
             tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
             if attention_mask is not None:
                 attention_mask = torch.cat([attention_mask, torch.ones_like(next_tokens[:, None])], dim=1)
@@ -229,10 +263,4 @@ class GenerationMixin:
         return bool(((before > 0) & (before <= original) & (lengths > original)).any())
 
     def _eos_ids(self, eos_token_id: Optional[Union[int, list[int]]], stop_at_eos: bool) -> list[int]:
-        if not stop_at_eos:
-            return []
-        if eos_token_id is None:
-            if self.tokenizer is None or self.tokenizer.eos_token_id is None:
-                raise CheckFailed("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
-            return [self.tokenizer.eos_token_id]
-        return [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id)
+        return eos_ids_for(self.tokenizer, eos_token_id, stop_at_eos)

@@ -14,15 +14,13 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens import memory_budget
-from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.bert import BertBlock, BertEmbed, BertMLMHead, BertNSPHead, BertPooler
 from transformer_lens.components.embed import Unembed
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.errors import CheckFailed
-from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.loading.families import bert as bert_family
-from transformer_lens.tokenization import check_token_ids
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
 # Upstream configures encoders with HookedTransformerConfig too; the alias keeps the name importable.
@@ -33,7 +31,7 @@ RETURN_TYPES = ("logits", "predictions", None)
 EncoderInput = Union[str, list, torch.Tensor]
 
 
-class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
+class HookedEncoder(WeightPropertiesMixin, HookedModelBase):
     """A hooked BERT encoder with its masked-language-modelling head.
 
     Hook names: ``hook_full_embed`` (the encoder input), ``embed.hook_embed`` /
@@ -52,26 +50,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        if isinstance(cfg, str):
-            raise ValueError(
-                "HookedEncoder takes a config (dict or HookedTransformerConfig); "
-                "to load a pretrained model use HookedEncoder.from_pretrained()"
-            )
-        cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.n_devices != 1:
-            raise ValueError("HookedEncoder does not support n_devices > 1")
-        self.cfg = cfg
-        if tokenizer is None and cfg.tokenizer_name is not None:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer_name)
-        self.tokenizer = tokenizer
-        if cfg.d_vocab == -1:
-            if tokenizer is None:
-                raise CheckFailed("Must provide a tokenizer if d_vocab is not provided (set d_vocab in the config or pass tokenizer=...)")
-            cfg.d_vocab = max(tokenizer.vocab.values()) + 1
-        if cfg.d_vocab_out == -1:
-            cfg.d_vocab_out = cfg.d_vocab
+        cfg = self.init_config(cfg, tokenizer)
         self.embed = BertEmbed(cfg)
         self.hook_full_embed = HookPoint()  # [batch, pos, d_model]
         self.blocks = nn.ModuleList([BertBlock(cfg, index) for index in range(cfg.n_layers)])
@@ -81,29 +60,12 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         if cfg.original_architecture in bert_family.NSP_ARCHITECTURES:
             self.pooler = BertPooler(cfg)
             self.nsp_head = BertNSPHead(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.to(cfg.device)
-        self.setup()
+        self.finish_init(move_to_device)
 
     @property
     def has_mlm_head(self) -> bool:
         """False for models loaded from a ``BertModel`` or ``BertForNextSentencePrediction`` checkpoint (no MLM logits then)."""
         return self.cfg.original_architecture not in bert_family.NO_MLM_HEAD_ARCHITECTURES
-
-    def init_weights(self) -> None:
-        """Weights ~ N(0, initializer_range), LayerNorm weights 1, biases 0."""
-        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
-        with torch.no_grad():
-            for name, param in self.named_parameters():
-                leaf = name.rsplit(".", 1)[-1]
-                if leaf.lstrip("_").startswith("W"):
-                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
-                elif leaf == "w":
-                    param.fill_(1.0)
-                else:
-                    param.zero_()
 
     # ---- tokenization ----------------------------------------------------------------
     def to_tokens(
@@ -132,9 +94,6 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
             device = self.cfg.device
             tokens, token_type_ids, attention_mask = tokens.to(device), token_type_ids.to(device), attention_mask.to(device)
         return tokens, token_type_ids, attention_mask
-
-    def _check_tokens(self, tokens: Any) -> torch.Tensor:
-        return check_token_ids(tokens, self.cfg.d_vocab, self.cfg.n_ctx).to(self.W_E.device)
 
     # ---- forward ---------------------------------------------------------------------
     def encoder_output(
@@ -196,10 +155,7 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
             raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}")
         tokens = None
         if start_at_layer is not None:
-            residual = input
-            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
-                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
-                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+            residual = self._check_residual(input)
         else:
             if isinstance(input, (str, list)):
                 tokens, text_types, text_mask = self.to_tokens(input)
@@ -235,25 +191,6 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
             return words[0]
         return [f"Prediction {index}: {word}" for index, word in enumerate(words)]
 
-    def run_with_cache(
-        self,
-        *model_args: Any,
-        return_cache_object: bool = True,
-        remove_batch_dim: bool = False,
-        max_memory_mb: Optional[float] = None,
-        **kwargs: Any,
-    ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``).
-
-        The cache must fit ``max_memory_mb`` (default: the memory free on the cache's device), checked
-        before anything runs, as for ``HookedTransformer.run_with_cache`` (docs/scaling.md).
-        """
-        memory_budget.check_cache_fits(self, model_args, kwargs, dict(kwargs, remove_batch_dim=remove_batch_dim), max_memory_mb)
-        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
-        if return_cache_object:
-            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
-        return out, cache_dict
-
     # ---- loading ---------------------------------------------------------------------
     @classmethod
     def from_pretrained(
@@ -274,10 +211,11 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
         ``BertModel`` loads with a warning and no head. Keyword overrides are BertConfig keys or
         HookedTransformerConfig fields. Weights are not processed (post-LN norms cannot be folded).
         """
-        from transformer_lens.loading.encoder_loading import load_encoder
+        from transformer_lens.loading.pipeline import load_pretrained
 
-        return load_encoder(
+        return load_pretrained(
             cls,
+            bert_family,
             model_name,
             checkpoint_index=checkpoint_index,
             checkpoint_value=checkpoint_value,
@@ -288,37 +226,6 @@ class HookedEncoder(WeightPropertiesMixin, HookedRootModule):
             dtype=dtype,
             overrides=from_pretrained_kwargs,
         )
-
-    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
-        own = self.state_dict()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if missing or unexpected:
-            raise ValueError(f"Checkpoint does not match the model config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        for key, value in state_dict.items():
-            if own[key].shape != value.shape:
-                raise ValueError(
-                    f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}"
-                )
-        self.load_state_dict(state_dict, strict=True)
-
-    # ---- devices ---------------------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> "HookedEncoder":  # type: ignore[override]
-        result = super().to(*args, **kwargs)
-        param = next(self.parameters())
-        self.cfg.device = param.device.type if param.device.index is None else str(param.device)
-        self.cfg.dtype = param.dtype
-        return result
-
-    def cuda(self, device: Any = None) -> "HookedEncoder":  # type: ignore[override]
-        return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
-
-    def cpu(self) -> "HookedEncoder":  # type: ignore[override]
-        return self.to("cpu")
-
-    def mps(self) -> "HookedEncoder":
-        return self.to("mps")
 
     # ---- weights (the stacked block weights come from WeightPropertiesMixin) ---------
     @property

@@ -15,17 +15,17 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens.activation_cache import ActivationCache
 from transformer_lens.components.embed import Embed, Unembed
 from transformer_lens.components.norms import RMSNorm
 from transformer_lens.components.t5 import T5Block
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.generation import sample_logits
-from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.generation import check_sampling_args, eos_ids_for, next_token_step
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
-class HookedEncoderDecoder(HookedRootModule):
+class HookedEncoderDecoder(HookedModelBase):
     """T5: ``encoder.{i}`` and ``decoder.{i}`` blocks (``attn``, decoder ``cross_attn``, ``mlp``, ``ln1..3``).
 
     ``hook_embed`` is the encoder's token embedding and ``hook_decoder_embed`` the decoder's;
@@ -33,19 +33,15 @@ class HookedEncoderDecoder(HookedRootModule):
     biases ``[1, head_index, query_pos, key_pos]`` that every layer of that stack adds to its scores.
     """
 
+    float_input_hint = ""
+    checks_cache_budget = False  # the encoder/decoder stacks' hook shapes are not in hook_names
+
+    def max_positions(self) -> Optional[int]:
+        return None  # relative position buckets: any length runs
+
     def __init__(self, cfg: Union[HookedTransformerConfig, dict], tokenizer: Any = None, move_to_device: bool = True, **kwargs: Any) -> None:
         super().__init__()
-        if isinstance(cfg, str):
-            raise ValueError("HookedEncoderDecoder takes a config; to load a pretrained model use HookedEncoderDecoder.from_pretrained()")
-        cfg = HookedTransformerConfig.unwrap(cfg)
-        if cfg.n_devices != 1:
-            raise ValueError("HookedEncoderDecoder does not support n_devices > 1")
-        self.cfg = cfg
-        self.tokenizer = tokenizer
-        if cfg.d_vocab == -1:
-            if tokenizer is None:
-                raise ValueError("d_vocab must be set in the config or come from a tokenizer")
-            cfg.d_vocab = cfg.d_vocab_out = len(tokenizer)
+        cfg = self.init_config(cfg, tokenizer)
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         self.hook_decoder_embed = HookPoint()  # [batch, decoder_pos, d_model]
@@ -54,22 +50,7 @@ class HookedEncoderDecoder(HookedRootModule):
         self.decoder = nn.ModuleList([T5Block(cfg, index, is_decoder=True) for index in range(cfg.n_layers)])
         self.decoder_final_ln = RMSNorm(cfg)
         self.unembed = Unembed(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.to(cfg.device)
-        self.setup()
-
-    def init_weights(self) -> None:
-        """Weights ~ N(0, initializer_range), norm weights 1, biases 0."""
-        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
-        with torch.no_grad():
-            for name, param in self.named_parameters():
-                leaf = name.rsplit(".", 1)[-1]
-                if leaf.startswith("W") or name.endswith("rel_pos_bias.weight"):
-                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
-                else:
-                    param.fill_(1.0 if leaf == "w" else 0.0)
+        self.finish_init(move_to_device)
 
     # ---- tokenization ----------------------------------------------------------------
     def to_tokens(self, input: Union[str, list[str]], move_to_device: bool = True, truncate: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,16 +62,6 @@ class HookedEncoderDecoder(HookedRootModule):
         if move_to_device:
             tokens, mask = tokens.to(self.embed.W_E.device), mask.to(self.embed.W_E.device)
         return tokens, mask
-
-    def _check_tokens(self, tokens: Any, what: str) -> torch.Tensor:
-        if not isinstance(tokens, torch.Tensor) or tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
-            raise TypeError(f"{what} must be an integer token tensor [batch, pos]")
-        tokens = tokens.unsqueeze(0) if tokens.ndim == 1 else tokens
-        if tokens.ndim != 2:
-            raise ValueError(f"{what} must have shape [batch, pos], got {tuple(tokens.shape)}")
-        if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.d_vocab):
-            raise ValueError(f"{what} ids must lie in [0, {self.cfg.d_vocab}), got range [{int(tokens.min())}, {int(tokens.max())}]")
-        return tokens.to(self.embed.W_E.device)
 
     def _start_tokens(self, batch: int) -> torch.Tensor:
         start = self.cfg.decoder_start_token_id
@@ -156,13 +127,6 @@ class HookedEncoderDecoder(HookedRootModule):
         logits = self.decode(decoder_input, self.encode(tokens, one_zero_attention_mask), one_zero_attention_mask)
         return logits if return_type == "logits" else None
 
-    def run_with_cache(self, *model_args: Any, return_cache_object: bool = True, remove_batch_dim: bool = False, **kwargs: Any):
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``)."""
-        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
-        if return_cache_object:
-            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
-        return out, cache_dict
-
     @torch.inference_mode()
     def generate(
         self,
@@ -170,7 +134,7 @@ class HookedEncoderDecoder(HookedRootModule):
         one_zero_attention_mask: Optional[torch.Tensor] = None,
         max_new_tokens: int = 10,
         stop_at_eos: bool = True,
-        eos_token_id: Optional[int] = None,
+        eos_token_id: Optional[Union[int, list[int]]] = None,
         do_sample: bool = True,
         top_k: Optional[int] = None,
         top_p: Optional[float] = None,
@@ -184,6 +148,7 @@ class HookedEncoderDecoder(HookedRootModule):
 
         The encoder runs once; the decoder's self-attention keys and values are cached.
         """
+        check_sampling_args(top_k, top_p, temperature, freq_penalty)
         if isinstance(input, str):
             tokens, one_zero_attention_mask = self.to_tokens(input)
         else:
@@ -191,25 +156,16 @@ class HookedEncoderDecoder(HookedRootModule):
         encoder_output = self.encode(tokens, one_zero_attention_mask)
         batch = tokens.shape[0]
         decoded = self._start_tokens(batch)
-        if eos_token_id is None and stop_at_eos:
-            eos_token_id = getattr(self.tokenizer, "eos_token_id", None)
-            if eos_token_id is None:
-                raise ValueError("stop_at_eos needs eos_token_id or a tokenizer with an EOS token")
+        eos_ids = eos_ids_for(self.tokenizer, eos_token_id, stop_at_eos)
         finished = torch.zeros(batch, dtype=torch.bool, device=decoded.device)
         cache = HookedTransformerKeyValueCache.init_cache(self.cfg, decoded.device, batch) if use_past_kv_cache else None
         step_input = decoded
         for _ in range(max_new_tokens):
             logits = self.decode(step_input if cache is not None else decoded, encoder_output, one_zero_attention_mask, cache)[:, -1]
-            if do_sample:
-                next_tokens = sample_logits(logits, top_k, top_p, temperature, freq_penalty, tokens=decoded)
-            else:
-                next_tokens = logits.argmax(dim=-1)
-            if stop_at_eos:
-                next_tokens = torch.where(finished, torch.full_like(next_tokens, eos_token_id), next_tokens)
-                finished |= next_tokens == eos_token_id
+            next_tokens = next_token_step(logits, decoded, finished, eos_ids, do_sample, top_k, top_p, temperature, freq_penalty)
             decoded = torch.cat([decoded, next_tokens[:, None]], dim=1)
             step_input = next_tokens[:, None]
-            if stop_at_eos and bool(finished.all()):
+            if eos_ids and bool(finished.all()):
                 break
         if return_type == "str" or (return_type == "input" and isinstance(input, str)):
             if self.tokenizer is None:
@@ -230,34 +186,12 @@ class HookedEncoderDecoder(HookedRootModule):
         **overrides: Any,
     ) -> "HookedEncoderDecoder":
         """Load a T5 checkpoint (``T5ForConditionalGeneration``): HF id in the cache or a local directory."""
-        from transformer_lens.loading.encoder_decoder_loading import load_encoder_decoder
+        from transformer_lens.loading.families import t5
+        from transformer_lens.loading.pipeline import load_pretrained
 
-        return load_encoder_decoder(
-            cls, model_name, hf_model=hf_model, device=device, tokenizer=tokenizer, move_to_device=move_to_device, dtype=dtype, overrides=overrides
+        return load_pretrained(
+            cls, t5, model_name, hf_model=hf_model, device=device, tokenizer=tokenizer, move_to_device=move_to_device, dtype=dtype, overrides=overrides
         )
-
-    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
-        own = self.state_dict()
-        missing, unexpected = [k for k in own if k not in state_dict], [k for k in state_dict if k not in own]
-        if missing or unexpected:
-            raise ValueError(f"Checkpoint does not match the model config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        for key, value in state_dict.items():
-            if own[key].shape != value.shape:
-                raise ValueError(f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}")
-        self.load_state_dict(state_dict, strict=True)
-
-    def to(self, *args: Any, **kwargs: Any) -> "HookedEncoderDecoder":  # type: ignore[override]
-        result = super().to(*args, **kwargs)
-        param = next(self.parameters())
-        self.cfg.device = param.device.type if param.device.index is None else str(param.device)
-        self.cfg.dtype = param.dtype
-        return result
-
-    @property
-    def W_E(self) -> torch.Tensor:
-        """Token embeddings ``[d_vocab, d_model]``, shared by encoder and decoder."""
-        return self.embed.W_E
 
     @property
     def W_U(self) -> torch.Tensor:

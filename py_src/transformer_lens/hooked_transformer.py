@@ -12,19 +12,18 @@ from typing import Any, Literal, Optional, Union
 import torch
 import torch.nn as nn
 
-from transformer_lens import devices, memory_budget, weight_processing
-from transformer_lens.activation_cache import ActivationCache
+from transformer_lens import devices, weight_processing
 from transformer_lens.components import Embed, PosEmbed, TransformerBlock, Unembed
 from transformer_lens.components.norms import make_final_norm, make_mlp_norm, make_norm
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.errors import CheckFailed
 from transformer_lens.generation import GenerationMixin
-from transformer_lens.hook_points import HookedRootModule, HookPoint
+from transformer_lens.hook_points import HookPoint
+from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.hook_switches import HookSwitchesMixin
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache, get_pos_offset
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.model_extras import ModelExtrasMixin
-from transformer_lens.tokenization import PaddingSide, TokenizationMixin, check_token_ids
+from transformer_lens.tokenization import PaddingSide, TokenizationMixin
 from transformer_lens.utils import get_attention_mask
 from transformer_lens.weight_properties import WeightPropertiesMixin
 
@@ -33,9 +32,11 @@ RETURN_TYPES = ("logits", "loss", "both", None)
 
 
 class HookedTransformer(
-    TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, ModelExtrasMixin, HookedRootModule
+    TokenizationMixin, GenerationMixin, WeightPropertiesMixin, HookSwitchesMixin, ModelExtrasMixin, HookedModelBase
 ):
     """A hooked decoder-only transformer (GPT-2 and friends), API-compatible with TransformerLens 3.x."""
+
+    supports_multiple_devices = True
 
     def __init__(
         self,
@@ -45,17 +46,13 @@ class HookedTransformer(
         default_padding_side: PaddingSide = "right",
     ) -> None:
         super().__init__()
-        cfg = HookedTransformerConfig.unwrap(cfg)
+        cfg = self.config_from(cfg)
         self.cfg = cfg
         self.tokenizer = None
+        tokenizer = self.named_tokenizer(tokenizer)
         if tokenizer is not None:
             self.set_tokenizer(tokenizer, default_padding_side)
-        elif cfg.tokenizer_name is not None:
-            from transformers import AutoTokenizer
-
-            self.set_tokenizer(AutoTokenizer.from_pretrained(cfg.tokenizer_name), default_padding_side)
-        if cfg.d_vocab == -1:
-            raise CheckFailed("Must provide a tokenizer if d_vocab is not provided (set d_vocab in the config or pass tokenizer=...)")
+        self.fill_vocab_from_tokenizer()
         self.embed = Embed(cfg)
         self.hook_embed = HookPoint()  # [batch, pos, d_model]
         if cfg.positional_embedding_type in ("standard", "shortformer"):
@@ -67,27 +64,9 @@ class HookedTransformer(
         # Post-LN blocks end in a norm already (OPT-350m has no final one).
         self.ln_final = make_final_norm(cfg) if cfg.normalization_type is not None and not cfg.post_layer_norm else None
         self.unembed = Unembed(cfg)
-        if cfg.init_weights:
-            self.init_weights()
-        if move_to_device:
-            self.move_model_modules_to_device()
-        self.setup()
+        self.finish_init(move_to_device)
 
-    # ---- construction ----------------------------------------------------------------
-    def init_weights(self) -> None:
-        """GPT-2 style initialisation: weights ~ N(0, initializer_range), biases 0, norms 1."""
-        generator = torch.Generator().manual_seed(self.cfg.seed) if self.cfg.seed is not None else None
-        for name, param in self.named_parameters():
-            with torch.no_grad():
-                if name.rsplit(".", 1)[-1].startswith("W_") or name.endswith("._W_K") or name.endswith("._W_V"):
-                    param.copy_(torch.randn(param.shape, generator=generator) * self.cfg.initializer_range)
-                elif ".act_fn." in name:
-                    continue  # learned activation parameters (xIELU) keep their own initial values
-                elif name.endswith(".w"):
-                    param.fill_(1.0)
-                else:
-                    param.zero_()
-
+    # ---- construction (init_weights, load_state_dict_checked: HookedModelBase) ---------
     @classmethod
     def from_pretrained(
         cls,
@@ -123,6 +102,7 @@ class HookedTransformer(
 
         return load_pretrained(
             cls,
+            None,
             model_name,
             fold_ln=fold_ln,
             center_writing_weights=center_writing_weights,
@@ -207,26 +187,6 @@ class HookedTransformer(
             self.ln_final = make_final_norm(self.cfg).to(device)
         self.setup()
 
-    def load_state_dict_checked(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """``load_state_dict`` that names the first missing, unexpected or mis-shaped tensor."""
-        state_dict = weight_processing.normalize_kv_names(state_dict, self.cfg)
-        own = self.state_dict()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if missing or unexpected:
-            parts = []
-            if missing:
-                parts.append(f"missing {missing[:5]}")
-            if unexpected:
-                parts.append(f"unexpected {unexpected[:5]}")
-            raise ValueError(f"Checkpoint does not match the model config: {'; '.join(parts)}")
-        for key, value in state_dict.items():
-            if own[key].shape != value.shape:
-                raise ValueError(
-                    f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key].shape)}"
-                )
-        self.load_state_dict(state_dict, strict=True, assign=False)
-
     # ---- forward ---------------------------------------------------------------------
     def input_to_embed(
         self,
@@ -288,12 +248,6 @@ class HookedTransformer(
         mask = get_attention_mask(self.tokenizer, tokens, prepend_bos, side)
         return mask if caching or not bool(mask.all()) else None
 
-    def _check_tokens(self, tokens: Any) -> torch.Tensor:
-        # Only learned positional embeddings limit the length (rotary and friends extrapolate).
-        n_ctx = self.cfg.n_ctx if self.cfg.positional_embedding_type in ("standard", "shortformer") else None
-        hint = " (to start from a residual stream, pass start_at_layer)"
-        return check_token_ids(tokens, self.cfg.d_vocab, n_ctx, float_hint=hint)
-
     def forward(
         self,
         input: Union[str, list[str], torch.Tensor],
@@ -322,10 +276,7 @@ class HookedTransformer(
                 input, prepend_bos, padding_side, attention_mask, past_kv_cache
             )
         else:
-            residual = input
-            if not isinstance(residual, torch.Tensor) or residual.ndim != 3 or residual.shape[-1] != self.cfg.d_model:
-                shape = tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__
-                raise ValueError(f"with start_at_layer, input must be a residual stream [batch, pos, d_model], got {shape}")
+            residual = self._check_residual(input)
         blocks = range(self.cfg.n_layers)[start_at_layer:stop_at_layer]
         multi_device = self.cfg.n_devices > 1
         for index in blocks:
@@ -364,44 +315,7 @@ class HookedTransformer(
     def loss_fn(self, logits: torch.Tensor, tokens: torch.Tensor, attention_mask=None, per_token: bool = False):
         return lm_cross_entropy_loss(logits, tokens, attention_mask, per_token)
 
-    def run_with_cache(
-        self,
-        *model_args: Any,
-        return_cache_object: bool = True,
-        remove_batch_dim: bool = False,
-        max_memory_mb: Optional[float] = None,
-        **kwargs: Any,
-    ) -> tuple[Any, Union[ActivationCache, dict[str, torch.Tensor]]]:
-        """Run the model and return ``(output, ActivationCache)`` (a plain dict if ``return_cache_object=False``).
-
-        Before anything runs, the cache's size is computed from the hook shapes, the input's batch
-        and positions and ``cfg.dtype`` (after ``names_filter`` and ``pos_slice``); over
-        ``max_memory_mb`` (default: the memory free on the cache's device, ``device=`` or the
-        model's) it raises a one-line ``MemoryError`` and attaches nothing. ``device="cpu"`` moves
-        each activation off the model's device as its hook fires. See docs/scaling.md.
-        """
-        cache_options = dict(kwargs, remove_batch_dim=remove_batch_dim)
-        memory_budget.check_cache_fits(self, model_args, kwargs, cache_options, max_memory_mb)
-        out, cache_dict = super().run_with_cache(*model_args, remove_batch_dim=remove_batch_dim, **kwargs)
-        if return_cache_object:
-            return out, ActivationCache(cache_dict, self, has_batch_dim=not remove_batch_dim)
-        return out, cache_dict
-
-    # ---- devices ---------------------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> "HookedTransformer":  # type: ignore[override]
-        result = super().to(*args, **kwargs)
-        device = next(self.parameters()).device
-        self.cfg.device = device.type if device.index is None else str(device)
-        dtype = next(self.parameters()).dtype
-        self.cfg.dtype = dtype
-        return result
-
-    def cuda(self, device: Any = None) -> "HookedTransformer":  # type: ignore[override]
-        return self.to("cuda" if device is None else device)
-
-    def cpu(self) -> "HookedTransformer":  # type: ignore[override]
-        return self.to("cpu")
-
+    # ---- devices (to, cuda, cpu, mps: HookedModelBase) ---------------------------------------------------------------------
     def move_model_modules_to_device(self) -> None:
         """Put each module on its device: all on ``cfg.device``, or blocks split over ``n_devices``."""
         devices.check_device_count(self.cfg)

@@ -72,10 +72,6 @@ class ModelExtrasMixin:
             raise ValueError(f"The key/value cache holds batch size {cached_batch}, but the input has {batch_size}")
         return cached_positions
 
-    def mps(self) -> Any:
-        """The model on Apple's MPS device."""
-        return self.to(torch.device("mps"))  # type: ignore[attr-defined]
-
     # ---- upstream methods LensLab leaves out --------------------------------------------------
 
     def load_sample_training_dataset(self, **kwargs: Any) -> Any:

@@ -22,7 +22,8 @@ Beyond upstream, every function takes keyword-only engine options:
   config), 1024 by default and never more than the memory free on the model's device (CUDA or
   CPU alike; docs/scaling.md). ``max_batch_memory_mb`` is the older name of the same budget.
 - ``progress=True``: a ``tqdm.auto`` progress bar; ``False`` for none; or a callable, called as
-  ``progress(done, total)`` (patched runs) after each chunk.
+  ``progress(done, total)`` (patched runs) after each chunk. Inside
+  ``with patching.shared_progress_bar():`` every such sweep adds to one bar instead.
 - ``cancel=None``: a :class:`CancelToken`; setting it (or Ctrl-C) stops the sweep between chunks
   with no hook left attached, raising :class:`PatchingCancelled` (or ``KeyboardInterrupt``).
 - ``approx=False``: ``True`` gives attribution patching, a first-order *approximation* of the same
@@ -52,6 +53,7 @@ from transformer_lens._patch_engine import (
     SetterTraits,
     patch,
     prepare_tokens,
+    shared_progress_bar,
 )
 from transformer_lens.hooked_model import HookedModel
 from transformer_lens.sweeps import SWEEPS, PatchingResult, SweepSpec, axis_ranges
@@ -67,6 +69,7 @@ __all__ = [
     "layer_pos_head_vector_patch_setter",
     "layer_pos_patch_setter",
     "make_df_from_ranges",
+    "shared_progress_bar",
     # and every registry entry's get_act_patch_* function, added where they are built (below)
 ]
 

@@ -296,7 +296,9 @@ def process_state_dict(
     }
     sd = normalize_kv_names(state_dict, cfg)
     if not any(steps.values()):  # a plain cast: the same bits as through float32, without the copy
-        return {k: _cast(v, cfg.dtype) for k, v in sd.items()}
+        return {k: _final(v, cfg.dtype) for k, v in sd.items()}
+    if _scaling_only(steps, cfg, sd):
+        return _process_by_scaling(sd, cfg, steps)
     untouched = _untouched_by(steps, sd)
     sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items() if k not in untouched}
     if steps["fold_ln"]:
@@ -310,7 +312,138 @@ def process_state_dict(
     sd.update({k: _cast(v, cfg.dtype) for k, v in untouched.items()})  # refactoring reads none of them
     if refactor_factored_attn_matrices:
         sd = _refactor(sd, cfg)
-    return {k: v.to(cfg.dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    return {k: _final(v, cfg.dtype) for k, v in sd.items()}
+
+
+def _final(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``_cast(tensor, dtype).contiguous()``, with no copy where it already is that."""
+    if not tensor.is_floating_point():
+        return tensor.contiguous()
+    if tensor.dtype == torch.float64 and dtype != torch.float64:
+        tensor = tensor.float()  # through float32, as _cast
+    if tensor.dtype == dtype and tensor.is_contiguous():
+        return tensor
+    return _contiguous_copy(tensor, dtype)
+
+
+def _contiguous_copy(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A new contiguous ``tensor.to(dtype)``, fast for the layouts conversions make (transposes, per-head transposes).
+
+    torch copies a whole transposed matrix of one dtype blockwise, but a copy that also casts, or
+    a batch of transposes, element by element (several times slower): so cast in the tensor's own
+    layout first, and copy a batch of transposes as one matrix or one matrix at a time.
+    """
+    if tensor.dtype != dtype:
+        tensor = tensor.to(dtype)  # keeps a dense tensor's layout: a cast in memory order
+        if tensor.is_contiguous():
+            return tensor
+    out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+    if tensor.dim() == 3:
+        if tensor.stride(0) == tensor.stride(1) * tensor.shape[1]:  # W_O: [n_heads * d_head, d_model] is one transpose
+            merged = tensor.flatten(0, 1)  # a view, as the first two dimensions merge
+            if _is_transpose(merged):
+                out.view(merged.shape).copy_(merged)
+                return out
+        if _is_transpose(tensor[0]):  # W_Q/W_K/W_V: one transpose per head
+            for head in range(tensor.shape[0]):
+                out[head].copy_(tensor[head])
+            return out
+    return out.copy_(tensor)
+
+
+def _is_transpose(tensor: torch.Tensor) -> bool:
+    return tensor.dim() == 2 and tensor.stride(0) == 1 and tensor.stride(1) == tensor.shape[0]
+
+
+# Processing by scaling: for RMSNorm models (and any model whose norms are not folded) every
+# active step is a per-element product or a per-row shift, so each weight can be produced in its
+# final dtype and layout straight from the checkpoint's tensor, in float32 only where a step
+# needs it and one row block at a time, with the same float32 arithmetic as the steps above (so
+# the same bits; tests/transformer_lens/loading/test_streaming.py compares them).
+
+
+def _scaling_only(steps: dict[str, bool], cfg: HookedTransformerConfig, sd: StateDict) -> bool:
+    """Whether the active steps are RMSNorm folding (a scale per input row), centring the unembedding
+    and moving value biases into ``b_O``: nothing that centres other weights or refactors them."""
+    if steps["center_writing_weights"] or steps["refactor_factored_attn_matrices"]:
+        return False
+    if steps["fold_ln"] and cfg.normalization_type != "RMS":
+        return False
+    return not any(v.dtype == torch.float64 or key.endswith(".mlp.ln.w") for key, v in sd.items())
+
+
+def _rms_fold_scales(sd: StateDict, cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
+    """``fold_layer_norm`` for RMSNorm as data: each reading weight's row scale; the norms leave ``sd``."""
+    scales: dict[str, torch.Tensor] = {}
+
+    def fold(ln: str, weight_key: str) -> None:
+        sd[weight_key]  # a missing reader fails as in fold_layer_norm
+        scales[weight_key] = sd[f"{ln}.w"]
+
+    for layer in layers_in(sd, cfg):
+        ln1 = f"blocks.{layer}.ln1"
+        for weight_key in (f"blocks.{layer}.attn.W_Q", _kv_names(sd, layer, "K")[0], _kv_names(sd, layer, "V")[0]):
+            fold(ln1, weight_key)
+        _drop(sd, ln1)
+        if not cfg.attn_only:
+            ln2 = f"blocks.{layer}.ln2"
+            for weight_key, _ in _mlp_readers(sd, cfg, layer):
+                fold(ln2, weight_key)
+            _drop(sd, ln2)
+    if "ln_final.w" in sd:
+        fold("ln_final", "unembed.W_U")
+        _drop(sd, "ln_final")
+    return scales
+
+
+def _scaled(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(weight.float() * scale.float()[:, None]).to(dtype)``, contiguous, in two passes over it."""
+    if weight.dtype == dtype or dtype == torch.float32:
+        # The copy is exact (and new), and a product of (b)float16 tensors is computed in float32 and rounded once.
+        return _contiguous_copy(weight, dtype).mul_((scale if scale.dtype == dtype else scale.float())[:, None])
+    return _final(weight.float() * scale.float()[:, None], dtype)
+
+
+def _centred_unembed(w_u: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """``center_unembed`` of ``W_U`` (first scaled by ``ln_final``) through one float32 copy.
+
+    The copy keeps the layout ``W_U.float()`` has, so the mean over the vocabulary is summed in
+    the same order (the same bits); the other steps act on it in place.
+    """
+    weight = torch.empty_like(w_u, dtype=torch.float32).copy_(w_u)
+    if scale is not None:
+        weight.mul_(scale.float()[:, None])
+    weight.sub_(weight.mean(dim=-1, keepdim=True))
+    return _final(weight, dtype)
+
+
+def _process_by_scaling(sd: StateDict, cfg: HookedTransformerConfig, steps: dict[str, bool]) -> StateDict:
+    dtype = cfg.dtype
+    sd = dict(sd)
+    scales = _rms_fold_scales(sd, cfg) if steps["fold_ln"] else {}
+    out: StateDict = {}
+    if steps["fold_value_biases"]:
+        for layer in layers_in(sd, cfg):
+            _, b_v_key = _kv_names(sd, layer, "V")
+            b_o_key = f"blocks.{layer}.attn.b_O"
+            b_v, w_o, b_o = sd[b_v_key], sd[f"blocks.{layer}.attn.W_O"], sd[b_o_key]
+            # b_O + b_V @ W_O is b_O itself when b_V is zero, W_O finite (a finite sum says so) and b_O
+            # has no -0.0 (+0.0 + -0.0 is +0.0).
+            unchanged = not b_v.any() and not (torch.signbit(b_o) & (b_o == 0)).any() and bool(torch.isfinite(w_o.sum()))
+            if not unchanged:
+                groups = w_o.shape[0] // b_v.shape[0]
+                per_head_b_v = b_v.float().repeat_interleave(groups, dim=0) if groups > 1 else b_v.float()
+                out[b_o_key] = _final(b_o.float() + torch.einsum("hd,hdm->m", per_head_b_v, w_o.float()), dtype)
+            out[b_v_key] = torch.zeros(b_v.shape, dtype=dtype, device=b_v.device)
+    if steps["center_unembed"] and "unembed.W_U" in sd:
+        out["unembed.W_U"] = _centred_unembed(sd["unembed.W_U"], scales.pop("unembed.W_U", None), dtype)
+        b_u = sd["unembed.b_U"].float()
+        out["unembed.b_U"] = _final(b_u - b_u.mean(), dtype)
+    for key, value in sd.items():
+        if key in out:
+            continue
+        out[key] = _scaled(value, scales[key], dtype) if key in scales else _final(value, dtype)
+    return {key: out[key] for key in sd}
 
 
 class ProcessWeights:

@@ -38,7 +38,7 @@ corrupted = f"When{a} and{b} went to the store,{a} gave a drink to"
 assert model.to_tokens(clean).shape == model.to_tokens(corrupted).shape
 print("SIDEBAR_JOB " + json.dumps({"clean": clean, "corrupted": corrupted, "correct": a, "incorrect": b}))
 '''
-CHECK = 'print("VALUES " + json.dumps(results.flatten().tolist()))'
+CHECK = 'print("VALUES " + json.dumps(results_1.flatten().tolist()))'  # job 1's names (Insert as code)
 # Slows every forward pass of stacked patched runs (batch > 1) so that a job lasts long enough to
 # be cancelled by hand; the kernel restart at the end removes it.
 SLOW = """

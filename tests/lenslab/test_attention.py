@@ -153,3 +153,13 @@ def test_token_rows_of_a_cached_batch(tiny_run):
     assert AttentionPatterns(rows, cache, layer=0, batch=1).tokens == rows[1]
     with pytest.raises(ValueError, match="tokens has 3 rows but the pattern's batch has 2 prompts"):
         AttentionPatterns(rows + rows[:1], cache, layer=0, batch=1)
+
+
+def test_view_by_defaults_to_destination_syncs_and_rejects_other_values():
+    w = AttentionPatterns(["a", "b"], torch.tensor([[[1.0, 0.0], [0.5, 0.5]]]))
+    assert w.view_by == "destination"
+    w.set_state({"view_by": "source"})  # what the front end's toggle sends
+    assert w.view_by == "source"
+    assert AttentionPatterns(["a", "b"], torch.tensor([[[1.0, 0.0], [0.5, 0.5]]]), view_by="source").view_by == "source"
+    with pytest.raises(Exception, match="view_by must be one of 'destination', 'source'; got 'keys'"):
+        AttentionPatterns(["a", "b"], torch.tensor([[[1.0, 0.0], [0.5, 0.5]]]), view_by="keys")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lenslab import CacheExplorer
-from lenslab.widgets.cache_explorer import hook_dims, hook_group
+from lenslab.widgets.cache_explorer import hook_dims, hook_group, summarize
 
 
 def test_every_hook_is_summarised_with_torch_statistics(tiny_run):
@@ -83,8 +83,13 @@ def test_scalar_per_position_hooks_and_attention_scores(tiny_run):
     scores = cache["blocks.1.attn.hook_attn_scores"]
     np.testing.assert_array_equal(ex.tensor(), scores[0, 0].numpy())
     info = ex.summary("blocks.1.attn.hook_attn_scores")
-    masked = int((~torch.isfinite(scores)).sum())
-    assert info["nonfinite"] == masked
+    # The causal mask: -inf exactly above the diagonal of every (batch, head), counted as masked, not as a problem.
+    n = scores.shape[-1]
+    masked = scores.shape[0] * scores.shape[1] * n * (n - 1) // 2
+    assert int(torch.isneginf(scores).sum()) == masked
+    assert (info["masked"], info["nonfinite"]) == (masked, 0)
+    broken = {"blocks.0.attn.hook_attn_scores": scores.clone().index_put_((torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0])), torch.tensor(float("nan")))}
+    assert (CacheExplorer(broken).summary("blocks.0.attn.hook_attn_scores")["nonfinite"], summarize("blocks.0.hook_resid_pre", torch.tensor([-float("inf")]))["nonfinite"]) == (1, 1)
     finite = scores[torch.isfinite(scores)].double()
     assert info["mean"] == pytest.approx(float(finite.mean()), rel=1e-6)
 

@@ -45,7 +45,8 @@ def test_to_widget_dispatches_on_the_object(tiny_run):
     w = lenslab.to_widget(pattern, tokens=[str(i) for i in range(6)])
     assert isinstance(w, AttentionPatterns) and w.tokens[5] == "5"
     grid = lenslab.to_widget(torch.randn(5, 2, 4))
-    assert isinstance(grid, PatchingGrid) and grid.kind == "head_all_pos_every"
+    assert isinstance(grid, PatchingGrid) and grid.kind == "tensor"
+    assert lenslab.to_widget(torch.randn(5, 2, 4), kind="head_all_pos_every").kind == "head_all_pos_every"
     assert isinstance(lenslab.to_widget(pattern, kind="attention"), AttentionPatterns)
     assert lenslab.to_widget(grid) is grid
     with pytest.raises(TypeError, match="already a widget"):
@@ -65,9 +66,14 @@ def test_show_displays_the_widget(capsys):
     assert "PatchingGrid(shape=[1, 2, 3]" in capsys.readouterr().out
 
 
-def test_a_plain_tensor_is_not_titled_as_a_patching_result():
+def test_a_plain_tensor_is_not_titled_or_labelled_as_a_patching_result():
     plain = lenslab.to_widget(torch.randn(6, 5))
-    assert "Activation patching" not in plain.title and "not a patching result" in plain.title
+    assert plain.title == "Tensor [6, 5] (not a patching result)"
+    # Neutral axes: indices under dim0/dim1, not layers L0-L5 and positions.
+    assert (plain.row_axis, plain.col_axis) == ("dim0", "dim1")
+    assert plain.row_labels == [str(i) for i in range(6)] and plain.col_labels == [str(i) for i in range(5)]
+    logits = lenslab.to_widget(torch.randn(1, 3, 11), tokens=["a", "b", "c"], dims=("batch", "pos", "vocab"))
+    assert logits.panel_titles == ["batch 0"] and logits.row_labels == ["a", "b", "c"] and logits.col_axis == "vocab"
     result = lenslab.to_widget(PatchingResult.wrap(torch.randn(6, 5), SWEEPS["attn_out"]))
     assert result.title == "Activation patching: by layer and position" and result.kind == "layer_pos"
 

@@ -167,3 +167,41 @@ def test_a_big_grid_of_tiny_values_arrives_intact():
     np.testing.assert_array_equal(grid.tensor()[0], values.numpy())
     assert grid.cell_info(0, 3, 5)["value"] == pytest.approx(float(values[3, 5]), rel=1e-6)
     assert PatchingGrid(values * 1e8, kind="layer_pos").dtype == "float16"  # the same grid at scale 1
+
+
+def test_a_plain_tensor_has_neutral_axes_in_its_own_order():
+    values = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    grid = PatchingGrid(values, kind="tensor")
+    # Leading axes become panels (named, since bare indices would run together), then rows, cols.
+    assert grid.shape == [6, 4, 5] and (grid.row_axis, grid.col_axis) == ("dim2", "dim3")
+    assert grid.panel_titles[:4] == ["dim0 0, dim1 0", "dim0 0, dim1 1", "dim0 0, dim1 2", "dim0 1, dim1 0"]
+    assert not any(label.startswith(("L", "H")) for label in grid.row_labels + grid.col_labels)
+    # The oracle: every cell maps back to the same value of the source tensor.
+    for panel, row, col in [(0, 0, 0), (4, 2, 3), (5, 3, 4)]:
+        info = grid.cell_info(panel, row, col)
+        assert info["value"] == values[tuple(info["index"])].item()
+        assert (info["dim0"], info["dim1"], info["dim2"], info["dim3"]) == tuple(info["index"])
+    np.testing.assert_array_equal(grid.tensor(), values.numpy().reshape(6, 4, 5))
+    line = PatchingGrid(torch.ones(7), dims=("vocab",))
+    assert line.shape == [1, 1, 7] and line.col_axis == "vocab" and line.kind == "tensor"
+
+
+def test_a_plain_tensor_labels_its_position_axis_with_the_tokens():
+    grid = PatchingGrid(torch.zeros(2, 3), kind="tensor", tokens=["x", "y", "z"])
+    assert grid.col_axis == "position" and grid.col_labels == ["x", "y", "z"] and grid.row_labels == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dims": ("a",)}, "dims names 1 axes \\['a'\\] but the tensor has shape \\[2, 3\\]"),
+        ({"dims": ("a", "a")}, "dims must name each axis once"),
+        ({"dims": ("layer", "pos"), "kind": "layer_pos"}, "dims= names the axes of a plain tensor"),
+        ({"dims": ("batch", "pos"), "tokens": ["a", "b"]}, "tokens has 2 entries but the results' pos axis has 3"),
+    ],
+)
+def test_bad_plain_tensor_axes_raise_one_clear_line(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        PatchingGrid(torch.zeros(2, 3), **kwargs)
+    with pytest.raises(ValueError, match="0-d tensor"):
+        PatchingGrid(torch.tensor(1.0), kind="tensor")

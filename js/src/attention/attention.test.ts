@@ -5,7 +5,7 @@ import type { AttentionModel } from '../shared/types';
 import widget from './index';
 
 const render = widget.render;
-import { attentionRow, describeDestination, headName, thumbSize, topAttended } from './view';
+import { AttentionView, attentionColumn, attentionRow, describeDestination, describeSource, headName, orientedSlice, thumbSize, topAttended } from './view';
 
 // 2 heads x 3 tokens, causal: head 0 attends to the previous token, head 1 to the first.
 const P = [
@@ -26,6 +26,7 @@ function model(extra: Partial<AttentionModel> = {}) {
     head_names: ['L0H0', 'L0H1'],
     selected_head: 0,
     vmax: 1,
+    view_by: 'destination',
     ...extra,
   });
 }
@@ -49,6 +50,29 @@ describe('hover logic', () => {
 
   it('describes where a destination attends, with values', () => {
     expect(describeDestination(pattern, tokens, 0, 2, 2)).toBe('\u201c sat\u201d (2) attends to \u201c cat\u201d (1) 0.75, \u201cThe\u201d (0) 0.25');
+  });
+
+  it('reads a source column and transposes a head for the by-source view', () => {
+    expect(Array.from(attentionColumn(pattern, 0, 0))).toEqual([1, 1, 0.25]);
+    // Oracle: element [s, d] of the transposed slice is the weight from dest d to source s.
+    const t = orientedSlice(pattern, 0, 'source');
+    for (let d = 0; d < 3; d++) for (let s = 0; s < 3; s++) expect(t[s * 3 + d]).toBe(attentionRow(pattern, 0, d)[s]);
+    expect(orientedSlice(pattern, 1, 'destination')).toEqual(new Float32Array(P.slice(9, 18)));
+  });
+
+  it('describes which destinations attend to a source', () => {
+    expect(describeSource(pattern, tokens, 0, 1, 2)).toBe('\u201c cat\u201d (1) is attended to by \u201c sat\u201d (2) 0.75, \u201cThe\u201d (0) 0');
+  });
+
+  it('keeps the chosen orientation across new slices that do not set one (the cache explorer)', () => {
+    const view = new AttentionView();
+    const input = { pattern, tokens, headNames: ['a', 'b'], selected: 0, vmax: 1, title: '' };
+    view.update(input);
+    view.setViewBy('source');
+    view.update({ ...input, selected: 1 });
+    expect(view.viewBy()).toBe('source');
+    view.update({ ...input, viewBy: 'destination' });
+    expect(view.viewBy()).toBe('destination');
   });
 
   it('names heads and sizes thumbnails', () => {
@@ -112,6 +136,65 @@ describe('AttentionPatterns widget', () => {
     expect(m.get('selected_head')).toBe(1);
     expect(m.saved).toBe(1);
     expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+  });
+
+  it('hovering a thumbnail previews that head; leaving restores the selected one; click still selects', () => {
+    const el = document.createElement('div');
+    const m = model();
+    render({ model: m, el });
+    const thumbs = el.querySelectorAll<HTMLButtonElement>('.lenslab-thumb');
+    const view = el.querySelector<HTMLElement>('.lenslab-attention-view')!;
+    thumbs[1].dispatchEvent(new MouseEvent('mouseenter'));
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+    expect(el.querySelector('.lenslab-preview-note')!.textContent).toContain('click to select');
+    expect(view.dataset.shownHead).toBe('1');
+    expect(thumbs[1].classList.contains('lenslab-previewing')).toBe(true);
+    expect(thumbs[0].getAttribute('aria-selected')).toBe('true'); // a preview selects nothing
+    expect(m.saved).toBe(0);
+    // The strip follows the previewed head: head 1 sends " sat" all to "The".
+    el.querySelectorAll<HTMLElement>('.lenslab-token')[2].dispatchEvent(new MouseEvent('mouseenter'));
+    expect(el.querySelector('.lenslab-readout')!.textContent).toContain('L0H1: \u201c sat\u201d (2) attends to \u201cThe\u201d (0) 1');
+    thumbs[1].dispatchEvent(new MouseEvent('mouseleave'));
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H0');
+    expect(el.querySelector('.lenslab-preview-note')).toBeNull();
+    thumbs[1].dispatchEvent(new MouseEvent('mouseenter'));
+    thumbs[1].click();
+    expect(m.get('selected_head')).toBe(1);
+    expect(el.querySelector('.lenslab-preview-note')).toBeNull();
+    thumbs[1].dispatchEvent(new MouseEvent('mouseleave'));
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+  });
+
+  it('the toggle shows the pattern by source, transposed, and syncs view_by', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const m = model();
+    render({ model: m, el });
+    const toggle = el.querySelector<HTMLButtonElement>('.lenslab-view-by')!;
+    expect(toggle.textContent).toBe('Rows: destination');
+    toggle.click();
+    expect(m.get('view_by')).toBe('source');
+    expect(m.saved).toBe(1);
+    expect(toggle.textContent).toBe('Rows: source');
+    expect(toggle.getAttribute('aria-pressed')).toBe('true');
+    expect(el.querySelector('.lenslab-plot-title')!.textContent).toContain('source \u2193 \u00b7 destination \u2192');
+    // Row 0 of the large view is now source "The": the heatmap cell (row 0, col 2) is dest 2 -> src 0.
+    const canvas = el.querySelector<HTMLCanvasElement>('.lenslab-plot canvas')!;
+    const cell = Number.parseFloat(canvas.style.width) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 2.5 * cell, 0.5 * cell));
+    const tip = el.querySelector('.lenslab-tooltip')!.textContent;
+    expect(tip).toContain('dest2 \u201c sat\u201d');
+    expect(tip).toContain('src0 \u201cThe\u201d');
+    expect(tip).toContain('weight0.25');
+    const strip = [...el.querySelectorAll<HTMLElement>('.lenslab-token')];
+    strip[1].dispatchEvent(new MouseEvent('mouseenter'));
+    expect(el.querySelector('.lenslab-readout')!.textContent).toBe('L0H0: \u201c cat\u201d (1) is attended to by \u201c sat\u201d (2) 0.75, \u201cThe\u201d (0) 0, \u201c cat\u201d (1) 0');
+    expect(strip[2].querySelector('.lenslab-token-value')!.textContent).toBe('0.75');
+    // And back from Python.
+    m.set('view_by', 'destination');
+    expect(toggle.textContent).toBe('Rows: destination');
+    expect(el.querySelector('.lenslab-plot-title')!.textContent).toContain('destination \u2193 \u00b7 source \u2192');
+    el.remove();
   });
 
   it('follows selected_head and new data from Python', async () => {

@@ -2,7 +2,7 @@
 import type { RenderProps } from '@anywidget/types';
 import { decodeTensor } from '../shared/tensor';
 import type { AttentionModel } from '../shared/types';
-import { mountWidget, onTrait, onTraits } from '../shared/widget';
+import { mountWidget, onTrait, onTraits, sendTrait } from '../shared/widget';
 import { AttentionView, headName } from './view';
 
 function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>): () => void {
@@ -14,10 +14,8 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
       makeView: (shell) =>
         new AttentionView({
           toolbar: shell.toolbar,
-          onSelectHead: (head) => {
-            model.set('selected_head', head);
-            model.save_changes();
-          },
+          onSelectHead: sendTrait(model, 'selected_head'),
+          onViewBy: sendTrait(model, 'view_by'),
         }),
     },
     ({ view, shell, timed }) => {
@@ -33,12 +31,14 @@ function render({ model, el }: Pick<RenderProps<AttentionModel>, 'model' | 'el'>
           selected: model.get('selected_head'),
           vmax: model.get('vmax'),
           title: model.get('title'),
+          viewBy: model.get('view_by'),
         });
       });
       draw();
       return [
         onTraits(model, ['data', 'dtype', 'shape', 'tokens', 'head_names', 'vmax', 'title'], draw),
         onTrait(model, 'selected_head', () => view.selectHead(model.get('selected_head'))),
+        onTrait(model, 'view_by', () => view.setViewBy(model.get('view_by'))),
       ];
     },
   );

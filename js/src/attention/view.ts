@@ -1,13 +1,18 @@
-// The attention-pattern view: per-head thumbnails, a large heatmap of the selected head,
-// and a token strip where hovering a destination token shades the tokens it attends to.
-// Used by the AttentionPatterns widget and by the cache explorer for hook_pattern.
+// The attention-pattern view: per-head thumbnails (hover one to preview it, click to select it),
+// a large heatmap of the selected head, and a token strip where hovering a destination token
+// shades the tokens it attends to. Viewed by source (the transposed pattern), hovering a source
+// token shades the destinations that attend to it. Used by the AttentionPatterns widget and by
+// the cache explorer for hook_pattern.
 import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, colorOf, formatValue, paintValues, rgbOf, sequentialScale, textColorOn } from '../shared/colorscale';
 import { displayToken, h, now, quoteToken } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import { Heatmap } from '../shared/heatmap';
-import { type Tensor, finiteRange, index0 } from '../shared/tensor';
+import { type Tensor, finiteRange } from '../shared/tensor';
 import { Tooltip } from '../shared/tooltip';
+import type { ViewBy } from '../shared/types';
+
+export type { ViewBy };
 
 export interface AttentionInput {
   /** [heads, dest, src]. */
@@ -17,6 +22,8 @@ export interface AttentionInput {
   selected: number;
   vmax: number;
   title: string;
+  /** Rows of the large view: destinations (queries, the default) or sources (keys, transposed). */
+  viewBy?: ViewBy;
 }
 
 export interface Attended {
@@ -27,6 +34,24 @@ export interface Attended {
 
 export function headName(names: readonly string[], head: number): string {
   return names[head] ?? `H${head}`;
+}
+
+/** Weights into source `src` from every destination position of `head` (a copy: a column). */
+export function attentionColumn(pattern: Tensor, head: number, src: number): Float32Array {
+  const [, D, S] = pattern.shape;
+  const out = new Float32Array(D);
+  for (let d = 0; d < D; d++) out[d] = pattern.data[(head * D + d) * S + src];
+  return out;
+}
+
+/** One head's [dest, src] slice, or its transpose [src, dest] when viewed by source. */
+export function orientedSlice(pattern: Tensor, head: number, viewBy: ViewBy): Float32Array {
+  const [, D, S] = pattern.shape;
+  const slice = pattern.data.subarray(head * D * S, (head + 1) * D * S);
+  if (viewBy === 'destination') return slice;
+  const out = new Float32Array(D * S);
+  for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) out[s * D + d] = slice[d * S + s];
+  return out;
 }
 
 /** Weights from destination `dest` to every source position of `head` (shares memory). */
@@ -50,6 +75,20 @@ export function describeDestination(pattern: Tensor, tokens: readonly string[], 
   return `${quoteToken(tokens[dest] ?? String(dest))} (${dest}) attends to ${parts.join(', ')}`;
 }
 
+/** The readout line for a hovered source token: the destinations that attend to it most. */
+export function describeSource(pattern: Tensor, tokens: readonly string[], head: number, src: number, k = 3): string {
+  const top = topAttended(attentionColumn(pattern, head, src), tokens, k);
+  const parts = top.map((a) => `${quoteToken(a.token)} (${a.src}) ${formatValue(a.value, 3)}`);
+  return `${quoteToken(tokens[src] ?? String(src))} (${src}) is attended to by ${parts.join(', ')}`;
+}
+
+/** What the toggle button says: the current rows, and what a click switches to. */
+export function viewByLabel(viewBy: ViewBy): { text: string; title: string } {
+  return viewBy === 'destination'
+    ? { text: 'Rows: destination', title: 'Rows are destinations (queries). Click to view by source (keys): the transposed pattern.' }
+    : { text: 'Rows: source', title: 'Rows are sources (keys). Click to view by destination (queries).' };
+}
+
 /** CSS size of a head thumbnail: the longer side is `edge` pixels. */
 export function thumbSize(dest: number, src: number, edge = 72): { w: number; h: number } {
   const m = Math.max(dest, src, 1);
@@ -62,6 +101,8 @@ export const STRIP_VALUE_MIN = 0.01;
 export interface AttentionViewOptions {
   /** Called when the user picks a head (the widget syncs it to Python). */
   onSelectHead?: (head: number) => void;
+  /** Called when the user flips the source/destination toggle (the widget syncs it to Python). */
+  onViewBy?: (viewBy: ViewBy) => void;
   /** Whether to show the toolbar title row (the cache explorer has its own). */
   toolbar?: HTMLElement | null;
   maxPlot?: number;
@@ -74,9 +115,11 @@ export class AttentionView {
   heatmap: Heatmap;
   colorbar: Colorbar;
   tooltip: Tooltip;
-  /** Destination currently hovered or pinned (-1 none). */
+  /** Position currently hovered or pinned (-1 none): a destination, or a source when viewed by source. */
   dest = -1;
   pinned = -1;
+  /** Head shown in the large view while its thumbnail is hovered (-1: the selected head). */
+  preview = -1;
   lastRenderMs = 0;
 
   private readonly opts: AttentionViewOptions;
@@ -84,6 +127,7 @@ export class AttentionView {
   private readonly headTitle: HTMLDivElement;
   private readonly readout: HTMLDivElement;
   private readonly strip: HTMLDivElement;
+  private readonly toggle: HTMLButtonElement;
   private tokenEls: HTMLSpanElement[] = [];
   private thumbEls: HTMLButtonElement[] = [];
 
@@ -96,10 +140,13 @@ export class AttentionView {
     this.colorbar = new Colorbar('attention weight scale');
     this.readout = h('div', { class: 'lenslab-readout', 'aria-live': 'polite' });
     this.strip = h('div', { class: 'lenslab-tokens', 'aria-label': 'Tokens: hover one to see where it attends' });
+    this.toggle = h('button', { class: 'lenslab-button lenslab-view-by', type: 'button', 'aria-pressed': 'false' });
+    this.toggle.addEventListener('click', () => this.setViewBy(this.viewBy() === 'destination' ? 'source' : 'destination', true));
     this.el = h(
       'div',
       { class: 'lenslab-attention-view' },
       opts.toolbar ?? null,
+      h('div', { class: 'lenslab-attention-controls' }, this.toggle),
       this.thumbs,
       h('div', { class: 'lenslab-main' }, h('div', { class: 'lenslab-plot' }, this.headTitle, this.heatmap.el), this.colorbar.el),
       this.readout,
@@ -114,14 +161,15 @@ export class AttentionView {
         return;
       }
       const { tokens, pattern } = this.input;
-      const head = this.input.selected;
-      const v = attentionRow(pattern, head, cell.row)[cell.col];
+      const head = this.shownHead();
+      const [dest, src] = this.viewBy() === 'destination' ? [cell.row, cell.col] : [cell.col, cell.row];
+      const v = attentionRow(pattern, head, dest)[src];
       this.hoverDest(cell.row);
       if (ev) {
         this.tooltip.show(ev.clientX, ev.clientY, [
           { value: headName(this.input.headNames, head), strong: true },
-          { label: 'dest', value: `${cell.row} ${quoteToken(tokens[cell.row] ?? '')}` },
-          { label: 'src', value: `${cell.col} ${quoteToken(tokens[cell.col] ?? '')}` },
+          { label: 'dest', value: `${dest} ${quoteToken(tokens[dest] ?? '')}` },
+          { label: 'src', value: `${src} ${quoteToken(tokens[src] ?? '')}` },
           { label: 'weight', value: formatValue(v, 4), strong: true },
         ]);
       }
@@ -134,13 +182,17 @@ export class AttentionView {
     const [H, D, S] = input.pattern.shape;
     if (input.pattern.shape.length !== 3) throw new Error(`lenslab: attention pattern must be [heads, dest, src], got [${input.pattern.shape.join(', ')}]`);
     const sameShape = this.input && this.input.pattern.shape.join() === input.pattern.shape.join();
-    this.input = { ...input, selected: Math.min(Math.max(0, input.selected), Math.max(0, H - 1)) };
+    // Without a viewBy (the cache explorer's slices), the user's last choice stays.
+    const viewBy = input.viewBy ?? this.input?.viewBy ?? 'destination';
+    this.input = { ...input, selected: Math.min(Math.max(0, input.selected), Math.max(0, H - 1)), viewBy };
     const top = input.vmax > 0 ? input.vmax : Math.max(finiteRange(input.pattern.data).max, 1e-6);
     this.scale = sequentialScale(0, top);
     if (!sameShape) {
       this.dest = -1;
       this.pinned = -1;
+      this.preview = -1;
     }
+    this.showToggle();
     this.drawThumbs(H, D, S);
     this.buildStrip();
     this.drawSelected();
@@ -148,25 +200,47 @@ export class AttentionView {
     this.el.dataset.renderMs = this.lastRenderMs.toFixed(1);
   }
 
+  viewBy(): ViewBy {
+    return this.input?.viewBy ?? 'destination';
+  }
+
+  /** The head in the large view: the previewed one while a thumbnail is hovered, else the selected one. */
+  shownHead(): number {
+    return this.preview >= 0 ? this.preview : (this.input?.selected ?? 0);
+  }
+
+  private showToggle(): void {
+    const label = viewByLabel(this.viewBy());
+    this.toggle.textContent = label.text;
+    this.toggle.title = label.title;
+    this.toggle.setAttribute('aria-pressed', String(this.viewBy() === 'source'));
+    this.el.dataset.viewBy = this.viewBy();
+  }
+
   private drawThumbs(H: number, D: number, S: number): void {
     const input = this.input!;
-    const size = thumbSize(D, S);
+    const byDest = this.viewBy() === 'destination';
+    // Thumbnails follow the large view's orientation, so a preview looks like its thumbnail.
+    const [rows, cols] = byDest ? [D, S] : [S, D];
+    const size = thumbSize(rows, cols);
     this.thumbEls = [];
     const pixels = new Uint8ClampedArray(D * S * 4);
     for (let head = 0; head < H; head++) {
-      const canvas = h('canvas', { class: 'lenslab-thumb-canvas', width: S, height: D });
+      const canvas = h('canvas', { class: 'lenslab-thumb-canvas', width: cols, height: rows });
       Object.assign(canvas.style, { width: `${size.w}px`, height: `${size.h}px` });
-      paintValues(pixels, input.pattern.data, this.scale, head * D * S, D * S);
+      paintValues(pixels, orientedSlice(input.pattern, head, this.viewBy()), this.scale, 0, D * S);
       const ctx = D * S > 0 ? canvas.getContext('2d') : null;
-      if (ctx && typeof ImageData !== 'undefined') ctx.putImageData(new ImageData(pixels, S, D), 0, 0);
+      if (ctx && typeof ImageData !== 'undefined') ctx.putImageData(new ImageData(pixels, cols, rows), 0, 0);
       const name = headName(input.headNames, head);
       const button = h(
         'button',
-        { class: 'lenslab-thumb', type: 'button', role: 'option', 'aria-label': name, 'data-head': head, title: `Show ${name}` },
+        { class: 'lenslab-thumb', type: 'button', role: 'option', 'aria-label': name, 'data-head': head, title: `${name}: hover to preview, click to select` },
         canvas,
         h('span', { class: 'lenslab-thumb-name', text: name }),
       );
       button.addEventListener('click', () => this.selectHead(head));
+      button.addEventListener('mouseenter', () => this.previewHead(head));
+      button.addEventListener('mouseleave', () => this.previewHead(-1));
       this.thumbEls.push(button);
     }
     this.thumbs.replaceChildren(...this.thumbEls);
@@ -191,19 +265,34 @@ export class AttentionView {
 
   private drawSelected(): void {
     const input = this.input!;
-    const head = input.selected;
+    const head = this.shownHead();
     const [H, D, S] = input.pattern.shape;
+    const byDest = this.viewBy() === 'destination';
     this.thumbEls.forEach((el, i) => {
-      el.classList.toggle('lenslab-selected', i === head);
-      el.setAttribute('aria-selected', String(i === head));
+      el.classList.toggle('lenslab-selected', i === input.selected);
+      el.classList.toggle('lenslab-previewing', i === this.preview && i !== input.selected);
+      el.setAttribute('aria-selected', String(i === input.selected));
     });
     const name = H > 0 ? headName(input.headNames, head) : '';
+    const axes = byDest ? ' destination \u2193 \u00b7 source \u2192' : ' source \u2193 \u00b7 destination \u2192';
     this.headTitle.replaceChildren(
       h('span', { class: 'lenslab-head-name', text: name }),
-      h('span', { class: 'lenslab-muted', text: ' destination \u2193 \u00b7 source \u2192' }),
+      ...(head !== input.selected ? [h('span', { class: 'lenslab-preview-note', text: ' (preview: click to select)' })] : []),
+      h('span', { class: 'lenslab-muted', text: axes }),
     );
-    const slice = H > 0 ? index0(input.pattern, head).data : new Float32Array(0);
-    this.heatmap.setData({ values: slice, rows: H > 0 ? D : 0, cols: H > 0 ? S : 0, scale: this.scale, rowLabels: input.tokens, colLabels: input.tokens });
+    this.el.dataset.shownHead = String(head);
+    const slice = H > 0 ? orientedSlice(input.pattern, head, this.viewBy()) : new Float32Array(0);
+    const [rows, cols] = byDest ? [D, S] : [S, D];
+    this.heatmap.setData({
+      values: slice,
+      rows: H > 0 ? rows : 0,
+      cols: H > 0 ? cols : 0,
+      scale: this.scale,
+      rowLabels: input.tokens,
+      colLabels: input.tokens,
+      rowAxis: byDest ? 'destination' : 'source',
+      colAxis: byDest ? 'source' : 'destination',
+    });
     this.colorbar.update(this.scale, Math.max(120, this.heatmap.layout.gridH), finiteRange(input.pattern.data).nonFinite > 0);
     this.hoverDest(this.dest);
   }
@@ -215,13 +304,37 @@ export class AttentionView {
     this.opts.onSelectHead?.(head);
   }
 
+  /** Shows `head` in the large view without selecting it (-1: back to the selected head). */
+  previewHead(head: number): void {
+    if (!this.input || head === this.preview) return;
+    this.preview = head >= 0 && head < this.input.pattern.shape[0] ? head : -1;
+    this.drawSelected();
+  }
+
+  /** Rows by destination (queries) or by source (keys); `fromUser` reports it to the widget. */
+  setViewBy(viewBy: ViewBy, fromUser = false): void {
+    if (!this.input || viewBy === this.viewBy()) return;
+    this.input = { ...this.input, viewBy };
+    // A pinned destination is not a source: start the new orientation unpinned.
+    this.pinned = -1;
+    this.dest = -1;
+    const [H, D, S] = this.input.pattern.shape;
+    this.showToggle();
+    this.drawThumbs(H, D, S);
+    this.drawSelected();
+    if (fromUser) this.opts.onViewBy?.(viewBy);
+  }
+
   /** Clicking a token (or a heatmap row) keeps it as the destination until clicked again. */
   pin(dest: number): void {
     this.pinned = this.pinned === dest ? -1 : dest;
     this.hoverDest(this.pinned === -1 ? dest : this.pinned);
   }
 
-  /** Shades the token strip by where `dest` attends and writes the readout. -1 clears. */
+  /**
+   * Shades the token strip by where destination `dest` attends and writes the readout; viewed
+   * by source, `dest` is a source and the strip shades the destinations attending to it. -1 clears.
+   */
   hoverDest(dest: number): void {
     const input = this.input;
     this.dest = dest;
@@ -233,10 +346,13 @@ export class AttentionView {
         (el.lastChild as HTMLElement).textContent = '';
       }
       this.heatmap.setHighlightRow(null);
-      this.readout.textContent = input && input.pattern.shape[0] > 0 ? 'Hover a token or a row of the pattern to see where it attends.' : 'No heads.';
+      const hint = this.viewBy() === 'destination' ? 'see where it attends' : 'see which tokens attend to it';
+      this.readout.textContent = input && input.pattern.shape[0] > 0 ? `Hover a token or a row of the pattern to ${hint}.` : 'No heads.';
       return;
     }
-    const row = attentionRow(input.pattern, input.selected, dest);
+    const head = this.shownHead();
+    const byDest = this.viewBy() === 'destination';
+    const row = byDest ? attentionRow(input.pattern, head, dest) : attentionColumn(input.pattern, head, dest);
     this.tokenEls.forEach((el, src) => {
       const v = src < row.length ? row[src] : NaN;
       const rgb = rgbOf(this.scale, Number.isFinite(v) ? v : 0);
@@ -247,7 +363,8 @@ export class AttentionView {
     this.tokenEls[dest]?.classList.add('lenslab-dest');
     if (this.pinned >= 0) this.tokenEls[this.pinned]?.classList.add('lenslab-pinned');
     this.heatmap.setHighlightRow(dest);
-    this.readout.textContent = `${headName(input.headNames, input.selected)}: ${describeDestination(input.pattern, input.tokens, input.selected, dest)}`;
+    const describe = byDest ? describeDestination : describeSource;
+    this.readout.textContent = `${headName(input.headNames, head)}: ${describe(input.pattern, input.tokens, head, dest)}`;
   }
 
   readoutText(): string {
@@ -257,7 +374,7 @@ export class AttentionView {
   figure(): Figure {
     const items: FigureItem[] = [];
     const input = this.input;
-    const title = input ? `${input.title ? input.title + ' \u00b7 ' : ''}${headName(input.headNames, input.selected)}` : '';
+    const title = input ? `${input.title ? input.title + ' \u00b7 ' : ''}${headName(input.headNames, this.shownHead())}` : '';
     items.push({ type: 'text', x: 12, y: 22, text: title, size: 14, bold: true });
     const hm = this.heatmap.layout;
     items.push(...translateItems(this.heatmap.figureItems(), 12, 36));

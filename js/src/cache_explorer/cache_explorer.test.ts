@@ -4,10 +4,10 @@ import type { CacheModel, HookInfo } from '../shared/types';
 import widget from './index';
 
 const render = widget.render;
-import { formatShape, groupHooks, shortName, treeLabel } from './view';
+import { formatShape, groupHooks, matchesFilter, shapeText, shortName, treeLabel } from './view';
 
 function hook(name: string, group: string, component: string, shape: number[]): HookInfo {
-  return { name, group, component, shape, dtype: 'float32', mean: 0.5, std: 1.25, norm: 10, nonfinite: 0 };
+  return { name, group, component, shape, dtype: 'float32', mean: 0.5, std: 1.25, norm: 10, nonfinite: 0, masked: 0 };
 }
 
 const HOOKS: HookInfo[] = [
@@ -158,3 +158,69 @@ describe('CacheExplorer widget', () => {
     expect(el.querySelector('.lenslab-slice')!.textContent).toBe('x is a scalar: 1.0');
   });
 });
+
+describe('cache explorer: what the tree shows is what the filter finds', () => {
+  const names = (groups: ReturnType<typeof groupHooks>): string[] => groups.flatMap((g) => g.components.flatMap((c) => c.hooks.map((hk) => hk.name)));
+
+  it('finds hooks by their displayed label, with or without the layer', () => {
+    expect(names(groupHooks(HOOKS, 'attn.z'))).toEqual(['blocks.0.attn.hook_z']);
+    expect(names(groupHooks(HOOKS, 'attn.pattern'))).toEqual(['blocks.0.attn.hook_pattern']);
+    expect(names(groupHooks(HOOKS, 'blocks.0.attn.z'))).toEqual(['blocks.0.attn.hook_z']);
+    expect(names(groupHooks(HOOKS, 'L0 attn.z'))).toEqual(['blocks.0.attn.hook_z']);
+    expect(names(groupHooks(HOOKS, 'layer 0 mlp'))).toEqual(['blocks.0.hook_mlp_out']);
+    expect(names(groupHooks(HOOKS, 'hook_z'))).toEqual(['blocks.0.attn.hook_z']);
+    expect(names(groupHooks(HOOKS, 'attn.q'))).toEqual([]);
+  });
+
+  it('every label the tree shows finds its own hook', () => {
+    for (const hk of HOOKS) expect(matchesFilter(hk, treeLabel(hk))).toBe(true);
+  });
+});
+
+describe('cache explorer: columns, selection, masks', () => {
+  it('sizes the shape column to the longest shape and keeps shape and numbers in separate cells', () => {
+    const el = document.createElement('div');
+    const long = hook('blocks.0.attn.hook_attn_scores', 'Layer 0', 'attn', [8, 8, 101, 101]);
+    render({ model: model({ hooks: [...HOOKS, long] }), el });
+    const tree = el.querySelector<HTMLElement>('.lenslab-tree')!;
+    expect(tree.style.getPropertyValue('--ll-shape-w')).toBe(`${shapeText(long.shape).length + 1}ch`);
+    const cells = [...el.querySelector('[data-name="blocks.0.attn.hook_attn_scores"]')!.children].map((c) => c.textContent);
+    expect(cells).toEqual(['attn.attn_scores', '8\u00d78\u00d7101\u00d7101', '0.5', '1.25', '10']);
+  });
+
+  it('reports masked attention scores plainly and only real NaN/inf as a warning', () => {
+    const el = document.createElement('div');
+    const scores = { ...hook('blocks.0.attn.hook_attn_scores', 'Layer 0', 'attn', [1, 2, 3, 3]), masked: 6 };
+    render({ model: model({ hooks: [...HOOKS, scores], selected: scores.name }), el });
+    expect(el.querySelector('.lenslab-stats')!.textContent).toContain('6 masked');
+    expect(el.querySelector('.lenslab-stats .lenslab-warn')).toBeNull();
+    const el2 = document.createElement('div');
+    render({ model: model({ hooks: [...HOOKS, { ...scores, nonfinite: 2 }], selected: scores.name }), el: el2 });
+    expect(el2.querySelector('.lenslab-stats .lenslab-warn')!.textContent).toContain('2 non-finite');
+  });
+
+  it('scrolls the tree (not the page) to the selected hook', async () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const many = Array.from({ length: 60 }, (_, i) => hook(`blocks.${i}.hook_resid_post`, `Layer ${i}`, 'resid', [1, 3, 4]));
+    const tree = (): HTMLElement => el.querySelector<HTMLElement>('.lenslab-tree')!;
+    const rect = (top: number, height: number) => ({ top, bottom: top + height, height, left: 0, right: 100, width: 100, x: 0, y: top, toJSON: () => ({}) });
+    const proto = HTMLElement.prototype as unknown as { getBoundingClientRect: () => DOMRect };
+    const orig = proto.getBoundingClientRect;
+    proto.getBoundingClientRect = function (this: HTMLElement) {
+      if (this.classList.contains('lenslab-tree')) return rect(0, 400) as DOMRect;
+      if (this.classList.contains('lenslab-selected')) return rect(2000 - tree().scrollTop, 20) as DOMRect;
+      return rect(0, 0) as DOMRect;
+    };
+    try {
+      render({ model: model({ hooks: many, selected: 'blocks.50.hook_resid_post' }), el });
+      await flush();
+      expect(tree().scrollTop).toBeGreaterThan(1500);
+      expect(window.scrollY).toBe(0);
+    } finally {
+      proto.getBoundingClientRect = orig;
+      el.remove();
+    }
+  });
+});
+

@@ -4,7 +4,7 @@
 import type { RenderProps } from '@anywidget/types';
 import { decodeTensor } from '../shared/tensor';
 import type { CacheModel } from '../shared/types';
-import { mountWidget, onTrait, onTraits } from '../shared/widget';
+import { mountWidget, onTrait, onTraits, sendTrait } from '../shared/widget';
 import { CacheView } from './view';
 
 function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'el'>): () => void {
@@ -15,14 +15,8 @@ function render({ model, el }: Pick<RenderProps<CacheModel>, 'model' | 'el'>): (
       basename: () => model.get('selected') || 'activation_cache',
       makeView: () =>
         new CacheView({
-          onSelect: (name) => {
-            model.set('selected', name);
-            model.save_changes();
-          },
-          onControl: (key, value) => {
-            model.set(key, value);
-            model.save_changes();
-          },
+          onSelect: sendTrait(model, 'selected'),
+          onControl: (key, value) => sendTrait(model, key)(value),
         }),
     },
     ({ view, shell, timed }) => {

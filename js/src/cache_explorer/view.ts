@@ -14,14 +14,34 @@ import type { HookInfo, SliceControls, SliceView } from '../shared/types';
 
 export type HookGroup = CoreHookGroup<HookInfo>;
 
-/** The cache tree (ts/core/hooktree.ts: the sidebar's grouping and labels); `filter` matches names. */
+/** The cache tree (ts/core/hooktree.ts: the sidebar's grouping and labels); `filter` matches what the tree shows. */
 export function groupHooks(hooks: readonly HookInfo[], filter = ''): HookGroup[] {
-  const needle = filter.trim().toLowerCase();
   return buildHookTree(
     hooks,
     (hook) => ({ layer: layerOfName(hook.name), component: hook.component }),
-    (hook) => !needle || hook.name.toLowerCase().includes(needle),
+    (hook) => matchesFilter(hook, filter),
   );
+}
+
+/**
+ * Whether `hook` matches the filter text: every space-separated word must occur in the hook's
+ * name ("blocks.0.attn.hook_q"), its label in the tree ("attn.q"), that label under its layer
+ * ("blocks.0.attn.q", "L0 attn.q") or its group ("Layer 0"), case-insensitively.
+ */
+export function matchesFilter(hook: HookInfo, filter: string): boolean {
+  const words = filter.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const layer = layerOfName(hook.name);
+  const label = treeLabel(hook);
+  const haystack = [hook.name, label, hook.name.replace(/(^|\.)hook_/g, '$1'), layer === null ? '' : `L${layer} ${label} L${layer}.${label}`, hook.group]
+    .join('\n')
+    .toLowerCase();
+  return words.every((w) => haystack.includes(w));
+}
+
+/** The shape as the tree's shape column shows it ("1\u00d712\u00d764\u00d764"). */
+export function shapeText(shape: readonly number[]): string {
+  return shape.length ? shape.join('\u00d7') : 'scalar';
 }
 
 export function formatShape(shape: readonly number[]): string {
@@ -137,10 +157,30 @@ export class CacheView {
     this.hooks = hooks;
     this.selected = selected;
     this.drawTree();
+    this.revealSelected();
+  }
+
+  /** Scrolls the tree (only the tree, never the notebook) so the selected hook is in view. */
+  revealSelected(): void {
+    const run = (): void => {
+      const row = this.tree.querySelector<HTMLElement>('.lenslab-hook.lenslab-selected');
+      if (!row) return;
+      const t = this.tree.getBoundingClientRect();
+      const r = row.getBoundingClientRect();
+      if (t.height === 0) return;
+      const header = this.tree.querySelector<HTMLElement>('.lenslab-hook-header')?.offsetHeight ?? 0;
+      if (r.top < t.top + header * 2 || r.bottom > t.bottom) this.tree.scrollTop += r.top - t.top - t.height / 3;
+    };
+    run();
+    // Not laid out yet (just rendered into the notebook): try again on the next frames.
+    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(() => requestAnimationFrame(run));
   }
 
   private drawTree(): void {
     const groups = groupHooks(this.hooks, this.filter.value);
+    // The shape column is as wide as the longest shape, so it never runs into the numbers.
+    const shapeChars = Math.max(5, ...this.hooks.map((hk) => shapeText(hk.shape).length));
+    this.tree.style.setProperty('--ll-shape-w', `${shapeChars + 1}ch`);
     if (groups.length === 0) {
       this.tree.replaceChildren(h('div', { class: 'lenslab-muted lenslab-pad', text: this.hooks.length ? 'No hook matches the filter.' : 'The cache is empty.' }));
       return;
@@ -177,10 +217,10 @@ export class CacheView {
         role: 'treeitem',
         'aria-selected': String(isSel),
         'data-name': hook.name,
-        title: `${hook.name}  ${formatShape(hook.shape)} ${hook.dtype}${hook.nonfinite ? `  (${hook.nonfinite} non-finite)` : ''}`,
+        title: `${hook.name}  ${formatShape(hook.shape)} ${hook.dtype}${hook.nonfinite ? `  (${hook.nonfinite} non-finite)` : ''}${hook.masked ? `  (${hook.masked} masked)` : ''}`,
       },
       h('span', { class: 'lenslab-hook-name', text: treeLabel(hook) }),
-      h('span', { class: 'lenslab-num', text: hook.shape.join('\u00d7') }),
+      h('span', { class: 'lenslab-num lenslab-hook-shape', text: shapeText(hook.shape) }),
       h('span', { class: 'lenslab-num', text: formatValue(hook.mean, 3) }),
       h('span', { class: 'lenslab-num', text: formatValue(hook.std, 3) }),
       h('span', { class: 'lenslab-num', text: formatValue(hook.norm, 3) }),
@@ -232,7 +272,9 @@ export class CacheView {
     const stat = (label: string, v: number | null): HTMLElement =>
       h('span', { class: 'lenslab-stat' }, h('span', { class: 'lenslab-muted', text: `${label} ` }), h('span', { class: 'lenslab-num', text: formatValue(v, 4) }));
     const parts = [stat('mean', hook.mean), stat('std', hook.std), stat('norm', hook.norm)];
-    if (hook.nonfinite) parts.push(h('span', { class: 'lenslab-stat lenslab-warn', text: `${hook.nonfinite} non-finite (masked)` }));
+    // The causal mask's -inf scores are expected: said plainly, not flagged as a warning.
+    if (hook.masked) parts.push(h('span', { class: 'lenslab-stat lenslab-muted', text: `${hook.masked} masked (-inf, causal mask)` }));
+    if (hook.nonfinite) parts.push(h('span', { class: 'lenslab-stat lenslab-warn', text: `${hook.nonfinite} non-finite (NaN/inf)` }));
     this.stats.replaceChildren(...parts);
   }
 

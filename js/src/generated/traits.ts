@@ -3,6 +3,11 @@
 
 /**
  * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "Cmap".
+ */
+export type Cmap = 'diverging' | 'sequential';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
  * via the `definition` "DType".
  */
 export type DType = 'float16' | 'float32';
@@ -11,6 +16,11 @@ export type DType = 'float16' | 'float32';
  * via the `definition` "SliceView".
  */
 export type SliceView = 'heatmap' | 'line' | 'pattern' | 'empty';
+/**
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "ViewBy".
+ */
+export type ViewBy = 'destination' | 'source';
 
 export interface WidgetTraits {
   [k: string]: unknown;
@@ -31,6 +41,7 @@ export interface HookInfo {
   std: number | null;
   norm: number | null;
   nonfinite: number;
+  masked: number;
 }
 /**
  * Sizes of the slice controls; 0 means the control does not apply to this hook.
@@ -99,6 +110,7 @@ export interface AttentionModel extends BaseModel {
    * top of the colour scale
    */
   vmax: number;
+  view_by: ViewBy;
 }
 /**
  * lenslab.widgets.cache_explorer.CacheExplorer: its synced traits.
@@ -162,4 +174,74 @@ export interface PatchingModel extends BaseModel {
    * the clicked cell
    */
   selected: CellSelection | null;
+}
+/**
+ * lenslab.widgets.colored_tokens.ColoredTokens: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "ColoredTokensModel".
+ */
+export interface ColoredTokensModel extends BaseModel {
+  /**
+   * the token strings, one per position
+   */
+  tokens: string[];
+  /**
+   * names of the value columns
+   */
+  column_labels: string[];
+  /**
+   * the value column shown
+   */
+  column: number;
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
+}
+/**
+ * lenslab.widgets.top_examples.TopExamples: its synced traits.
+ *
+ * This interface was referenced by `WidgetTraits`'s JSON-Schema
+ * via the `definition` "TopExamplesModel".
+ */
+export interface TopExamplesModel extends BaseModel {
+  /**
+   * every context's tokens, one context after another
+   */
+  tokens: string[];
+  /**
+   * tokens per context
+   */
+  lengths: number[];
+  /**
+   * one score per context
+   */
+  scores: number[];
+  /**
+   * index of each context's highest activation
+   */
+  max_positions: number[];
+  /**
+   * activation histogram: count per bin
+   */
+  hist_counts: number[];
+  /**
+   * activation histogram: bin edges (one more than counts)
+   */
+  hist_edges: number[];
+  cmap: Cmap;
+  /**
+   * the value at the scale's bottom
+   */
+  vmin: number;
+  /**
+   * the value at the scale's top
+   */
+  vmax: number;
 }

@@ -2,7 +2,7 @@
 import type { RenderProps } from '@anywidget/types';
 import { decodeTensor } from '../shared/tensor';
 import type { PatchingModel } from '../shared/types';
-import { mountWidget, onTrait, onTraits } from '../shared/widget';
+import { mountWidget, onTrait, onTraits, sendTrait } from '../shared/widget';
 import { PatchingView } from './view';
 
 function render({ model, el }: Pick<RenderProps<PatchingModel>, 'model' | 'el'>): () => void {
@@ -14,10 +14,7 @@ function render({ model, el }: Pick<RenderProps<PatchingModel>, 'model' | 'el'>)
       makeView: (shell) =>
         new PatchingView({
           toolbar: shell.toolbar,
-          onSelect: (sel) => {
-            model.set('selected', sel);
-            model.save_changes();
-          },
+          onSelect: sendTrait(model, 'selected'),
         }),
     },
     ({ view, shell, timed }) => {

@@ -12,9 +12,16 @@ export interface ColorbarTick {
   label: string;
 }
 
-/** Tick positions on a bar of `height` pixels (max at the top). */
-export function colorbarTicks(scale: ColorScale, height: number, count = 6): ColorbarTick[] {
-  return niceTicks(scale.min, scale.max, count).map((value) => ({
+/**
+ * Tick positions on a bar of `height` pixels (max at the top): round values about every 28 px,
+ * plus both ends of the scale when no round tick sits within 12 px of them.
+ */
+export function colorbarTicks(scale: ColorScale, height: number, count = Math.max(5, Math.floor(height / 28))): ColorbarTick[] {
+  const values = niceTicks(scale.min, scale.max, count);
+  const near = ((scale.max - scale.min) * 12) / Math.max(1, height);
+  if (values.length === 0 || values[values.length - 1] < scale.max - near) values.push(scale.max);
+  if (values[0] > scale.min + near) values.unshift(scale.min);
+  return values.map((value) => ({
     value,
     y: ((scale.max - value) / (scale.max - scale.min)) * height,
     label: formatValue(value, 3),

@@ -93,7 +93,7 @@ describe('lookup tables and painting', () => {
   });
 
   it('chooses readable text on light and dark cells', () => {
-    expect(textColorOn([255, 255, 255])).toBe('#111');
+    expect(textColorOn([255, 255, 255])).toBe('#000');
     expect(textColorOn([8, 48, 107])).toBe('#fff');
   });
 });
@@ -120,5 +120,17 @@ describe('ticks and number formatting', () => {
     expect(formatValue(NaN)).toBe('NaN');
     expect(formatValue(-Infinity)).toBe('-inf');
     expect(formatValue(null)).toBe('–');
+  });
+});
+
+describe('colour bar ticks', () => {
+  it('label both ends of the scale and round values in between, about every 28 px', async () => {
+    const { colorbarTicks } = await import('./colorbar');
+    const ticks = colorbarTicks(divergingScale(0.73), 240).map((t) => t.label);
+    expect(ticks[0]).toBe('-0.73');
+    expect(ticks[ticks.length - 1]).toBe('0.73');
+    expect(ticks).toContain('0');
+    expect(ticks.length).toBeGreaterThanOrEqual(7);
+    expect(colorbarTicks(divergingScale(4), 120).map((t) => t.label)).toEqual(['-4', '-2', '0', '2', '4']);
   });
 });

@@ -127,10 +127,23 @@ export function colorOf(scale: ColorScale, v: number): string {
   return cssColor(rgbOf(scale, v));
 }
 
-/** Black or white, whichever reads better on `rgb` (WCAG relative luminance). */
+/** WCAG relative luminance of an sRGB colour. */
+export function luminance(rgb: RGB): number {
+  return 0.2126 * toLinear(rgb[0]) + 0.7152 * toLinear(rgb[1]) + 0.0722 * toLinear(rgb[2]);
+}
+
+/** WCAG contrast ratio of two colours (1 to 21). */
+export function contrastRatio(a: RGB, b: RGB): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/**
+ * Black or white, whichever has the higher WCAG contrast on `rgb`: they tie at luminance
+ * 0.179 (4.58:1), so every background gets at least AA's 4.5:1.
+ */
 export function textColorOn(rgb: RGB): string {
-  const lum = 0.2126 * toLinear(rgb[0]) + 0.7152 * toLinear(rgb[1]) + 0.0722 * toLinear(rgb[2]);
-  return lum > 0.33 ? '#111' : '#fff';
+  return luminance(rgb) > 0.179 ? '#000' : '#fff';
 }
 
 /**

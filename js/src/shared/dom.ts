@@ -2,9 +2,13 @@
 
 export { h } from '../../../ts/core/dom';
 
-/** Makes whitespace in a token visible and keeps it on one line. */
+/**
+ * Makes whitespace in a token visible and keeps it on one line: a line break of any kind
+ * (\n, \r\n, \r, U+2028/2029/0085, \v, \f) becomes "\u21b5", a tab "\u21e5". These narrow arrows
+ * render at text width in every font (U+23CE did not: a chip hundreds of pixels wide).
+ */
 export function displayToken(token: string, maxChars = 24): string {
-  let s = token.replace(/\n/g, '\u23ce').replace(/\t/g, '\u21e5').replace(/\r/g, '');
+  let s = token.replace(/\r\n|[\n\r\u2028\u2029\u0085\v\f]/g, '\u21b5').replace(/\t/g, '\u21e5');
   if (s.length > maxChars) s = s.slice(0, maxChars - 1) + '\u2026';
   return s;
 }

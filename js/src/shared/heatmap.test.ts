@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { divergingScale, rgbOf } from './colorscale';
-import { Heatmap, cellAt, heatmapLayout, labelStep, visibleLabels } from './heatmap';
+import { FULL_LABELS_MAX, Heatmap, MIN_LABEL_CELL, cellAt, heatmapLayout, labelStep, nextZoom, visibleLabels } from './heatmap';
 import { mouse } from './test_utils';
 
 describe('heatmapLayout', () => {
@@ -18,9 +18,31 @@ describe('heatmapLayout', () => {
     expect(L.gridW).toBeLessThanOrEqual(640 - L.rowLabelW);
     expect(L.gridH).toBeLessThanOrEqual(480);
     expect(L.cellW).toBe(L.cellH);
-    expect(L.rowStep * L.cellH).toBeGreaterThanOrEqual(L.labelPx);
+    expect(L.rowStep * L.cellH).toBeGreaterThanOrEqual(MIN_LABEL_CELL - 1);
     expect(L.colVertical).toBe(true);
-    expect(L.colStep * L.cellW).toBeGreaterThanOrEqual(L.labelPx);
+    expect(L.colStep * L.cellW).toBeGreaterThanOrEqual(MIN_LABEL_CELL - 1);
+  });
+
+  it('labels every row and column of axes up to FULL_LABELS_MAX, growing cells past the limits', () => {
+    const heads = Array.from({ length: 8 }, (_, i) => `H${i}`);
+    const narrow = heatmapLayout(2, 8, { maxWidth: 120, maxHeight: 60, rowLabels: ['L0', 'L1'], colLabels: heads });
+    expect([narrow.rowStep, narrow.colStep]).toEqual([1, 1]);
+    expect(narrow.cellW).toBeGreaterThanOrEqual(MIN_LABEL_CELL);
+    const tokens = Array.from({ length: FULL_LABELS_MAX }, (_, i) => ` token${i}`);
+    const many = heatmapLayout(FULL_LABELS_MAX, FULL_LABELS_MAX, { maxWidth: 300, maxHeight: 300, rowLabels: tokens, colLabels: tokens });
+    expect([many.rowStep, many.colStep, many.colVertical]).toEqual([1, 1, true]);
+    expect(many.fontPx).toBeGreaterThanOrEqual(9);
+  });
+
+  it('zooms cells by the zoom factor and steps through the zoom levels', () => {
+    const base = heatmapLayout(512, 512, { maxWidth: 640, maxHeight: 480 });
+    const zoomed = heatmapLayout(512, 512, { maxWidth: 640, maxHeight: 480, zoom: 4 });
+    expect(zoomed.cellW).toBe(Math.floor(base.cellW * 4));
+    expect(zoomed.gridW).toBe(zoomed.cellW * 512);
+    expect(nextZoom(1, 1)).toBe(1.5);
+    expect(nextZoom(1.5, -1)).toBe(1);
+    expect(nextZoom(1, -1)).toBe(1);
+    expect(nextZoom(16, 1)).toBe(16);
   });
 
   it('lets wide slices stretch when cells need not be square', () => {
@@ -128,5 +150,50 @@ describe('Heatmap component', () => {
     const items = hm.figureItems();
     expect(items.find((i) => i.type === 'heatmap')).toMatchObject({ rows: 2, cols: 3 });
     expect(items.filter((i) => i.type === 'text').map((i) => (i.type === 'text' ? i.text : ''))).toEqual(['L0', 'L1', 'a', 'b', 'c', 'layer', 'position']);
+  });
+});
+
+describe('Heatmap zoom control', () => {
+  const tokens = Array.from({ length: 200 }, (_, i) => `t${i}`);
+  const data = { values: new Float32Array(200 * 200), rows: 200, cols: 200, scale: divergingScale(1), rowLabels: tokens, colLabels: tokens };
+
+  it('appears for thinned labels, and zooming in shows more labels in a scroll box', () => {
+    const hm = new Heatmap({ maxWidth: 500, maxHeight: 400 });
+    hm.setData(data);
+    expect(hm.zoomBar.hidden).toBe(false);
+    expect((hm.zoomBar.querySelector('[aria-label="Zoom out"]') as HTMLButtonElement).disabled).toBe(true);
+    const before = hm.el.querySelectorAll('.lenslab-row-label').length;
+    expect(before).toBeLessThan(200);
+    (hm.zoomBar.querySelector('[aria-label="Zoom in"]') as HTMLButtonElement).click();
+    (hm.zoomBar.querySelector('[aria-label="Zoom in"]') as HTMLButtonElement).click();
+    (hm.zoomBar.querySelector('[aria-label="Zoom in"]') as HTMLButtonElement).click();
+    expect(hm.zoom).toBe(3);
+    expect(hm.el.querySelectorAll('.lenslab-row-label').length).toBeGreaterThan(before);
+    expect(hm.el.querySelector('.lenslab-heatmap-scroll')!.classList.contains('lenslab-zoomed')).toBe(true);
+    expect(hm.zoomBar.textContent).toContain('300%');
+    (hm.zoomBar.querySelector('[aria-label="Fit to view"]') as HTMLButtonElement).click();
+    expect(hm.zoom).toBe(1);
+  });
+
+  it('stays hidden for a small, fully labelled grid; ctrl+wheel zooms', () => {
+    const hm = new Heatmap({ maxWidth: 500, maxHeight: 400 });
+    hm.setData({ ...data, values: new Float32Array(4), rows: 2, cols: 2, rowLabels: ['a', 'b'], colLabels: ['c', 'd'] });
+    expect(hm.zoomBar.hidden).toBe(true);
+    const wheel = (ctrlKey: boolean): Event => Object.assign(new Event('wheel', { cancelable: true }), { deltaY: -1, ctrlKey, metaKey: false });
+    hm.canvas.dispatchEvent(wheel(true));
+    expect(hm.zoom).toBe(1.5);
+    hm.canvas.dispatchEvent(wheel(false));
+    expect(hm.zoom).toBe(1.5);
+  });
+});
+
+describe('heatmapLayout with one long axis', () => {
+  it('keeps a 2-row panel labelled in full without stretching 150 positions past the width', () => {
+    const cols = Array.from({ length: 150 }, (_, i) => String(i));
+    const L = heatmapLayout(2, 150, { maxWidth: 760, maxHeight: 520, maxCell: 36, rowLabels: ['L0', 'L1'], colLabels: cols });
+    expect(L.rowStep).toBe(1);
+    expect(L.cellH).toBeGreaterThanOrEqual(MIN_LABEL_CELL);
+    expect(L.width).toBeLessThanOrEqual(760);
+    expect(L.colStep).toBeGreaterThan(1);
   });
 });

@@ -1,5 +1,7 @@
-// A labelled heatmap: one canvas pixel per cell (scaled up with crisp edges), axis
-// labels thinned so they never overlap, hover and click reported as (row, col).
+// A labelled heatmap: one canvas pixel per cell (scaled up with crisp edges), hover and click
+// reported as (row, col). Labels stay identifiable: axes up to FULL_LABELS_MAX entries label every
+// row and column (cells grow to MIN_LABEL_CELL, long column labels turn vertical, every label has
+// its full text on hover); longer axes are labelled every k-th and get a zoom control.
 import { type ColorScale, paintValues } from './colorscale';
 import { displayToken, h } from './dom';
 import type { FigureItem } from './export_image';
@@ -26,6 +28,8 @@ export interface LayoutOptions {
   colAxis?: string;
   /** Square cells (attention, patching); false lets wide slices such as [pos, d_model] stretch. */
   square?: boolean;
+  /** Magnification of the cells (the zoom control); 1 fits the limits. */
+  zoom?: number;
 }
 
 export interface HeatmapLayout {
@@ -49,10 +53,17 @@ export interface HeatmapLayout {
   colStep: number;
   colVertical: boolean;
   labelPx: number;
+  /** Font size of the labels in CSS pixels (smaller when the cells are). */
+  fontPx: number;
   labelChars: number;
 }
 
 export const LABEL_CHARS = 16;
+/** Axes with at most this many labelled entries show every label. */
+export const FULL_LABELS_MAX = 64;
+/** The smallest cell that still carries a readable label (9 px text). */
+export const MIN_LABEL_CELL = 10;
+export const ZOOM_LEVELS = [1, 1.5, 2, 3, 4, 6, 8, 12, 16];
 
 /** How many cells one label needs so neighbouring labels do not overlap. */
 export function labelStep(cellPx: number, labelPx: number): number {
@@ -70,6 +81,7 @@ export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): Hea
   const labelPx = o.labelPx ?? 13;
   const charPx = o.charPx ?? 6.6;
   const maxCell = o.maxCell ?? 28;
+  const zoom = o.zoom ?? 1;
   const rowChars = longest(o.rowLabels, LABEL_CHARS);
   const colChars = longest(o.colLabels, LABEL_CHARS);
   const axisW = o.rowAxis ? labelPx + 6 : 0;
@@ -77,17 +89,32 @@ export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): Hea
   const availW = Math.max(20, o.maxWidth - axisW - rowLabelW);
   const fitW = Math.min(maxCell, availW / Math.max(1, cols));
   const fitH = Math.min(maxCell, o.maxHeight / Math.max(1, rows));
+  // Labelled axes short enough to label in full get cells a label fits in, even past the limits
+  // (the widget scrolls sideways) rather than dropping labels.
+  const fullRows = rowChars > 0 && rows <= FULL_LABELS_MAX;
+  const fullCols = colChars > 0 && cols <= FULL_LABELS_MAX;
   const crisp = (c: number): number => (c >= 3 ? Math.floor(c) : c);
   const square = o.square ?? true;
-  const cellW = crisp(square ? Math.min(fitW, fitH) : fitW);
-  const cellH = crisp(square ? Math.min(fitW, fitH) : fitH);
+  let cellW = square ? Math.min(fitW, fitH) : fitW;
+  let cellH = square ? Math.min(fitW, fitH) : fitH;
+  const floorW = fullCols ? MIN_LABEL_CELL : 0;
+  const floorH = fullRows ? MIN_LABEL_CELL : 0;
+  const squareCell = Math.max(cellW, floorW, floorH);
+  if (square && squareCell * cols <= availW + 0.5 && squareCell * rows <= o.maxHeight + 0.5) cellW = cellH = squareCell;
+  // A floor on one axis would stretch the other past the limits (2 rows x 150 positions): the
+  // cells go oblong instead, and the long axis is labelled every k-th with the zoom control.
+  else [cellW, cellH] = [Math.max(cellW, floorW), Math.max(cellH, floorH)];
+  cellW = crisp(cellW * zoom);
+  cellH = crisp(cellH * zoom);
   const gridW = cellW * cols;
   const gridH = cellH * rows;
-  const colTextW = Math.ceil(colChars * charPx) + 6;
+  const fontPx = Math.max(9, Math.min(10.5, Math.min(cellH, colChars > 0 ? cellW : cellH) - 0.5));
+  const colTextW = Math.ceil(colChars * charPx * (fontPx / 10.5)) + 6;
   const colVertical = colChars > 0 && colTextW > cellW;
   const colLabelH = colChars === 0 ? 0 : colVertical ? colTextW : labelPx + 6;
   const colAxisH = o.colAxis ? labelPx + 6 : 0;
   const gridX = axisW + rowLabelW;
+  const need = MIN_LABEL_CELL - 1;
   return {
     rows,
     cols,
@@ -103,10 +130,11 @@ export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): Hea
     colAxisH,
     width: gridX + gridW,
     height: gridH + colLabelH + colAxisH,
-    rowStep: labelStep(cellH, labelPx),
-    colStep: colVertical ? labelStep(cellW, labelPx) : labelStep(cellW, colTextW),
+    rowStep: labelStep(cellH, need),
+    colStep: colVertical ? labelStep(cellW, need) : labelStep(cellW, colTextW),
     colVertical,
     labelPx,
+    fontPx,
     labelChars: LABEL_CHARS,
   };
 }
@@ -126,6 +154,12 @@ export function visibleLabels(count: number, step: number): number[] {
   const last = count - 1;
   if (last > 0 && out[out.length - 1] !== last && last - out[out.length - 1] >= step) out.push(last);
   return out;
+}
+
+/** The next zoom level up (+1) or down (-1) from `zoom`. */
+export function nextZoom(zoom: number, dir: 1 | -1): number {
+  if (dir > 0) return ZOOM_LEVELS.find((z) => z > zoom + 1e-9) ?? ZOOM_LEVELS[ZOOM_LEVELS.length - 1];
+  return [...ZOOM_LEVELS].reverse().find((z) => z < zoom - 1e-9) ?? 1;
 }
 
 export interface HeatmapData {
@@ -149,8 +183,13 @@ export interface HeatmapOptions {
 }
 
 export class Heatmap {
+  /** The whole component: the zoom control (when needed) above the scrollable heatmap. */
   readonly el: HTMLDivElement;
+  /** The positioned box holding the grid, labels and axis titles. */
+  readonly box: HTMLDivElement;
   readonly canvas: HTMLCanvasElement;
+  readonly zoomBar: HTMLDivElement;
+  zoom = 1;
   layout: HeatmapLayout;
   /** The painted pixels (one per cell), also used by exports and tests. */
   rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
@@ -167,6 +206,8 @@ export class Heatmap {
   private readonly rowMark: HTMLDivElement;
   private readonly hoverMark: HTMLDivElement;
   private readonly selectMark: HTMLDivElement;
+  private readonly scroller: HTMLDivElement;
+  private readonly zoomText: HTMLSpanElement;
 
   constructor(opts: HeatmapOptions) {
     this.opts = opts;
@@ -180,8 +221,35 @@ export class Heatmap {
     this.colLabelBox = h('div', { class: 'lenslab-labels lenslab-col-labels' });
     this.rowAxisEl = h('div', { class: 'lenslab-axis-title lenslab-row-axis' });
     this.colAxisEl = h('div', { class: 'lenslab-axis-title lenslab-col-axis' });
-    this.el = h('div', { class: 'lenslab-heatmap' }, this.rowAxisEl, this.rowLabelBox, this.grid, this.colLabelBox, this.colAxisEl);
+    this.box = h('div', { class: 'lenslab-heatmap' }, this.rowAxisEl, this.rowLabelBox, this.grid, this.colLabelBox, this.colAxisEl);
+    this.scroller = h('div', { class: 'lenslab-heatmap-scroll' }, this.box);
+    const button = (text: string, label: string, fn: () => void): HTMLButtonElement => {
+      const b = h('button', { class: 'lenslab-button lenslab-zoom-button', type: 'button', text, 'aria-label': label, title: label });
+      b.addEventListener('click', fn);
+      return b;
+    };
+    this.zoomText = h('span', { class: 'lenslab-zoom-level', text: '100%' });
+    this.zoomBar = h(
+      'div',
+      { class: 'lenslab-zoom', role: 'group', 'aria-label': 'Zoom' },
+      button('\u2212', 'Zoom out', () => this.setZoom(nextZoom(this.zoom, -1))),
+      this.zoomText,
+      button('+', 'Zoom in', () => this.setZoom(nextZoom(this.zoom, 1))),
+      button('Fit', 'Fit to view', () => this.setZoom(1)),
+    );
+    this.zoomBar.hidden = true;
+    this.el = h('div', { class: 'lenslab-heatmap-frame' }, this.zoomBar, this.scroller);
     this.layout = heatmapLayout(0, 0, opts);
+    // Ctrl/Cmd + wheel zooms (a plain wheel keeps scrolling the notebook).
+    this.canvas.addEventListener(
+      'wheel',
+      (ev) => {
+        if (!(ev.ctrlKey || ev.metaKey)) return;
+        ev.preventDefault();
+        this.setZoom(nextZoom(this.zoom, ev.deltaY < 0 ? 1 : -1));
+      },
+      { passive: false },
+    );
 
     this.canvas.addEventListener('mousemove', (ev) => {
       const cell = this.eventCell(ev);
@@ -216,13 +284,36 @@ export class Heatmap {
     this.opts.maxHeight = maxHeight;
   }
 
+  /** Magnifies the cells (1 = fit); keeps the view centred on the same part of the grid. */
+  setZoom(zoom: number): void {
+    if (!this.data || zoom === this.zoom) return;
+    const sc = this.scroller;
+    const fx = sc.scrollWidth > 0 ? (sc.scrollLeft + sc.clientWidth / 2) / sc.scrollWidth : 0;
+    const fy = sc.scrollHeight > 0 ? (sc.scrollTop + sc.clientHeight / 2) / sc.scrollHeight : 0;
+    this.zoom = zoom;
+    this.setData(this.data);
+    sc.scrollLeft = Math.max(0, fx * sc.scrollWidth - sc.clientWidth / 2);
+    sc.scrollTop = Math.max(0, fy * sc.scrollHeight - sc.clientHeight / 2);
+  }
+
   setData(data: HeatmapData): void {
     this.data = data;
     const { rows, cols } = data;
-    const L = heatmapLayout(rows, cols, { ...this.opts, ...data });
+    const fit = heatmapLayout(rows, cols, { ...this.opts, ...data });
+    const L = this.zoom === 1 ? fit : heatmapLayout(rows, cols, { ...this.opts, ...data, zoom: this.zoom });
     this.layout = L;
-    this.el.style.width = `${L.width}px`;
-    this.el.style.height = `${L.height}px`;
+    this.box.style.width = `${L.width}px`;
+    this.box.style.height = `${L.height}px`;
+    // Zoomed in, the heatmap scrolls inside the area it had at fit size.
+    const zoomed = this.zoom > 1;
+    this.scroller.classList.toggle('lenslab-zoomed', zoomed);
+    this.scroller.style.maxWidth = zoomed ? `${Math.max(fit.width, 320)}px` : '';
+    this.scroller.style.maxHeight = zoomed ? `${Math.max(fit.height, 240) + 16}px` : '';
+    this.zoomBar.hidden = !(zoomed || fit.rowStep > 1 || fit.colStep > 1 || Math.min(fit.cellW, fit.cellH) < MIN_LABEL_CELL);
+    this.zoomText.textContent = `${Math.round(this.zoom * 100)}%`;
+    const [out, , zin, fitButton] = this.zoomBar.children as unknown as HTMLButtonElement[];
+    out.disabled = fitButton.disabled = this.zoom <= 1;
+    zin.disabled = this.zoom >= ZOOM_LEVELS[ZOOM_LEVELS.length - 1];
     Object.assign(this.grid.style, { left: `${L.gridX}px`, top: `${L.gridY}px`, width: `${L.gridW}px`, height: `${L.gridH}px` });
     Object.assign(this.canvas.style, { width: `${L.gridW}px`, height: `${L.gridH}px` });
 
@@ -244,7 +335,7 @@ export class Heatmap {
     this.rowLabelBox.replaceChildren(
       ...(data.rowLabels ? visibleLabels(data.rows, L.rowStep) : []).map((r) => {
         const label = h('div', { class: 'lenslab-label lenslab-row-label', text: displayToken(data.rowLabels![r], L.labelChars), title: data.rowLabels![r] });
-        Object.assign(label.style, { top: `${(r + 0.5) * L.cellH - L.labelPx / 2}px`, height: `${L.labelPx}px`, lineHeight: `${L.labelPx}px` });
+        Object.assign(label.style, { top: `${(r + 0.5) * L.cellH - L.labelPx / 2}px`, height: `${L.labelPx}px`, lineHeight: `${L.labelPx}px`, fontSize: `${L.fontPx}px` });
         return label;
       }),
     );
@@ -253,6 +344,7 @@ export class Heatmap {
       ...(data.colLabels ? visibleLabels(data.cols, L.colStep) : []).map((c) => {
         const label = h('div', { class: 'lenslab-label lenslab-col-label', text: displayToken(data.colLabels![c], L.labelChars), title: data.colLabels![c] });
         const centre = (c + 0.5) * L.cellW;
+        label.style.fontSize = `${L.fontPx}px`;
         if (L.colVertical) {
           Object.assign(label.style, { left: `${centre - L.labelPx / 2}px`, width: `${L.labelPx}px`, height: `${L.colLabelH - 3}px` });
         } else {

@@ -6,9 +6,13 @@ export type {
   BaseModel,
   CacheModel,
   CellSelection,
+  Cmap,
+  ColoredTokensModel,
   DType,
   HookInfo,
   PatchingModel,
   SliceControls,
-  SliceView
+  SliceView,
+  TopExamplesModel,
+  ViewBy
 } from '../generated/traits';

@@ -54,6 +54,15 @@ export function onTraits<T extends Record<string, any>>(model: AnyModel<T>, name
   };
 }
 
+/** A callback that sets trait `name` from the view and sends it to Python (a pick, a control). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors @anywidget/types ObjectHash
+export function sendTrait<T extends Record<string, any>, K extends keyof T & string>(model: AnyModel<T>, name: K): (value: T[K]) => void {
+  return (value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+}
+
 /** The message of anything thrown, for the error box. */
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -1,6 +1,8 @@
 // The patch-job form: model, prompts, answers, metric and patch kind, with the kernel's
 // token counts checked before the Run button enables.
+import { EXAMPLE_JOB } from '../examples';
 import type { FormState, SidebarModel } from '../model';
+import { modelLabel } from './models';
 import { button, el, renderIfChanged, section } from './dom';
 
 type TextField = 'clean' | 'corrupted' | 'correct' | 'incorrect';
@@ -12,10 +14,14 @@ export class FormView {
     this._modelSelect = this._select('model', 'Model');
     this._kindSelect = this._select('kind', 'Patch kind');
     this._metricSelect = this._select('metric', 'Metric');
-    this._text.clean = this._textarea('clean', 'Clean prompt', 'When Mary and John went to the store, John gave a drink to');
-    this._text.corrupted = this._textarea('corrupted', 'Corrupted prompt', 'When Mary and John went to the store, Mary gave a drink to');
-    this._text.correct = this._input('correct', 'Correct answer', ' Mary');
-    this._text.incorrect = this._input('incorrect', 'Incorrect answer', ' John');
+    this._text.clean = this._textarea('clean', 'Clean prompt', EXAMPLE_JOB.clean);
+    this._text.corrupted = this._textarea('corrupted', 'Corrupted prompt', EXAMPLE_JOB.corrupted);
+    this._text.correct = this._input('correct', 'Correct answer', EXAMPLE_JOB.correct);
+    this._text.incorrect = this._input('incorrect', 'Incorrect answer', EXAMPLE_JOB.incorrect);
+    const example = button('Use the example', () => this._model.updateForm({ ...EXAMPLE_JOB }), {
+      class: 'lenslab-sb-button lenslab-sb-example',
+      title: 'Fill in the example job (Python source, as the embedded models were trained on)'
+    });
     this._check = el('ul', { class: 'lenslab-sb-check', 'aria-live': 'polite' });
     this._error = el('div', { class: 'lenslab-sb-submit-error', role: 'alert' });
     this._run = button('Run patch job', () => this._model.submit(), { class: 'lenslab-sb-button lenslab-sb-run' });
@@ -23,6 +29,7 @@ export class FormView {
       'form',
       { class: 'lenslab-sb-form', 'aria-label': 'Patch job' },
       this._field('Model', this._modelSelect),
+      example,
       this._field('Clean prompt', this._text.clean),
       this._field('Corrupted prompt', this._text.corrupted),
       el('div', { class: 'lenslab-sb-answers' }, this._field('Correct answer', this._text.correct), this._field('Incorrect answer', this._text.incorrect)),
@@ -43,8 +50,8 @@ export class FormView {
     const m = this._model;
     const f = m.form;
     const model = m.models.find((x) => x.name === f.model);
-    renderIfChanged(this._modelSelect, JSON.stringify(m.models.map((x) => x.name)), () =>
-      m.models.map((x) => el('option', { value: x.name, text: x.name }))
+    renderIfChanged(this._modelSelect, JSON.stringify(m.models.map((x) => [x.name, modelLabel(x)])), () =>
+      m.models.map((x) => el('option', { value: x.name, text: `${x.name} (${modelLabel(x)})` }))
     );
     renderIfChanged(this._kindSelect, JSON.stringify([m.patchKinds, model?.patch_kinds]), () =>
       m.patchKinds.map((k) =>
@@ -90,7 +97,7 @@ export class FormView {
   }
 
   private _textarea(key: TextField, label: string, placeholder: string): HTMLTextAreaElement {
-    const area = el('textarea', { class: `lenslab-sb-input lenslab-sb-input-${key}`, rows: 2, placeholder, 'aria-label': label, name: key, spellcheck: 'false' });
+    const area = el('textarea', { class: `lenslab-sb-input lenslab-sb-input-${key}`, rows: 3, placeholder, 'aria-label': label, name: key, spellcheck: 'false' });
     area.addEventListener('input', () => this._model.updateForm({ [key]: area.value }));
     return area;
   }

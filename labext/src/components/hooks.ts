@@ -53,14 +53,18 @@ export class HooksView {
     const offKey = m.hooks.map((h) => (h.silent ? 1 : 0)).join('');
     renderIfChanged(this._tree, JSON.stringify([model?.name, m.hooks.length, offKey, m.filter, selected, [...this._open]]), () =>
       tree.map((group) => {
-        const details = el('details', { class: 'lenslab-sb-group', 'data-group': group.key });
+        // role=group: a tree's children must be groups or items (axe's aria-required-children).
+        const details = el('details', { class: 'lenslab-sb-group', 'data-group': group.key, role: 'group', 'aria-label': group.label });
         details.open = m.filter !== '' || this._open.has(group.key);
+        // The group's heading is the tree item that expands it (a tree may own only items and groups).
+        const summary = el('summary', { text: `${group.label} (${group.count})`, role: 'treeitem', 'aria-expanded': String(details.open) });
         details.addEventListener('toggle', () => {
+          summary.setAttribute('aria-expanded', String(details.open));
           if (m.filter) return;
           if (details.open) this._open.add(group.key);
           else this._open.delete(group.key);
         });
-        details.append(el('summary', { text: `${group.label} (${group.count})` }));
+        details.append(summary);
         for (const component of group.components) {
           details.append(el('div', { class: 'lenslab-sb-component', text: component.label }));
           for (const hook of component.hooks) details.append(this._row(hook, hook.name === selected));

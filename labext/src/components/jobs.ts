@@ -3,11 +3,20 @@
 import type { JobView, SidebarModel } from '../model';
 import { button, el, renderIfChanged, section } from './dom';
 
+/** `#3 model: Attention heads, all positions · Logit difference scaled to corrupted = 0, clean = 1`:
+ *  the whole kind and metric labels (the panel wraps the title rather than cutting it). */
 export function jobTitle(job: JobView, model: SidebarModel): string {
   const spec = job.record.spec;
   const kind = model.patchKinds.find((k) => k.name === spec.kind)?.label ?? spec.kind;
-  const metric = (model.metrics.find((x) => x.name === spec.metric)?.label ?? spec.metric).split(',')[0];
+  const metric = model.metrics.find((x) => x.name === spec.metric)?.label ?? spec.metric;
   return `#${job.record.job_id} ${spec.model}: ${kind} · ${metric}`;
+}
+
+/** The job title's tooltip: the title, then the prompts and answers it ran on. */
+export function jobTooltip(job: JobView, model: SidebarModel): string {
+  const s = job.record.spec;
+  const answers = s.incorrect_answer ? `${JSON.stringify(s.correct_answer)} vs ${JSON.stringify(s.incorrect_answer)}` : JSON.stringify(s.correct_answer);
+  return `${jobTitle(job, model)}\nclean: ${JSON.stringify(s.clean_prompt)}\ncorrupted: ${JSON.stringify(s.corrupted_prompt)}\nanswers: ${answers}`;
 }
 
 function statusText(job: JobView): string {
@@ -59,7 +68,7 @@ export class JobsView {
         'data-status': r.status,
         'data-progress-updates': job.progressUpdates
       },
-      el('div', { class: 'lenslab-sb-job-title', text: jobTitle(job, m), title: `${r.spec.clean_prompt}\n${r.spec.corrupted_prompt}` }),
+      el('div', { class: 'lenslab-sb-job-title', text: jobTitle(job, m), title: jobTooltip(job, m) }),
       el('div', { class: 'lenslab-sb-job-status', text: statusText(job) })
     );
     if (running) {

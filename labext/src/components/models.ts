@@ -8,6 +8,12 @@ export function modelSummary(m: ModelInfo): string {
   return `${m.n_layers} layers · ${m.n_heads} heads · d_model ${m.d_model} · d_head ${m.d_head} · ${mlp} · ${m.device} · ${m.dtype}`;
 }
 
+/** What a model row calls the model: its checkpoint ("lenslab/gelu-2l"), else its class for a
+ *  model built from a config. The architecture class stays in the tooltip. */
+export function modelLabel(m: ModelInfo): string {
+  return m.checkpoint ?? `${m.class_name}, built from a config`;
+}
+
 export class ModelsView {
   readonly node: HTMLElement;
 
@@ -37,9 +43,10 @@ export class ModelsView {
             role: 'option',
             'aria-selected': info.name === selected ? 'true' : 'false',
             tabindex: 0,
-            'data-model': info.name
+            'data-model': info.name,
+            title: `${info.name}: ${modelLabel(info)}\n${info.class_name} · ${info.architecture}`
           },
-          el('div', { class: 'lenslab-sb-model-name' }, el('code', { text: info.name }), ` ${info.class_name} · ${info.architecture}`),
+          el('div', { class: 'lenslab-sb-model-name' }, el('code', { text: info.name }), ' ', el('span', { class: 'lenslab-sb-checkpoint', text: modelLabel(info) })),
           el('div', { class: 'lenslab-sb-model-dims', text: modelSummary(info) })
         );
         const pick = (): void => m.selectModel(info.name);

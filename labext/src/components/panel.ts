@@ -6,7 +6,7 @@ import { FormView } from './form';
 import { HooksView } from './hooks';
 import { JobsView } from './jobs';
 import { ModelsView } from './models';
-import { ResultView, type WidgetRenderer } from './result';
+import { ResultView, type TabOpener, type WidgetRenderer } from './result';
 import { StatusView } from './status';
 
 /** What the panel needs from JupyterLab (index.ts provides it; the tests pass fakes). */
@@ -16,6 +16,8 @@ export interface PanelServices {
   /** Inserts a code cell below the active cell of the notebook; false when there is none. */
   insertCode(code: string): boolean;
   copy(text: string): void;
+  /** Opens a job's result widget in a main-area tab (absent: no "Open in tab" button). */
+  openInTab?: TabOpener;
   reconnect(): void;
   /** Called when the panel is shown or hidden. */
   setVisible?(visible: boolean): void;
@@ -44,7 +46,7 @@ export class SidebarPanel extends Widget {
     this._hooks = new HooksView(_model, copy);
     this._form = new FormView(_model);
     this._jobs = new JobsView(_model, insert);
-    this._result = new ResultView(_model, _services.renderWidget, insert);
+    this._result = new ResultView(_model, _services.renderWidget, insert, _services.openInTab ?? null);
     this.node.append(
       this._status.node,
       this._toast,

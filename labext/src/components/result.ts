@@ -3,11 +3,15 @@
 import type { IDisposable } from '@lumino/disposable';
 import type { SidebarModel } from '../model';
 import type { Result } from '../protocol';
+import { keepFitted } from '../fit';
 import { button, el, section } from './dom';
-import { jobTitle } from './jobs';
+import { jobTitle, jobTooltip } from './jobs';
 
 /** Renders the ipywidget with this model id into `host`; rejects when it cannot. */
 export type WidgetRenderer = (modelId: string, host: HTMLElement) => Promise<IDisposable>;
+
+/** Opens the job's result widget in a main-area tab at full size. */
+export type TabOpener = (jobId: number, modelId: string, label: string, caption: string) => void;
 
 const MAX_TABLE_CELLS = 4000;
 
@@ -46,21 +50,28 @@ export class ResultView {
   constructor(
     private readonly _model: SidebarModel,
     private readonly _render: WidgetRenderer | null,
-    private readonly _insert: (code: string) => void
+    private readonly _insert: (code: string) => void,
+    private readonly _openTab: TabOpener | null = null
   ) {
     this._header = el('div', { class: 'lenslab-sb-result-title' });
     this._metrics = el('div', { class: 'lenslab-sb-result-metrics' });
-    this._host = el('div', { class: 'lenslab-sb-grid' });
+    // The widget is laid out in _host at its own width and scaled to the panel's (fit.ts).
+    this._host = el('div', { class: 'lenslab-sb-grid-inner' });
+    this._frame = el('div', { class: 'lenslab-sb-grid' }, this._host);
     this._fallback = el('div', { class: 'lenslab-sb-fallback' });
     this._insertButton = button('Insert as code', () => this._insertShown(), { class: 'lenslab-sb-button lenslab-sb-insert-code' });
+    this._tabButton = button('Open in tab', () => this._openShown(), {
+      class: 'lenslab-sb-button lenslab-sb-open-tab',
+      title: 'Show this result at full size in a main-area tab'
+    });
     this._body = el(
       'div',
       { class: 'lenslab-sb-result' },
       this._header,
       this._metrics,
-      this._host,
+      this._frame,
       this._fallback,
-      el('div', { class: 'lenslab-sb-actions' }, this._insertButton, button('Close', () => this._model.hideResult(), { class: 'lenslab-sb-button lenslab-sb-close' }))
+      el('div', { class: 'lenslab-sb-actions' }, this._tabButton, this._insertButton, button('Close', () => this._model.hideResult(), { class: 'lenslab-sb-button lenslab-sb-close' }))
     );
     this.node = section('Result', 'lenslab-sb-result-section', this._body);
   }
@@ -77,15 +88,21 @@ export class ResultView {
     this._body.dataset.shape = JSON.stringify(result.shape);
     this._body.dataset.values = JSON.stringify(result.values);
     this._header.textContent = jobTitle(job, this._model);
+    this._header.title = jobTooltip(job, this._model);
     const fmt = (x: number | null): string => (x === null ? '?' : x.toPrecision(4));
     this._metrics.textContent = `metric: clean ${fmt(result.clean_metric)}, corrupted ${fmt(result.corrupted_metric)}`;
     const id = result.widget_model_id;
+    this._tabButton.hidden = !(id && this._render && this._openTab);
     if (id && this._render) {
       const ticket = ++this._ticket;
       this._render(id, this._host).then(
         (view) => {
-          if (ticket === this._ticket) this._view = view;
-          else view.dispose();
+          if (ticket !== this._ticket) {
+            view.dispose();
+            return;
+          }
+          this._view = view;
+          this._unfit = keepFitted(this._frame, this._host);
         },
         (reason) => {
           if (ticket === this._ticket) this._showTable(result, `the PatchingGrid widget could not be shown here (${String(reason)})`);
@@ -105,8 +122,18 @@ export class ResultView {
     if (code) this._insert(code);
   }
 
+  private _openShown(): void {
+    const job = this._model.shownJob;
+    const id = this._current?.widget_model_id;
+    if (!job || !id || !this._openTab) return;
+    this._openTab(job.record.job_id, id, `LensLab job ${job.record.job_id}`, jobTooltip(job, this._model));
+  }
+
   private _clear(): void {
     this._ticket++;
+    this._unfit?.();
+    this._unfit = null;
+    this._frame.style.height = '';
     this._view?.dispose();
     this._view = null;
     this._host.replaceChildren();
@@ -142,6 +169,9 @@ export class ResultView {
   private _fallback: HTMLElement;
   private _body: HTMLElement;
   private _insertButton: HTMLButtonElement;
+  private _tabButton: HTMLButtonElement;
+  private _frame: HTMLElement;
+  private _unfit: (() => void) | null = null;
   private _current: Result | null = null;
   private _view: IDisposable | null = null;
   private _ticket = 0;

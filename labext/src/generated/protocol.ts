@@ -20,30 +20,30 @@ export type KernelMessage =
   | Error;
 
 export interface Hello {
-  v: 3;
+  v: 4;
   type: 'hello';
   id: string;
 }
 export interface ListModels {
-  v: 3;
+  v: 4;
   type: 'list_models';
   id: string;
 }
 export interface ListHooks {
-  v: 3;
+  v: 4;
   type: 'list_hooks';
   id: string;
   model: string;
 }
 export interface DescribeHook {
-  v: 3;
+  v: 4;
   type: 'describe_hook';
   id: string;
   model: string;
   hook: string;
 }
 export interface Tokenize {
-  v: 3;
+  v: 4;
   type: 'tokenize';
   id: string;
   model: string;
@@ -57,7 +57,7 @@ export interface Tokenize {
   answers: string[];
 }
 export interface RunPatch {
-  v: 3;
+  v: 4;
   type: 'run_patch';
   id: string;
   job: JobSpec;
@@ -80,24 +80,24 @@ export interface JobSpec {
   incorrect_answer: string;
 }
 export interface Cancel {
-  v: 3;
+  v: 4;
   type: 'cancel';
   id: string;
   job_id: number;
 }
 export interface ListJobs {
-  v: 3;
+  v: 4;
   type: 'list_jobs';
   id: string;
 }
 export interface GetResult {
-  v: 3;
+  v: 4;
   type: 'get_result';
   id: string;
   job_id: number;
 }
 export interface Welcome {
-  v: 3;
+  v: 4;
   type: 'welcome';
   id: string;
   protocol: number;
@@ -130,7 +130,7 @@ export interface MetricInfo {
   needs_incorrect: boolean;
 }
 export interface Models {
-  v: 3;
+  v: 4;
   type: 'models';
   id: string;
   /**
@@ -140,6 +140,7 @@ export interface Models {
 }
 export interface ModelInfo {
   name: string;
+  checkpoint: string | null;
   class_name: string;
   architecture: string;
   n_layers: number;
@@ -168,7 +169,7 @@ export interface ModelInfo {
   )[];
 }
 export interface Hooks {
-  v: 3;
+  v: 4;
   type: 'hooks';
   id: string;
   model: string;
@@ -189,7 +190,7 @@ export interface HookInfo {
   silent: string | null;
 }
 export interface HookDetail {
-  v: 3;
+  v: 4;
   type: 'hook_info';
   id: string;
   model: string;
@@ -200,7 +201,7 @@ export interface HookDetail {
   sizes: (number | null)[];
 }
 export interface Tokens {
-  v: 3;
+  v: 4;
   type: 'tokens';
   id: string;
   model: string;
@@ -223,7 +224,7 @@ export interface TokenizedText {
   n_tokens: number;
 }
 export interface JobStarted {
-  v: 3;
+  v: 4;
   type: 'job_started';
   id: string;
   job: JobRecord;
@@ -239,7 +240,7 @@ export interface JobRecord {
   message: string | null;
 }
 export interface Progress {
-  v: 3;
+  v: 4;
   type: 'progress';
   id: string;
   job_id: number;
@@ -247,7 +248,7 @@ export interface Progress {
   total: number;
 }
 export interface Result {
-  v: 3;
+  v: 4;
   type: 'result';
   id: string;
   job: JobRecord;
@@ -265,7 +266,7 @@ export interface Result {
   corrupted_metric: number | null;
 }
 export interface Cancelled {
-  v: 3;
+  v: 4;
   type: 'cancelled';
   id: string;
   job_id: number;
@@ -273,7 +274,7 @@ export interface Cancelled {
   total: number;
 }
 export interface JobFailed {
-  v: 3;
+  v: 4;
   type: 'job_failed';
   id: string;
   job_id: number;
@@ -281,13 +282,13 @@ export interface JobFailed {
   message: string;
 }
 export interface CancelAck {
-  v: 3;
+  v: 4;
   type: 'cancel_ack';
   id: string;
   job_id: number;
 }
 export interface Jobs {
-  v: 3;
+  v: 4;
   type: 'jobs';
   id: string;
   /**
@@ -296,7 +297,7 @@ export interface Jobs {
   jobs: JobRecord[];
 }
 export interface Error {
-  v: 3;
+  v: 4;
   type: 'error';
   id: string | null;
   request_type: string | null;

@@ -6,14 +6,14 @@ export const PROTOCOL_SCHEMA = {
   "$id": "https://lenslab.invalid/protocol.schema.json",
   "title": "LensLab sidebar protocol",
   "description": "Messages between the LensLab JupyterLab sidebar and the kernel (comm target 'lenslab.sidebar'). Generated from lenslab/comm/protocol.py; do not edit.",
-  "x-protocol-version": 3,
+  "x-protocol-version": 4,
   "x-comm-target": "lenslab.sidebar",
   "$defs": {
     "Cancel": {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "cancel"
@@ -39,7 +39,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "cancel",
           "id": "p1-7",
           "job_id": 1
@@ -50,7 +50,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "cancel_ack"
@@ -76,7 +76,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "cancel_ack",
           "id": "p1-7",
           "job_id": 1
@@ -87,7 +87,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "cancelled"
@@ -123,7 +123,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "cancelled",
           "id": "p1-6",
           "job_id": 1,
@@ -136,7 +136,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "describe_hook"
@@ -171,7 +171,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "describe_hook",
           "id": "p1-4",
           "model": "model",
@@ -183,7 +183,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "error"
@@ -243,7 +243,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "error",
           "id": "p1-3",
           "request_type": "list_hooks",
@@ -256,7 +256,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "get_result"
@@ -282,7 +282,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "get_result",
           "id": "p1-9",
           "job_id": 1
@@ -293,7 +293,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "hello"
@@ -314,7 +314,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "hello",
           "id": "p1-1"
         }
@@ -324,7 +324,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "hook_info"
@@ -372,7 +372,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "hook_info",
           "id": "p1-4",
           "model": "model",
@@ -460,7 +460,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "hooks"
@@ -496,7 +496,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "hooks",
           "id": "p1-3",
           "model": "model",
@@ -535,7 +535,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "job_failed"
@@ -571,7 +571,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "job_failed",
           "id": "p1-6",
           "job_id": 1,
@@ -703,7 +703,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "job_started"
@@ -733,7 +733,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "job_started",
           "id": "p1-6",
           "job": {
@@ -761,7 +761,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "jobs"
@@ -790,7 +790,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "jobs",
           "id": "p1-8",
           "jobs": [
@@ -819,7 +819,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "list_hooks"
@@ -847,7 +847,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "list_hooks",
           "id": "p1-3",
           "model": "model"
@@ -858,7 +858,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "list_jobs"
@@ -879,7 +879,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "list_jobs",
           "id": "p1-8"
         }
@@ -889,7 +889,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "list_models"
@@ -910,7 +910,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "list_models",
           "id": "p1-2"
         }
@@ -949,6 +949,17 @@ export const PROTOCOL_SCHEMA = {
           "maxLength": 128,
           "minLength": 1,
           "pattern": "^[A-Za-z_\\u0080-\\uffff][0-9A-Za-z_\\u0080-\\uffff]*$"
+        },
+        "checkpoint": {
+          "anyOf": [
+            {
+              "type": "string",
+              "maxLength": 500
+            },
+            {
+              "type": "null"
+            }
+          ]
         },
         "class_name": {
           "type": "string",
@@ -1027,6 +1038,7 @@ export const PROTOCOL_SCHEMA = {
       },
       "required": [
         "name",
+        "checkpoint",
         "class_name",
         "architecture",
         "n_layers",
@@ -1048,7 +1060,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "models"
@@ -1077,12 +1089,13 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "models",
           "id": "p1-2",
           "models": [
             {
               "name": "model",
+              "checkpoint": "gpt2",
               "class_name": "HookedTransformer",
               "architecture": "GPT2LMHeadModel",
               "n_layers": 2,
@@ -1141,7 +1154,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "progress"
@@ -1177,7 +1190,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "progress",
           "id": "p1-6",
           "job_id": 1,
@@ -1190,7 +1203,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "result"
@@ -1278,7 +1291,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "result",
           "id": "p1-6",
           "job": {
@@ -1331,7 +1344,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "run_patch"
@@ -1356,7 +1369,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "run_patch",
           "id": "p1-6",
           "job": {
@@ -1375,7 +1388,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "tokenize"
@@ -1423,7 +1436,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "request",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "tokenize",
           "id": "p1-5",
           "model": "model",
@@ -1469,7 +1482,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "tokens"
@@ -1518,7 +1531,7 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "tokens",
           "id": "p1-5",
           "model": "model",
@@ -1550,7 +1563,7 @@ export const PROTOCOL_SCHEMA = {
       "type": "object",
       "properties": {
         "v": {
-          "const": 3
+          "const": 4
         },
         "type": {
           "const": "welcome"
@@ -1596,10 +1609,10 @@ export const PROTOCOL_SCHEMA = {
       "x-direction": "kernel",
       "examples": [
         {
-          "v": 3,
+          "v": 4,
           "type": "welcome",
           "id": "p1-1",
-          "protocol": 3,
+          "protocol": 4,
           "lenslab_version": "0.1.0",
           "patch_kinds": [
             {

@@ -199,8 +199,10 @@ def _model_info(name: str, model: Any) -> p.ModelInfo:
         return int(value) if isinstance(value, int) and value > 0 else 0
 
     d_mlp = getattr(cfg, "d_mlp", None)
+    checkpoint = getattr(cfg, "model_name", None)
     return p.ModelInfo(
         name=name,
+        checkpoint=checkpoint[:500] if isinstance(checkpoint, str) and checkpoint and checkpoint != "custom" else None,
         class_name=type(model).__name__,
         architecture=str(getattr(cfg, "original_architecture", None) or getattr(cfg, "model_name", "custom"))[:500],
         n_layers=count("n_layers"),

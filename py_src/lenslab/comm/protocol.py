@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from lenslab.comm._fields import Bounds, FieldError, Items, Text, build, is_valid, json_type, object_schema
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 COMM_TARGET = "lenslab.sidebar"
 
 #: Patch kinds: the sweeps of ``transformer_lens.sweeps.SWEEPS`` that have a sidebar label, in
@@ -103,6 +103,9 @@ class MetricInfo:
 @dataclass(frozen=True)
 class ModelInfo:
     name: ModelName
+    # The checkpoint it was loaded from ("lenslab/gelu-2l", "gpt2"): cfg.model_name, None for
+    # a model built from a config ("custom"). What the panel names the model by.
+    checkpoint: Optional[Label]
     class_name: Label
     architecture: Label
     n_layers: Count
@@ -531,7 +534,7 @@ EXAMPLES: tuple[Message, ...] = (
         id="p1-2",
         models=[
             ModelInfo(
-                name="model", class_name="HookedTransformer", architecture="GPT2LMHeadModel", n_layers=2, n_heads=8,
+                name="model", checkpoint="gpt2", class_name="HookedTransformer", architecture="GPT2LMHeadModel", n_layers=2, n_heads=8,
                 d_model=256, d_head=32, d_mlp=None, d_vocab=5000, n_ctx=256, device="cpu", dtype="float32",
                 n_hooks=26, has_tokenizer=True, patch_kinds=["resid_pre", "attn_out", "heads_all_pos"],
             )

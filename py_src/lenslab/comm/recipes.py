@@ -9,7 +9,9 @@ both and compares them bitwise).
 
 from __future__ import annotations
 
+import ast
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -81,16 +83,17 @@ def _build_correct_logprob(correct: int, incorrect: Optional[int], clean_logits:
     return metric
 
 
-_LOGIT_DIFF_SOURCE = """def logit_diff(logits):
-    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()
+_LOGIT_DIFF_SOURCE = """def logit_diff{s}(logits):
+    return (logits[:, -1, correct_token{s}] - logits[:, -1, incorrect_token{s}]).mean()
 """
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     """A sidebar metric: ``build(correct, incorrect, clean_logits, corrupted_logits)`` makes the
-    function the job runs; ``source`` is the same metric as notebook code, defining ``metric``
-    from ``correct_token``, ``incorrect_token``, ``clean_logits`` and ``corrupted_logits``."""
+    function the job runs; ``source`` is the same metric as notebook code, defining ``metric{s}``
+    from ``correct_token{s}``, ``incorrect_token{s}``, ``clean_logits{s}`` and ``corrupted_logits{s}``,
+    where ``{s}`` is the job's name suffix (``source.format(s="_3")``; see :func:`job_code`)."""
 
     label: str
     needs_incorrect: bool
@@ -103,23 +106,23 @@ METRICS: dict[str, MetricSpec] = {
         "Logit difference (correct - incorrect), last position",
         True,
         _build_logit_diff,
-        "def metric(logits):\n    return (logits[:, -1, correct_token] - logits[:, -1, incorrect_token]).mean()\n",
+        "def metric{s}(logits):\n    return (logits[:, -1, correct_token{s}] - logits[:, -1, incorrect_token{s}]).mean()\n",
     ),
     "normalized_logit_diff": MetricSpec(
         "Logit difference scaled to corrupted = 0, clean = 1",
         True,
         _build_normalized,
         _LOGIT_DIFF_SOURCE
-        + "\nclean_diff = logit_diff(clean_logits).item()\ncorrupted_diff = logit_diff(corrupted_logits).item()\n\n"
-        + "def metric(logits):\n"
+        + "\nclean_diff{s} = logit_diff{s}(clean_logits{s}).item()\ncorrupted_diff{s} = logit_diff{s}(corrupted_logits{s}).item()\n\n"
+        + "def metric{s}(logits):\n"
         + "    # 0 = the corrupted run's logit difference, 1 = the clean run's\n"
-        + "    return (logit_diff(logits) - corrupted_diff) / (clean_diff - corrupted_diff)\n",
+        + "    return (logit_diff{s}(logits) - corrupted_diff{s}) / (clean_diff{s} - corrupted_diff{s})\n",
     ),
     "correct_logprob": MetricSpec(
         "Log-probability of the correct answer, last position",
         False,
         _build_correct_logprob,
-        "def metric(logits):\n    return logits[:, -1].log_softmax(dim=-1)[:, correct_token].mean()\n",
+        "def metric{s}(logits):\n    return logits[:, -1].log_softmax(dim=-1)[:, correct_token{s}].mean()\n",
     ),
 }
 
@@ -258,35 +261,78 @@ def compute(
     return Outcome(results, float(metric(clean_logits).item()), float(metric(corrupted_logits).item()))
 
 
+def job_suffix(job_id: int) -> str:
+    """The suffix of every name a job's code defines (``results_3``): a fresh name per job, so
+    inserting a job's code never overwrites the notebook's own ``metric`` or ``results``."""
+    return f"_{job_id}"
+
+
+def defined_names(code: str) -> list[str]:
+    """Top-level names `code` binds (assignments, ``def``s, ``with`` bodies), imports excluded,
+    in order: what the inserted cell's comment lists."""
+    names: list[str] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            elif isinstance(node, (ast.With, ast.If, ast.For, ast.Try)):
+                visit(node.body)
+                continue
+            else:
+                continue
+            names.extend(n for n in found if n not in names)
+
+    visit(ast.parse(code).body)
+    return names
+
+
 def job_code(spec: p.JobSpec, prep: Prepared, job_id: int) -> str:
-    """Python that reproduces the job with ``transformer_lens.patching`` and shows its grid."""
+    """Python that reproduces the job with ``transformer_lens.patching`` and shows its grid.
+
+    Every name it defines ends in the job's suffix (``metric_3``, ``clean_cache_3``,
+    ``results_3``) and its first comment lines say which, so running it keeps the notebook's
+    own variables (and another job's) intact.
+    """
     kind = PATCH_KINDS[spec.kind]
     m = spec.model
+    s = job_suffix(job_id)
     lines = [
-        f"# LensLab sidebar job {job_id}: {kind.label.lower()}; metric: {METRICS[spec.metric].label.lower()}",
         "import torch",
         "import lenslab",
         "from transformer_lens import patching",
         "",
-        f"clean_tokens = {m}.to_tokens({spec.clean_prompt!r})",
-        f"corrupted_tokens = {m}.to_tokens({spec.corrupted_prompt!r})",
-        f"correct_token = {m}.to_single_token({spec.correct_answer!r})",
+        f"clean_tokens{s} = {m}.to_tokens({spec.clean_prompt!r})",
+        f"corrupted_tokens{s} = {m}.to_tokens({spec.corrupted_prompt!r})",
+        f"correct_token{s} = {m}.to_single_token({spec.correct_answer!r})",
     ]
     if METRICS[spec.metric].needs_incorrect:
-        lines.append(f"incorrect_token = {m}.to_single_token({spec.incorrect_answer!r})")
+        lines.append(f"incorrect_token{s} = {m}.to_single_token({spec.incorrect_answer!r})")
     lines += [
         "with torch.no_grad():",
-        f"    clean_logits, clean_cache = {m}.run_with_cache(clean_tokens)",
-        f"    corrupted_logits = {m}(corrupted_tokens)",
+        f"    clean_logits{s}, clean_cache{s} = {m}.run_with_cache(clean_tokens{s})",
+        f"    corrupted_logits{s} = {m}(corrupted_tokens{s})",
         "",
     ]
-    lines += METRICS[spec.metric].source.rstrip("\n").split("\n")
+    lines += METRICS[spec.metric].source.format(s=s).rstrip("\n").split("\n")
     lines += [
         "",
         "# batch_size: patched runs per forward pass, as the sidebar ran them (any value gives the same numbers up to float rounding)",
-        f"results = patching.{kind.function}(",
-        f"    {m}, corrupted_tokens, clean_cache, metric, batch_size={prep.batch_size}, progress=False",
+        f"results{s} = patching.{kind.function}(",
+        f"    {m}, corrupted_tokens{s}, clean_cache{s}, metric{s}, batch_size={prep.batch_size}, progress=False",
         ")",
-        f"lenslab.show(results, kind={kind.function!r}, model={m}, tokens=clean_tokens)",
+        f"lenslab.show(results{s}, kind={kind.function!r}, model={m}, tokens=clean_tokens{s})",
     ]
-    return "\n".join(lines) + "\n"
+    body = "\n".join(lines) + "\n"
+    header = [f"# LensLab sidebar job {job_id}: {kind.label.lower()}; metric: {METRICS[spec.metric].label.lower()}"]
+    header += textwrap.wrap(
+        f"Defines {', '.join(defined_names(body))} (suffix {s}: the notebook's own names are left alone).",
+        width=100,
+        initial_indent="# ",
+        subsequent_indent="# ",
+        break_on_hyphens=False,
+    )
+    return "\n".join(header) + "\n" + body

@@ -7,9 +7,10 @@ when the panel that started it goes away. Outside a Jupyter kernel nothing happe
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any, Optional
+
+from lenslab._kernel import kernel_shell
 
 _lock = threading.Lock()
 _runner: Optional[Any] = None
@@ -26,22 +27,13 @@ def runner() -> Any:
         return _runner
 
 
-def _kernel_shell(ip: Any = None) -> Optional[Any]:
-    if ip is None:
-        ipython = sys.modules.get("IPython")
-        get = getattr(ipython, "get_ipython", None)
-        ip = get() if get is not None else None
-    if ip is None or getattr(ip, "kernel", None) is None:
-        return None
-    return ip
-
 
 def register_comm_target(ip: Any = None) -> bool:
     """Registers the comm target with this kernel; idempotent.
 
     Returns False, doing nothing, outside a Jupyter kernel.
     """
-    shell = _kernel_shell(ip)
+    shell = kernel_shell(ip)
     if shell is None:
         return False
     from comm import get_comm_manager
@@ -55,7 +47,7 @@ def register_comm_target(ip: Any = None) -> bool:
 def _on_open(comm: Any, open_msg: dict[str, Any]) -> None:
     from lenslab.comm.handler import SidebarHandler
 
-    shell = _kernel_shell()
+    shell = kernel_shell()
     namespace = (lambda: shell.user_ns) if shell is not None else dict
     handler = SidebarHandler(send=comm.send, namespace=namespace, runner=runner())
     comm.on_msg(lambda msg: handler.handle(msg["content"]["data"]))

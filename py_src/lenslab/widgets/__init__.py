@@ -2,6 +2,8 @@
 
 from lenslab.widgets.attention import AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
+from lenslab.widgets.colored_tokens import ColoredTokens
 from lenslab.widgets.patching_grid import PatchingGrid
+from lenslab.widgets.top_examples import TopExamples
 
-__all__ = ["AttentionPatterns", "CacheExplorer", "PatchingGrid"]
+__all__ = ["AttentionPatterns", "CacheExplorer", "ColoredTokens", "PatchingGrid", "TopExamples"]

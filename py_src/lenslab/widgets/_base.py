@@ -89,6 +89,25 @@ class LensWidget(anywidget.AnyWidget):
         """The array the front end receives, decoded from the synced bytes."""
         return decode(self.data, self.dtype, self.shape)
 
+    def static_html(self) -> str:
+        """Self-contained HTML of what the widget shows (subclasses draw their picture)."""
+        from lenslab.widgets import _static
+
+        return _static.document(type(self).__name__, self.title or type(self).__name__, "")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The widget view plus a static copy (text/html): a saved notebook opened without the
+        # kernel (GitHub, nbviewer, nbconvert, JupyterLab after a restart) still shows the picture.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if not bundle:
+            return bundle
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        try:
+            static = self.static_html()
+        except Exception as exc:  # a broken static copy must never hide the live widget
+            static = f"<pre>{type(self).__name__}: no static copy ({type(exc).__name__}: {exc})</pre>"
+        return {**data, "text/html": static}, metadata
+
     def __repr__(self) -> str:
         # anywidget's default repr avoids serialising traits; keep ours just as cheap.
         title = f", title={self.title!r}" if self.title else ""

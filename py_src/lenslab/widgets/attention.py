@@ -11,6 +11,8 @@ from lenslab.widgets._base import LensWidget, batched_str_tokens, bundle
 from lenslab.widgets._tensor_payload import Precision, check_finite, check_scale, encode, shape_text, to_numpy
 
 PATTERN_HOOK = "blocks.{layer}.attn.hook_pattern"
+#: Rows of the large view: destinations (queries; the default) or sources (keys: the pattern transposed).
+VIEW_BY = ("destination", "source")
 
 
 def is_cache_like(obj: Any) -> bool:
@@ -69,7 +71,9 @@ class AttentionPatterns(LensWidget):
     """Attention patterns of several heads: a thumbnail per head and a large view of one.
 
     Hovering a destination token (in the token strip or a row of the large view) shades the
-    tokens it attends to and shows the weights.
+    tokens it attends to and shows the weights. Hovering a head's thumbnail previews it in the
+    large view; clicking selects it. The toolbar's toggle (``view_by``) flips the large view to
+    rows by source: hovering a source token then shades the destinations that attend to it.
 
     Args:
         tokens: token strings (one per position), a prompt string or token ids (with a model
@@ -83,6 +87,7 @@ class AttentionPatterns(LensWidget):
         batch: which prompt of a batched pattern to show.
         head_names: custom head names (one per head); circuitsvis's ``attention_head_names`` also works.
         selected_head: the head shown large at first (synced both ways).
+        view_by: ``"destination"`` (rows are queries) or ``"source"`` (rows are keys; synced both ways).
         vmax: top of the colour scale (weights are in [0, 1]).
         precision: payload dtype ("auto": float16 from 1M values on).
         allow_nan: show NaN/inf as grey cells instead of raising.
@@ -94,6 +99,7 @@ class AttentionPatterns(LensWidget):
     head_names = traitlets.List(traitlets.Unicode(), help="one name per head").tag(sync=True)
     selected_head = traitlets.Int(0, help="head shown in the large view").tag(sync=True)
     vmax = traitlets.Float(1.0, help="top of the colour scale").tag(sync=True)
+    view_by = traitlets.Unicode("destination", help="rows of the large view: destination (queries) or source (keys)").tag(sync=True)
 
     def __init__(
         self,
@@ -108,6 +114,7 @@ class AttentionPatterns(LensWidget):
         model: Any = None,
         head_names: Optional[Sequence[str]] = None,
         selected_head: int = 0,
+        view_by: str = "destination",
         title: Optional[str] = None,
         vmax: float = 1.0,
         precision: Precision = "auto",
@@ -147,9 +154,17 @@ class AttentionPatterns(LensWidget):
             head_names=names,
             selected_head=int(selected_head),
             vmax=float(vmax),
+            view_by=view_by,
             title=title,
             **kwargs,
         )
+
+    @traitlets.validate("view_by")
+    def _check_view_by(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in VIEW_BY:
+            raise traitlets.TraitError(f"view_by must be one of {', '.join(map(repr, VIEW_BY))}; got {value!r}")
+        return str(value)
 
     @staticmethod
     def _pick_batch(arr: np.ndarray, batch: int) -> np.ndarray:
@@ -187,3 +202,45 @@ class AttentionPatterns(LensWidget):
             return names
         prefix = f"L{layer}" if layer is not None else ""
         return [f"{prefix}H{h}" for h in range(n_heads)]
+
+    def static_html(self) -> str:
+        """Head thumbnails, the selected head large with every token label, a colour bar."""
+        from lenslab.widgets import _static
+
+        body, name = attention_static_body(self.tensor(), self.tokens, self.head_names, self.selected_head, self.vmax)
+        return _static.document("AttentionPatterns", self.title, body, note=f"head {name} shown large")
+
+
+def attention_static_body(pattern: np.ndarray, tokens: Sequence[str], head_names: Sequence[str], head: int, vmax: float) -> tuple[str, str]:
+    """The static attention picture (``pattern`` [heads, dest, src]) and the name of the head shown large."""
+    from lenslab.widgets import _static
+
+    pattern = np.asarray(pattern, np.float64)
+    n_heads = pattern.shape[0]
+    head = head if 0 <= head < n_heads else 0
+    finite = pattern[np.isfinite(pattern)]
+    top = vmax if vmax > 0 else max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    scale = _static.sequential_scale(0.0, top)
+    thumbs = []
+    for h in range(n_heads):
+        small = _static.block_mean(pattern[h], 64)
+        edge = 72
+        rows, cols = small.shape
+        w, hgt = edge * cols / max(rows, cols), edge * rows / max(rows, cols)
+        name = head_names[h] if h < len(head_names) else f"H{h}"
+        chosen = h == head
+        thumbs.append(_static.Svg(
+            f'<image x="0" y="0" width="{w:.1f}" height="{hgt:.1f}" preserveAspectRatio="none" style="image-rendering:pixelated" '
+            f'href="{_static.png_data_uri(scale.colors(small))}"><title>{_static._esc(name)}</title></image>'
+            f'<rect x="0" y="0" width="{w:.1f}" height="{hgt:.1f}" fill="none" stroke="{"#1a73e8" if chosen else "#999"}" '
+            f'stroke-width="{2 if chosen else 0.5}"/>'
+            f'<text x="{w / 2:.1f}" y="{hgt + 12:.1f}" font-size="10.5" font-weight="{700 if chosen else 400}" text-anchor="middle" '
+            f'fill="currentColor">{_static._esc(name)}</text>',
+            max(w, 30), hgt + 16,
+        ))
+    name = head_names[head] if head < len(head_names) else f"H{head}"
+    big = _static.heatmap_svg(pattern[head], scale, tokens, tokens, "destination", "source", caption=f"{name} (destination \u2193 \u00b7 source \u2192)")
+    bar = _static.colorbar_svg(scale, min(320.0, max(120.0, big.height - 60)), "attention weight", bool((~np.isfinite(pattern)).any()))
+    body = _static.svg_element(_static.svg_row(thumbs, gap=8, wrap=900), "attention heads")
+    body += '<div style="height:8px"></div>' + _static.svg_element(_static.svg_row([big, bar], gap=20, wrap=10**6), f"attention pattern of {name}")
+    return body, name

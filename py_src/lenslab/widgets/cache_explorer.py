@@ -21,6 +21,8 @@ HEAD_DIM = "head_index"
 PATTERN_DIMS = (HEAD_DIM, "query_pos", "key_pos")
 # The same labels as the front ends' hook tree (ts/core/hooktree.ts: hookGroupOf).
 GROUP_FOR_COMPONENT = {"embed": "Embeddings", "final": "Final"}
+#: Hooks whose -inf entries are the attention mask, not a numerical problem.
+MASKED_HOOKS = ("hook_attn_scores",)
 
 
 def _hook_spec(name: str) -> Any:
@@ -65,14 +67,18 @@ def hook_group(name: str) -> tuple[str, str]:
 
 
 def summarize(name: str, value: Any) -> dict[str, Any]:
-    """Shape, dtype and statistics over the finite entries (std as torch's: unbiased)."""
+    """Shape, dtype and statistics over the finite entries (std as torch's: unbiased), with the
+    count of masked (-inf attention scores) and of other non-finite entries."""
     arr = to_numpy(value, name)
     flat = arr.reshape(-1).astype(np.float64, copy=False)
     finite = np.isfinite(flat)
-    nonfinite = int(flat.size - finite.sum())
-    vals = flat[finite] if nonfinite else flat
+    # Attention scores hold -inf where the causal (or padding) mask applies: expected, so counted
+    # apart from NaN/inf that signal a problem.
+    masked = int(np.isneginf(flat).sum()) if name.endswith(MASKED_HOOKS) else 0
+    nonfinite = int(flat.size - finite.sum()) - masked
+    vals = flat[finite] if nonfinite or masked else flat
     dtype = str(getattr(value, "dtype", arr.dtype)).replace("torch.", "")
-    info: dict[str, Any] = {"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype, "nonfinite": nonfinite}
+    info: dict[str, Any] = {"name": name, "shape": [int(d) for d in arr.shape], "dtype": dtype, "nonfinite": nonfinite, "masked": masked}
     group, component = hook_group(name)
     info.update(group=group, component=component)
     info["mean"] = float(vals.mean()) if vals.size else None
@@ -275,8 +281,62 @@ class CacheExplorer(LensWidget):
                 return info
         raise KeyError(f"{name!r} is not in the cache")
 
+    def static_html(self) -> str:
+        """The hook table and the slice being viewed, as self-contained HTML."""
+        return _cache_static_html(self)
+
     def __repr__(self) -> str:
         return f"CacheExplorer({len(self.hooks)} hooks, selected={self.selected!r})"
 
 
 __all__ = ["CacheExplorer", "hook_dims", "hook_group", "summarize", "shape_text"]
+
+
+def _static_hook_table(hooks: list[dict[str, Any]], selected: str) -> str:
+    """The hook list as an HTML table (name, shape, dtype, mean, std, norm), grouped like the tree."""
+    from lenslab.widgets import _static
+
+    esc, fmt = _static._esc, _static.format_value
+    cell = "padding:1px 10px 1px 0;white-space:nowrap"
+    num = cell + ";text-align:right;font-variant-numeric:tabular-nums"
+    head = "".join(f'<th style="{num if i else cell};text-align:{"right" if i else "left"}">{t}</th>' for i, t in enumerate(("hook", "shape", "dtype", "mean", "std", "norm")))
+    rows, group = [], None
+    for info in hooks:
+        if info.get("group") != group:
+            group = info.get("group")
+            rows.append(f'<tr><td colspan="6" style="{cell};font-weight:600;padding-top:4px">{esc(str(group))}</td></tr>')
+        mark = "font-weight:600;" if info["name"] == selected else ""
+        shape = "\u00d7".join(str(d) for d in info["shape"]) or "scalar"
+        rows.append(
+            f'<tr><td style="{mark}{cell};font-family:monospace">{esc(info["name"])}</td><td style="{num}">{shape}</td>'
+            f'<td style="{num}">{esc(info["dtype"])}</td><td style="{num}">{fmt(info.get("mean"), 3)}</td>'
+            f'<td style="{num}">{fmt(info.get("std"), 3)}</td><td style="{num}">{fmt(info.get("norm"), 3)}</td></tr>'
+        )
+    return f'<table style="border-collapse:collapse;font-size:11.5px;margin-bottom:10px"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _cache_static_html(self: CacheExplorer) -> str:
+    """The hook table and the slice being viewed (heatmap, line or attention pattern)."""
+    from lenslab.widgets import _static
+    from lenslab.widgets.attention import attention_static_body
+
+    parts = [_static_hook_table(list(self.hooks), self.selected)]
+    caption = self.selected
+    if self.view == "pattern":
+        layer = self.layer
+        names = [f"L{layer}H{i}" if layer >= 0 else f"H{i}" for i in range(self.shape[0])]
+        body, _ = attention_static_body(self.tensor(), self.tokens, names, 0, 1.0)
+        parts.append(f'<div style="font-weight:600;margin:4px 0">{_static._esc(caption)}</div>' + body)
+    elif self.view == "heatmap":
+        arr = self.tensor().astype(np.float64)
+        scale = _static.diverging_scale(_static.max_abs(arr))
+        hm = _static.heatmap_svg(arr, scale, self.row_labels or None, self.col_labels or None, self.row_axis, self.col_axis, max_size=520, caption=caption)
+        bar = _static.colorbar_svg(scale, min(320.0, max(120.0, hm.height - 60)), "activation", bool((~np.isfinite(arr)).any()))
+        parts.append(_static.svg_element(_static.svg_row([hm, bar], gap=20, wrap=10**6), caption))
+    elif self.view == "line":
+        line = _static.line_svg(self.tensor(), self.col_labels or None, self.col_axis)
+        parts.append(f'<div style="font-weight:600;margin:4px 0">{_static._esc(caption)}</div>' + _static.svg_element(line, caption))
+    elif self.message:
+        parts.append(f"<div>{_static._esc(self.message)}</div>")
+    return _static.document("CacheExplorer", self.title, "".join(parts), note=f"showing {self.selected}" if self.selected else "")
+

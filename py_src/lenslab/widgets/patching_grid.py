@@ -67,12 +67,45 @@ _CANDIDATES_BY_RANK = {
 }
 
 
+#: The kind of a tensor that is not a patching result: its axes are named by ``dims`` (default
+#: ``dim0``, ``dim1``, ...), labelled by index, and laid out by rank (see `tensor_kind`).
+TENSOR_KIND = "tensor"
+#: Axis names of a plain tensor that are labelled with the prompt's tokens.
+_POSITION_NAMES = ("pos", "position", "dest", "src", "token")
+
+
+def tensor_kind(dims: Sequence[str]) -> GridKind:
+    """The layout of a plain tensor: the last axis is the columns, the one before it the rows,
+    and any leading axes become panels (no axis is assumed to be a layer or a head)."""
+    n = len(dims)
+    if n == 0:
+        raise ValueError("a 0-d tensor has no axes to draw; pass a tensor with at least one dimension")
+    return GridKind(tuple(dims), tuple(range(max(n - 2, 0))), (n - 2,) if n >= 2 else (), (n - 1,), "tensor")
+
+
+def _tensor_dims(shape: Sequence[int], dims: Optional[Sequence[str]], n_pos: Optional[int]) -> tuple[str, ...]:
+    """Checked axis names for a plain tensor; by default ``dim{i}``, with the last axis as long as the
+    tokens named ``pos`` so that it is labelled with them."""
+    if dims is None:
+        names = [f"dim{i}" for i in range(len(shape))]
+        matching = [i for i, size in enumerate(shape) if n_pos is not None and size == n_pos]
+        if matching:
+            names[matching[-1]] = "pos"
+        return tuple(names)
+    names = [str(d) for d in dims]
+    if len(names) != len(shape):
+        raise ValueError(f"dims names {len(names)} axes {names} but the tensor has shape {shape_text(shape)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"dims must name each axis once; got {names}")
+    return tuple(names)
+
+
 def resolve_kind(kind: Union[str, Callable[..., Any]]) -> str:
     """A grid kind from a kind name, an upstream function name, or the function itself."""
     name = getattr(kind, "__name__", kind)
     if not isinstance(name, str):
         raise TypeError(f"kind must be a string or a patching function, got {type(kind).__name__}")
-    if name in GRID_KINDS:
+    if name in GRID_KINDS or name == TENSOR_KIND:
         return name
     if name in KIND_ALIASES:
         return KIND_ALIASES[name]
@@ -113,7 +146,11 @@ def infer_kind(shape: Sequence[int], n_layers: Optional[int] = None, n_heads: Op
     )
 
 
-def _axis_labels(role: str, size: int, tokens: Optional[list[str]], components: tuple[str, ...]) -> list[str]:
+def _axis_labels(role: str, size: int, tokens: Optional[list[str]], components: tuple[str, ...], plain: bool = False) -> list[str]:
+    if plain:  # a plain tensor: only position axes have names, the rest are indices
+        if role in _POSITION_NAMES and tokens is not None and len(tokens) == size:
+            return list(tokens)
+        return [str(i) for i in range(size)]
     if role == "layer":
         return [f"L{i}" for i in range(size)]
     if role == "head":
@@ -123,11 +160,17 @@ def _axis_labels(role: str, size: int, tokens: Optional[list[str]], components: 
     return list(tokens) if tokens is not None and len(tokens) == size else [str(i) for i in range(size)]
 
 
-def _combined(axes: tuple[int, ...], per_axis: list[list[str]]) -> list[str]:
-    """Labels for a flattened group of axes: L0H3 for (layer, head), plain for one axis."""
+def _combined(axes: tuple[int, ...], per_axis: list[list[str]], names: Optional[Sequence[str]] = None) -> list[str]:
+    """Labels for a flattened group of axes: L0H3 for (layer, head), plain for one axis.
+
+    With axis `names` (a plain tensor, whose indices alone would run together), panels read
+    ``dim0 1, dim1 2``."""
+    if names is not None and axes:
+        per_axis = [[f"{names[a]} {part}" for part in labels] if a in axes else labels for a, labels in enumerate(per_axis)]
     labels = [""]
     for a in axes:
-        labels = [prefix + part for prefix in labels for part in per_axis[a]]
+        sep = ", " if names is not None and labels != [""] else ""
+        labels = [prefix + sep + part for prefix in labels for part in per_axis[a]]
     return labels if axes else [""]
 
 
@@ -146,6 +189,9 @@ class PatchingGrid(LensWidget):
         model: the HookedTransformer (gives n_layers / n_heads and decodes token ids).
         tokens: the prompt's tokens for position labels (strings, ids or a prompt).
         labels: explicit labels, a mapping with any of ``"panels"``, ``"rows"``, ``"cols"``.
+        dims: axis names of a tensor that is not a patching result (kind ``"tensor"``, implied
+            by dims): the last axis becomes the columns, the one before the rows, the rest
+            panels; axes are labelled by index (an axis named ``pos`` by the tokens).
         vmax: half-width of the colour range (default: the largest |value|).
         allow_nan: show NaN/inf as grey cells instead of raising.
     """
@@ -169,6 +215,7 @@ class PatchingGrid(LensWidget):
         model: Optional[HookedModel] = None,
         tokens: Any = None,
         labels: Optional[Mapping[str, Sequence[str]]] = None,
+        dims: Optional[Sequence[str]] = None,
         title: Optional[str] = None,
         vmax: float = 0.0,
         precision: Precision = "auto",
@@ -180,13 +227,17 @@ class PatchingGrid(LensWidget):
         token_rows = batched_str_tokens(tokens, model) if tokens is not None else None
         str_tokens = token_rows[0] if token_rows else None
         n_pos = len(str_tokens) if str_tokens is not None else None
-        name = resolve_kind(kind) if kind is not None else infer_kind(
+        if dims is not None and kind is not None and resolve_kind(kind) != TENSOR_KIND:
+            raise TypeError(f"dims= names the axes of a plain tensor; kind={getattr(kind, '__name__', kind)!r} already fixes them: pass one of the two")
+        name = TENSOR_KIND if dims is not None else resolve_kind(kind) if kind is not None else infer_kind(
             arr.shape, n_layers=getattr(cfg, "n_layers", None), n_heads=getattr(cfg, "n_heads", None), n_pos=n_pos
         )
-        spec = GRID_KINDS[name]
+        plain = name == TENSOR_KIND
+        spec = tensor_kind(_tensor_dims(arr.shape, dims, n_pos)) if plain else GRID_KINDS[name]
         if arr.ndim != len(spec.dims):
             raise ValueError(f"kind {name!r} expects {len(spec.dims)} dims {list(spec.dims)}; got shape {shape_text(arr.shape)}")
-        for role, size, want in zip(spec.dims, arr.shape, _expected_sizes(spec, None, None, n_pos)):
+        wanted = [n_pos if role in _POSITION_NAMES else None for role in spec.dims] if plain else _expected_sizes(spec, None, None, n_pos)
+        for role, size, want in zip(spec.dims, arr.shape, wanted):
             if want is not None and want != size and role != "component":
                 raise ValueError(f"tokens has {want} entries but the results' {role} axis has {size}")
         if spec.components and arr.shape[0] != len(spec.components):
@@ -197,7 +248,7 @@ class PatchingGrid(LensWidget):
         self._spec = spec
         self._source_shape = tuple(int(d) for d in arr.shape)
         self._source = arr
-        per_axis = [_axis_labels(role, size, str_tokens, spec.components) for role, size in zip(spec.dims, arr.shape)]
+        per_axis = [_axis_labels(role, size, str_tokens, spec.components, plain) for role, size in zip(spec.dims, arr.shape)]
         self._axis_labels = per_axis
         grid = arr.transpose(spec.panels + spec.rows + spec.cols).reshape(
             int(np.prod([arr.shape[a] for a in spec.panels], dtype=np.int64)),
@@ -205,7 +256,7 @@ class PatchingGrid(LensWidget):
             int(np.prod([arr.shape[a] for a in spec.cols], dtype=np.int64)),
         )
         traits = {
-            "panel_titles": _combined(spec.panels, per_axis),
+            "panel_titles": _combined(spec.panels, per_axis, spec.dims if plain else None),
             "row_labels": _combined(spec.rows, per_axis),
             "col_labels": _combined(spec.cols, per_axis),
         }
@@ -222,11 +273,13 @@ class PatchingGrid(LensWidget):
         super().__init__(
             **encode(grid, precision).traits(),
             **traits,
-            row_axis="\u00b7".join(AXIS_TITLES[spec.dims[a]] for a in spec.rows),
-            col_axis="\u00b7".join(AXIS_TITLES[spec.dims[a]] for a in spec.cols),
+            row_axis="\u00b7".join(AXIS_TITLES.get(spec.dims[a], spec.dims[a]) for a in spec.rows),
+            col_axis="\u00b7".join(AXIS_TITLES.get(spec.dims[a], spec.dims[a]) for a in spec.cols),
             vmax=float(vmax),
             kind=name,
-            title=title if title is not None else f"Activation patching: {spec.description}",
+            title=title if title is not None else (
+                f"Tensor {shape_text(arr.shape)} (not a patching result)" if plain else f"Activation patching: {spec.description}"
+            ),
             **kwargs,
         )
 
@@ -272,3 +325,23 @@ class PatchingGrid(LensWidget):
             raise traitlets.TraitError(f"selected must be a dict with integer panel, row and col; got {value!r}") from exc
         except ValueError as exc:
             raise traitlets.TraitError(str(exc)) from exc
+
+    def static_html(self) -> str:
+        """Every panel as a labelled heatmap on the shared diverging scale, with a colour bar."""
+        from lenslab.widgets import _static
+
+        grid = self.tensor().astype(np.float64)
+        n_panels = grid.shape[0]
+        scale = _static.diverging_scale(self.vmax if self.vmax > 0 else _static.max_abs(grid))
+        size = 480 if n_panels == 1 else 300 if n_panels <= 3 else 220
+        panels = [
+            _static.heatmap_svg(
+                grid[p], scale, self.row_labels, self.col_labels, self.row_axis, self.col_axis,
+                max_size=size, caption=self.panel_titles[p] if p < len(self.panel_titles) else "",
+            )
+            for p in range(n_panels)
+        ]
+        body = _static.svg_row(panels)
+        bar = _static.colorbar_svg(scale, min(320.0, max(120.0, panels[0].height - 40 if panels else 120.0)), "patching effect", bool((~np.isfinite(grid)).any()))
+        figure = _static.svg_row([body, bar], gap=20, wrap=10**6)
+        return _static.document("PatchingGrid", self.title, _static.svg_element(figure, self.title))

@@ -20,9 +20,11 @@ import traitlets
 
 from lenslab.widgets._base import LensWidget
 from lenslab.widgets._tensor_payload import PAYLOAD_DTYPES
-from lenslab.widgets.attention import AttentionPatterns
+from lenslab.widgets.attention import VIEW_BY, AttentionPatterns
 from lenslab.widgets.cache_explorer import CacheExplorer
+from lenslab.widgets.colored_tokens import ColoredTokens
 from lenslab.widgets.patching_grid import PatchingGrid
+from lenslab.widgets.top_examples import TopExamples
 
 FIXTURE = Path(__file__).resolve().parents[3] / "js" / "test" / "fixtures" / "traits.schema.json"
 
@@ -32,12 +34,16 @@ WIDGETS: dict[str, type[LensWidget]] = {
     "AttentionModel": AttentionPatterns,
     "CacheModel": CacheExplorer,
     "PatchingModel": PatchingGrid,
+    "ColoredTokensModel": ColoredTokens,
+    "TopExamplesModel": TopExamples,
 }
 
 #: Payloads the trait types do not spell out: what the widget code stores in them.
 DEFS: dict[str, Any] = {
+    "Cmap": {"enum": ["diverging", "sequential"]},
     "DType": {"enum": sorted(PAYLOAD_DTYPES)},
     "SliceView": {"enum": ["heatmap", "line", "pattern", "empty"]},
+    "ViewBy": {"enum": list(VIEW_BY)},
     "HookInfo": {
         "description": "One row of the cache tree (cache_explorer.py: summarize).",
         "type": "object",
@@ -51,8 +57,9 @@ DEFS: dict[str, Any] = {
             "std": {"type": ["number", "null"]},
             "norm": {"type": ["number", "null"]},
             "nonfinite": {"type": "integer"},
+            "masked": {"type": "integer"},
         },
-        "required": ["name", "group", "component", "shape", "dtype", "mean", "std", "norm", "nonfinite"],
+        "required": ["name", "group", "component", "shape", "dtype", "mean", "std", "norm", "nonfinite", "masked"],
         "additionalProperties": False,
     },
     "SliceControls": {
@@ -75,9 +82,12 @@ DEFS: dict[str, Any] = {
 SHAPES: dict[tuple[type, str], dict[str, Any]] = {
     (LensWidget, "dtype"): {"$ref": "#/$defs/DType"},
     (CacheExplorer, "view"): {"$ref": "#/$defs/SliceView"},
+    (AttentionPatterns, "view_by"): {"$ref": "#/$defs/ViewBy"},
     (CacheExplorer, "hooks"): {"type": "array", "items": {"$ref": "#/$defs/HookInfo"}},
     (CacheExplorer, "controls"): {"$ref": "#/$defs/SliceControls"},
     (PatchingGrid, "selected"): {"anyOf": [{"$ref": "#/$defs/CellSelection"}, {"type": "null"}]},
+    (ColoredTokens, "cmap"): {"$ref": "#/$defs/Cmap"},
+    (TopExamples, "cmap"): {"$ref": "#/$defs/Cmap"},
 }
 
 

@@ -6,8 +6,10 @@ import dataclasses
 import inspect
 import logging
 import os
+import warnings
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Union
+from types import ModuleType
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -84,49 +86,67 @@ def check_first_n_layers(first_n_layers: Any, n_layers: int, model_name: str) ->
 
 def load_pretrained(
     model_class: type,
+    family: Optional[ModuleType],
     model_name: str,
     *,
-    fold_ln: bool,
-    center_writing_weights: bool,
-    center_unembed: bool,
-    refactor_factored_attn_matrices: bool,
-    fold_value_biases: bool,
-    checkpoint_index: Optional[int],
-    checkpoint_value: Optional[int],
-    hf_model: Any,
-    device: Union[str, torch.device, None],
-    n_devices: int,
-    tokenizer: Any,
-    move_to_device: bool,
-    default_prepend_bos: Optional[bool],
-    default_padding_side: str,
-    dtype: Union[torch.dtype, str],
-    first_n_layers: Optional[int],
-    revision: Optional[str],
-    trust_remote_code: bool,
-    overrides: dict[str, Any],
+    fold_ln: bool = False,
+    center_writing_weights: bool = False,
+    center_unembed: bool = False,
+    refactor_factored_attn_matrices: bool = False,
+    fold_value_biases: bool = False,
+    checkpoint_index: Optional[int] = None,
+    checkpoint_value: Optional[int] = None,
+    hf_model: Any = None,
+    device: Union[str, torch.device, None] = None,
+    n_devices: int = 1,
+    tokenizer: Any = None,
+    move_to_device: bool = True,
+    default_prepend_bos: Optional[bool] = None,
+    default_padding_side: str = "right",
+    dtype: Union[torch.dtype, str] = torch.float32,
+    first_n_layers: Optional[int] = None,
+    revision: Optional[str] = None,
+    trust_remote_code: bool = False,
+    overrides: Optional[dict[str, Any]] = None,
 ) -> Any:
+    """``model_class.from_pretrained`` for every model class: name -> config -> streamed, processed weights -> model.
+
+    ``family`` is the loading family the class is restricted to (``families.bert`` for
+    HookedEncoder, ``families.t5`` for HookedEncoderDecoder), or None for HookedTransformer,
+    whose family comes from the checkpoint's architecture (and which alone loads embedded and
+    TransformerLens-format models and training checkpoints). The model is built on the meta
+    device and the checkpoint streamed in layer by layer (``streaming``), for every class.
+    """
+    overrides = dict(overrides or {})
+    if overrides.pop("load_in_8bit", False) or overrides.pop("load_in_4bit", False):
+        raise ValueError(f"Quantization (load_in_8bit/load_in_4bit) is not supported by {model_class.__name__}")
+    dtype = overrides.pop("torch_dtype", dtype)  # upstream's older name for dtype
     model_name = check_model_name(model_name)
-    encoder_error = registry.encoder_name_error(model_name) or registry.encoder_decoder_name_error(model_name)
-    if encoder_error is not None:
-        raise encoder_error
-    official = registry.get_official_model_name(model_name)
+    decoder = family is None
+    if family is None:
+        encoder_error = registry.encoder_name_error(model_name) or registry.encoder_decoder_name_error(model_name)
+        if encoder_error is not None:
+            raise encoder_error
+        official = registry.get_official_model_name(model_name)
+    else:
+        # Only a name the table knows as this family's is mapped (a decoder's alias is not).
+        known_here = registry.architecture_of(model_name) in family.HF_ARCHITECTURES
+        official = registry.get_official_model_name(model_name) if known_here else None
     local_dir = Path(model_name).expanduser().is_dir()
-    unsupported = registry.unsupported_name_error(model_name) if not local_dir and hf_model is None else None
+    unsupported = registry.unsupported_name_error(model_name) if decoder and not local_dir and hf_model is None else None
     if unsupported is not None:
         raise unsupported
     torch_dtype = as_dtype(dtype)
-    embedded = _embedded_module()
-    family = None
+    embedded = _embedded_module() if decoder else None
     tl_format_model = False
     if embedded is not None and embedded.is_embedded(model_name):
         _refuse_checkpoint(model_name, checkpoint_index, checkpoint_value)
         cfg_dict, tensors, embedded_tokenizer = embedded.load_embedded(model_name)
         tokenizer = tokenizer if tokenizer is not None else embedded_tokenizer
         cfg_dict.update(split_overrides(None, overrides, arguments_of(model_class)))
-    elif hf_model is None and _is_tl_format(model_name, local_dir):
+    elif decoder and hf_model is None and _is_tl_format(model_name, local_dir):
         tl_format_model = True
-        source = model_name if local_dir else official
+        source = model_name if local_dir else official or model_name
         cfg_dict, tensors = tl_format.load_tl_format(source, official or model_name, revision, checkpoint_index, checkpoint_value)
         if tokenizer is None:
             tokenizer = _tokenizer_by_name(cfg_dict["tokenizer_name"], trust_remote_code)
@@ -135,6 +155,8 @@ def load_pretrained(
         cfg_dict["model_name"] = _short_name(official or model_name)
         cfg_dict.update(split_overrides(None, overrides, arguments_of(model_class)))
     else:
+        if not decoder:
+            _refuse_checkpoint(model_name, checkpoint_index, checkpoint_value)
         if checkpoint_index is not None or checkpoint_value is not None:
             name = official or model_name
             index, value, label_type = checkpoints.resolve_checkpoint(name, checkpoint_index, checkpoint_value)
@@ -144,20 +166,29 @@ def load_pretrained(
             checkpoint_fields = {}
         try:
             hf_config, tensors, hub_tokenizer = _load_hf(
-                official or model_name, hf_model, revision, trust_remote_code, tokenizer is None
+                official or model_name if decoder else [official, model_name],
+                hf_model,
+                revision,
+                trust_remote_code,
+                tokenizer is None,
+                lambda architecture: _family_of(architecture, family, model_class),
             )
         except hf_io.CheckpointNotFoundError as error:
-            if official is not None:
+            if official is not None or not decoder:
                 raise
             raise hf_io.CheckpointNotFoundError(f"{error}{registry.did_you_mean_model(model_name)}") from None
         tl_overrides = split_overrides(hf_config, overrides, arguments_of(model_class))
-        architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
-        family = registry.family_for_architecture(architecture)
-        cfg_dict = config_fields_from_hf(hf_config, architecture, official or model_name)
+        architecture = _architecture(hf_config, hf_model)
+        family = _family_of(architecture, family, model_class)
+        # Decoders are named without their organisation, as upstream; encoders keep the hub id.
+        cfg_dict = config_fields_from_hf(hf_config, architecture, official or model_name, short_name=decoder)
         cfg_dict["from_checkpoint"] = bool(checkpoint_fields)
         cfg_dict.update(checkpoint_fields)
         cfg_dict.update(tl_overrides)
         tokenizer = tokenizer if tokenizer is not None else hub_tokenizer
+        warning = family.load_warning(model_name, architecture) if hasattr(family, "load_warning") else None
+        if warning is not None:
+            warnings.warn(warning, UserWarning, stacklevel=3)  # at the from_pretrained call
     if first_n_layers is not None:
         check_first_n_layers(first_n_layers, cfg_dict["n_layers"], model_name)
         cfg_dict["n_layers"] = first_n_layers
@@ -207,18 +238,48 @@ def load_pretrained(
     return model
 
 
-def config_fields_from_hf(hf_config: Any, architecture: str, name: str) -> dict[str, Any]:
+def _architecture(hf_config: Any, hf_model: Any) -> str:
+    """The checkpoint's architecture: its config's first, else the loaded model's class, else its model type."""
+    architectures = getattr(hf_config, "architectures", None) or ([type(hf_model).__name__] if hf_model is not None else [])
+    return architectures[0] if architectures else getattr(hf_config, "model_type", None) or "?"
+
+
+def _family_of(architecture: str, family: Optional[ModuleType], model_class: type) -> ModuleType:
+    """The family that converts ``architecture``, or a one-line error naming what ``model_class`` loads."""
+    if family is None:
+        return registry.family_for_architecture(architecture)
+    if architecture not in family.HF_ARCHITECTURES:
+        raise ValueError(
+            f"Architecture {architecture} is not supported by {model_class.__name__}; supported: "
+            f"{', '.join(family.HF_ARCHITECTURES)} (decoder-only models load with HookedTransformer.from_pretrained)"
+        )
+    return family
+
+
+def config_fields_from_hf(hf_config: Any, architecture: str, name: str, short_name: bool = True) -> dict[str, Any]:
     """HookedTransformerConfig fields for a Hugging Face config, before loading options (dtype, device...).
+
+    ``cfg.model_name`` is ``name`` without its organisation, or with ``short_name=False`` as given.
 
     These are the fields upstream's ``convert_hf_model_config`` gives, except ``tokenizer_name``,
     set once a tokenizer is actually loaded (see tests/transformer_lens/loading/test_upstream_config_fields.py).
     """
-    cfg_dict = registry.family_for_architecture(architecture).config_from_hf(hf_config)
-    cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name))
+    cfg_dict: dict[str, Any] = _family_any(architecture).config_from_hf(hf_config)
+    cfg_dict.update(original_architecture=architecture, tokenizer_name=None, model_name=_short_name(name) if short_name else name)
     for prefix, fields in CONFIG_BY_NAME_PREFIX.items():
         if name.startswith(prefix):
             cfg_dict.update(fields)
     return cfg_dict
+
+
+def _family_any(architecture: str) -> ModuleType:
+    """The family of any architecture, encoders' and encoder-decoders' included."""
+    from transformer_lens.loading.families import bert, t5
+
+    for family in (bert, t5):
+        if architecture in family.HF_ARCHITECTURES:
+            return family
+    return registry.family_for_architecture(architecture)
 
 
 def _is_tl_format(model_name: str, local_dir: bool) -> bool:
@@ -248,16 +309,16 @@ def _tokenizer_by_name(name: Optional[str], trust_remote_code: bool) -> Any:
         return None
 
 
-def arguments_of(model_class: type) -> list[str]:
+def arguments_of(model_class: Any) -> list[str]:
     """The named keyword arguments of ``model_class.from_pretrained``."""
     parameters = inspect.signature(model_class.from_pretrained).parameters.values()
     return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.name != "model_name"]
 
 
-def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict:
+def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransformerConfig) -> dict[str, torch.Tensor]:
     """Family conversion with a one-line reason when the weights do not fit the config."""
     try:
-        state_dict = family.convert_state_dict(tensors, cfg)
+        state_dict: dict[str, torch.Tensor] = family.convert_state_dict(tensors, cfg)
     except KeyError as error:
         raise ValueError(f"Checkpoint lacks tensor {error.args[0]!r} that its config ({cfg.original_architecture}) needs") from None
     except (RuntimeError, ValueError) as error:  # reshapes that cannot fit, e.g. einops errors
@@ -269,7 +330,7 @@ def _convert(family: Any, tensors: Mapping[str, torch.Tensor], cfg: HookedTransf
     return state_dict
 
 
-def _embedded_module():
+def _embedded_module() -> Optional[ModuleType]:
     try:
         from transformer_lens.loading import embedded
     except ImportError:
@@ -277,22 +338,45 @@ def _embedded_module():
     return embedded
 
 
-def _load_hf(name: str, hf_model: Any, revision: Optional[str], trust_remote_code: bool, want_tokenizer: bool):
-    """HF config, raw tensors and tokenizer (None when the checkpoint has none)."""
+def _load_hf(
+    names: Union[str, Sequence[Optional[str]]],
+    hf_model: Any,
+    revision: Optional[str],
+    trust_remote_code: bool,
+    want_tokenizer: bool,
+    check_architecture: Callable[[str], Any] = registry.family_for_architecture,
+) -> tuple[Any, Any, Any]:
+    """HF config, raw tensors and tokenizer (None when the checkpoint has none).
+
+    ``names`` are tried in turn (``bert-base-uncased`` and ``google-bert/bert-base-uncased`` are
+    one hub repo, cached under either name); the architecture is checked before any weight is read.
+    """
     if hf_model is not None:
         hf_config = hf_model.config
+        check_architecture(_architecture(hf_config, hf_model))
         tensors: Mapping[str, torch.Tensor] = {k: v.detach() for k, v in hf_model.state_dict().items()}
-        checkpoint_dir = None
         try:
-            checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)
+            checkpoint_dir: Optional[Path] = _resolve_first(names, revision)
         except hf_io.CheckpointNotFoundError:
-            pass
+            checkpoint_dir = None
         tokenizer = hf_io.load_tokenizer(checkpoint_dir, trust_remote_code) if checkpoint_dir and want_tokenizer else None
         return hf_config, tensors, tokenizer
-    checkpoint_dir = hf_io.resolve_checkpoint_dir(name, revision)
+    checkpoint_dir = _resolve_first(names, revision)
     hf_config = hf_io.load_hf_config(checkpoint_dir, trust_remote_code)
-    architecture = (getattr(hf_config, "architectures", None) or ["?"])[0]
-    registry.family_for_architecture(architecture)  # fail before reading weights
+    check_architecture(_architecture(hf_config, None))  # fail before reading weights
     tensors = hf_io.open_tensors(checkpoint_dir)  # headers only: weights are read layer by layer
     tokenizer = hf_io.load_tokenizer(checkpoint_dir, trust_remote_code) if want_tokenizer else None
     return hf_config, tensors, tokenizer
+
+
+def _resolve_first(names: Union[str, Sequence[Optional[str]]], revision: Optional[str]) -> Path:
+    """The checkpoint directory of the first name that resolves (the first name's error if none does)."""
+    candidates = [names] if isinstance(names, str) else [name for name in dict.fromkeys(names) if name]
+    first_error: Optional[hf_io.CheckpointNotFoundError] = None
+    for name in candidates:
+        try:
+            return hf_io.resolve_checkpoint_dir(name, revision)
+        except hf_io.CheckpointNotFoundError as error:
+            first_error = first_error or error
+    assert first_error is not None
+    raise first_error

@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 import torch
 from torch import nn
 
-from transformer_lens import devices, weight_processing
+from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading.tensor_source import TensorSource, layer_of
+from transformer_lens.loading.tensor_source import TensorSource, is_mapped, layer_of
 
 logger = logging.getLogger(__name__)
 
@@ -144,20 +144,11 @@ def _size(nbytes: int) -> str:
 
 
 def free_bytes(device: torch.device) -> Optional[int]:
-    """Free memory on a device (MemAvailable for the CPU), or None where it cannot be known."""
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            return None
-        return torch.cuda.mem_get_info(device)[0]
-    if device.type == "cpu":
-        try:
-            with open("/proc/meminfo") as meminfo:
-                for line in meminfo:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            return None
-    return None
+    """Free memory on a device (what a new allocation can get), or None where it cannot be known.
+
+    The one measure ``memory_budget.available_bytes`` (run_with_cache and generate use it too).
+    """
+    return memory_budget.available_bytes(device)
 
 
 def stream_into_model(
@@ -191,21 +182,13 @@ def stream_into_model(
 
 
 def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout).
-    return tensor.to(device).contiguous()
-
-
-def load_streamed(
-    model_class: type, tokenizer: Any, source: TensorSource, convert: Converter, cfg: HookedTransformerConfig, move_to_device: bool
-) -> Any:
-    """A model without weight processing (encoders, encoder-decoders), streamed in chunk by chunk."""
-    with parameters_on_meta():
-        model = model_class(cfg, tokenizer, move_to_device=False)
-    check_memory_fits(model, cfg, move_to_device)
-    off = dict.fromkeys(("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases", "refactor_factored_attn_matrices"), False)
-    loaded = stream_into_model(model, converted_chunks(source, convert, cfg), cfg, move_to_device=move_to_device, **off)
-    check_all_loaded(model, loaded)
-    return model
+    # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout),
+    # and never a view of a checkpoint file's read-only map.
+    if tensor.device != device:
+        return tensor.to(device).contiguous()
+    if tensor.is_contiguous() and not is_mapped(tensor):
+        return tensor
+    return torch.empty(tensor.shape, dtype=tensor.dtype, device=device).copy_(tensor)
 
 
 def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:

@@ -5,16 +5,19 @@ tensor (read from disk now) or a ``meta`` stand-in with its shape and dtype (fre
 streaming loader asks for real tensors of one layer at a time, so only that layer's source
 tensors are ever in memory.
 
-Safetensors files are read by their header (8-byte length, JSON of dtype/shape/offsets) and
-``readinto`` straight into a fresh tensor: its memory is ordinary heap memory, given back as
-soon as the tensor is dropped (a memory-mapped view would keep the file's touched pages
-resident for as long as the mapping lives).
+Safetensors files are read by their header (8-byte length, JSON of dtype/shape/offsets). Each
+tensor is a read-only memory map of its own bytes (the page cache's pages, no copy): loading
+reads it once, straight into the weight it becomes, and the map (with the pages it made
+resident) is released as soon as the last view of the tensor is dropped. ``is_mapped`` tells
+such borrowed tensors apart, so that no weight ends up aliasing the file.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import struct
+import warnings
 from pathlib import Path
 from typing import Iterator, Mapping, Optional
 
@@ -83,6 +86,9 @@ class SafetensorsSource(TensorSource):
 
     def __getitem__(self, name: str) -> torch.Tensor:
         entry = self._entries[name]
+        itemsize = torch.empty((), dtype=entry.dtype).element_size()
+        if entry.end > entry.begin and entry.begin % itemsize == 0:
+            return _mapped(entry)
         tensor = torch.empty(entry.shape, dtype=entry.dtype)
         buffer = tensor.view(-1).view(torch.uint8) if tensor.numel() else None
         if buffer is not None:
@@ -107,6 +113,32 @@ class SafetensorsSource(TensorSource):
     def largest_file_bytes(self) -> int:
         files = {entry.file for entry in self._entries.values()}
         return max((file.stat().st_size for file in files), default=0)
+
+
+_PAGE = mmap.ALLOCATIONGRANULARITY
+# Fault every page in with the mmap call itself (Linux), not one fault per touched page.
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+_mapped_storages: "set[int]" = set()
+
+
+def _mapped(entry: _Entry) -> torch.Tensor:
+    """The tensor's bytes as a read-only map of the file: no copy, no memory of our own."""
+    start = entry.begin - entry.begin % _PAGE
+    with open(entry.file, "rb") as handle:
+        mapping = mmap.mmap(handle.fileno(), entry.end - start, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=start)
+    with warnings.catch_warnings():  # read-only memory: nothing writes to a borrowed tensor (is_mapped)
+        warnings.simplefilter("ignore", UserWarning)
+        raw = torch.frombuffer(mapping, dtype=torch.uint8)
+    _mapped_storages.add(raw.untyped_storage().data_ptr())
+    return raw[entry.begin - start :].view(entry.dtype).view(entry.shape)
+
+
+def is_mapped(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` (or what it views) is a file map from a ``SafetensorsSource``: a weight must copy it.
+
+    (An address once mapped and later reused by an allocation only costs that tensor a copy.)
+    """
+    return tensor.device.type == "cpu" and tensor.untyped_storage().data_ptr() in _mapped_storages
 
 
 def _read_header(file: Path) -> dict[str, _Entry]:

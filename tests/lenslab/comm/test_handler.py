@@ -37,6 +37,7 @@ def test_list_models_finds_hooked_models_by_public_name(session, lm):
     info = models["model"]
     assert (info["n_layers"], info["n_heads"], info["d_model"], info["d_head"], info["d_mlp"]) == (2, 4, 32, 8, 64)
     assert info["class_name"] == "HookedTransformer" and info["device"] == "cpu" and info["dtype"] == "float32"
+    assert info["checkpoint"] is None  # built from a config: named by its class in the panel
     assert info["n_hooks"] == len(lm.hook_dict) and info["has_tokenizer"] is True
     assert info["patch_kinds"] == list(PATCH_KINDS)
     assert models["attn"]["d_mlp"] is None
@@ -51,6 +52,17 @@ def test_list_models_with_an_empty_namespace(make_panel, runner):
     panel = make_panel()
     SidebarHandler(panel.send, dict, runner).handle(request("list_models"))
     assert panel.last()["models"] == []
+
+
+def test_a_pretrained_model_is_named_by_its_checkpoint(make_panel, runner):
+    from lenslab.comm.handler import SidebarHandler
+    from transformer_lens import HookedTransformer
+
+    model = HookedTransformer.from_pretrained("lenslab/gelu-2l")
+    panel = make_panel()
+    SidebarHandler(panel.send, lambda: {"model": model}, runner).handle(request("list_models"))
+    (info,) = panel.last()["models"]
+    assert (info["name"], info["checkpoint"], info["architecture"]) == ("model", "lenslab/gelu-2l", model.cfg.original_architecture)
 
 
 def test_list_hooks_gives_every_hook_with_its_table_entry(session, lm):
@@ -157,15 +169,15 @@ def test_tokenize_without_a_tokenizer(session):
 
 BAD_WIRE = [
     ("garbage", None, None, "bad_message"),
-    ({"v": 3, "type": "hello", "id": "b7\n"}, None, "hello", "bad_message"),  # "$" must not allow a newline
-    ({"v": 3, "type": "list_hooks", "id": "b8", "model": "model\n"}, "b8", "list_hooks", "bad_message"),
-    ({"v": 3, "type": "tokenize", "id": "b9", "model": "model", "prompts": ["a\ud800b"], "answers": []}, "b9", "tokenize", "bad_message"),
+    ({"v": 4, "type": "hello", "id": "b7\n"}, None, "hello", "bad_message"),  # "$" must not allow a newline
+    ({"v": 4, "type": "list_hooks", "id": "b8", "model": "model\n"}, "b8", "list_hooks", "bad_message"),
+    ({"v": 4, "type": "tokenize", "id": "b9", "model": "model", "prompts": ["a\ud800b"], "answers": []}, "b9", "tokenize", "bad_message"),
     ({"type": "hello", "id": "b1"}, "b1", "hello", "bad_message"),
     ({"v": 99, "type": "hello", "id": "b2"}, "b2", "hello", "unsupported_version"),
-    ({"v": 3, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
-    ({"v": 3, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
-    ({"v": 3, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
-    ({"v": 3, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
+    ({"v": 4, "type": "eval", "id": "b3", "code": "1"}, "b3", "eval", "unknown_type"),
+    ({"v": 4, "type": "list_hooks", "id": "b4"}, "b4", "list_hooks", "bad_message"),
+    ({"v": 4, "type": "list_models", "id": "b5", "filter": "x"}, "b5", "list_models", "bad_message"),
+    ({"v": 4, "type": "cancel", "id": "b6", "job_id": "all"}, "b6", "cancel", "bad_message"),
 ]
 
 
@@ -238,7 +250,7 @@ def test_a_model_bound_to_a_non_ascii_name_is_listed_and_usable(make_panel, runn
         assert panel.last()["type"] == "hooks" and panel.last()["model"] == name
     handler.handle(request("run_patch", "u3", job=job(model="modèle")))
     result = panel.wait_for("result", lambda m: m["id"] == "u3")
-    assert "clean_tokens = modèle.to_tokens(" in result["code"]
+    assert f"clean_tokens_{result['job']['job_id']} = modèle.to_tokens(" in result["code"]
     assert runner.wait_idle(60)
 
 

@@ -37,10 +37,11 @@ def direct(model, kind: str):
     return getattr(patching, PATCH_KINDS[kind].function)(model, corrupted, cache, metric, progress=False)
 
 
-def run_code(code: str, model) -> torch.Tensor:
+def run_code(result: dict, model) -> torch.Tensor:
+    """Runs a result's inserted cell; its tensor is ``results_<job id>``."""
     namespace = {"model": model}
-    exec(compile(code, "<inserted cell>", "exec"), namespace)  # the test plays the user running the cell
-    return namespace["results"]
+    exec(compile(result["code"], "<inserted cell>", "exec"), namespace)  # the test plays the user running the cell
+    return namespace[f"results_{result['job']['job_id']}"]
 
 
 @pytest.mark.parametrize("kind", list(PATCH_KINDS))
@@ -54,7 +55,7 @@ def test_every_kind_streams_progress_and_matches_the_patching_call(session, lm, 
     assert [m["done"] for m in progress] == sorted(m["done"] for m in progress)
     assert result["job"]["status"] == "done" and result["job"]["done"] == total and result["job"]["elapsed_s"] >= 0
     # The inserted cell reproduces the very same numbers.
-    from_code = run_code(result["code"], lm)
+    from_code = run_code(result, lm)
     assert result["shape"] == list(from_code.shape) and from_code.numel() == total
     assert torch.equal(from_code.flatten(), torch.tensor(result["values"]))
     if kind in ("resid_pre", "heads_all_pos", "head_components_all_pos"):  # and a hand-written call agrees
@@ -87,7 +88,7 @@ def test_every_metric_is_reproduced_by_its_code(session, lm, metric):
     panel, handler = session
     _, result = run_job(panel, handler, kind="resid_pre", metric=metric)
     values = torch.tensor(result["values"])
-    assert torch.equal(run_code(result["code"], lm).flatten(), values)
+    assert torch.equal(run_code(result, lm).flatten(), values)
     if metric == "normalized_logit_diff":
         assert (result["clean_metric"], result["corrupted_metric"]) == (1.0, 0.0)
         # Patching the residual stream entering layer 0 where the prompts differ restores the clean run.
@@ -101,8 +102,32 @@ def test_the_code_is_plain_transformer_lens(session):
     _, result = run_job(panel, handler, kind="heads_by_pos")
     code = result["code"]
     assert "patching.get_act_patch_attn_head_out_by_pos(" in code
-    assert repr(IOI["clean_prompt"]) in code and "lenslab.show(results" in code
+    assert repr(IOI["clean_prompt"]) in code and "lenslab.show(results_" in code
     compile(code, "<cell>", "exec")
+
+
+def test_inserted_code_keeps_the_notebooks_names_and_says_which_it_defines(session, lm):
+    """Two jobs' cells run in a notebook that already has metric/results/clean_cache: those stay,
+    each job's numbers land in its own suffixed names, and the comment lists exactly the new names."""
+    panel, handler = session
+    _, first = run_job(panel, handler, "j1", kind="resid_pre", **SHORT)
+    _, second = run_job(panel, handler, "j2", kind="heads_all_pos", **SHORT)
+    a, b = first["job"]["job_id"], second["job"]["job_id"]
+    assert a != b
+    mine = {"metric": object(), "results": object(), "clean_cache": object(), "clean_tokens": object(), "logit_diff": object()}
+    namespace = {"model": lm, **mine}
+    for result in (first, second):
+        before = set(namespace)
+        exec(compile(result["code"], "<inserted cell>", "exec"), namespace)
+        job_id = result["job"]["job_id"]
+        new = set(namespace) - before - {"__builtins__", "torch", "lenslab", "patching"}
+        comment = " ".join(line[2:] for line in result["code"].splitlines() if line.startswith("# ")).split("Defines ", 1)[1]
+        listed = comment.split(" (suffix", 1)[0].split(", ")
+        assert set(listed) == new and len(listed) == len(new)
+        assert {"metric", "results", "clean_cache"} <= {n.removesuffix(f"_{job_id}") for n in new}
+        assert all(n.endswith(f"_{job_id}") for n in new)
+        assert torch.equal(namespace[f"results_{job_id}"].flatten(), torch.tensor(result["values"]))
+    assert all(namespace[k] is v for k, v in mine.items())
 
 
 def test_a_prompt_cannot_inject_code(session, lm):
@@ -112,7 +137,7 @@ def test_a_prompt_cannot_inject_code(session, lm):
     assert lm.to_tokens(evil).shape == lm.to_tokens(twin).shape
     _, result = run_job(panel, handler, kind="heads_all_pos", clean_prompt=evil, corrupted_prompt=twin)
     assert repr(evil) in result["code"]
-    assert torch.equal(run_code(result["code"], lm).flatten(), torch.tensor(result["values"]))
+    assert torch.equal(run_code(result, lm).flatten(), torch.tensor(result["values"]))
 
 
 def test_list_jobs_and_get_result(session):
@@ -131,7 +156,7 @@ def test_list_jobs_and_get_result(session):
     handler.handle(request("cancel", "c9", job_id=99))
     assert (panel.last()["code"], panel.last()["request_type"]) == ("unknown_job", "cancel")
     handler.handle(request("cancel", "c1", job_id=job_id))  # already done: a no-op
-    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c1", "job_id": job_id}
+    assert panel.last() == {"v": 4, "type": "cancel_ack", "id": "c1", "job_id": job_id}
 
 
 def test_a_job_that_fails_mid_sweep_reports_and_the_next_one_runs(make_panel, runner, gated):
@@ -209,7 +234,7 @@ def test_cancel_mid_job_stops_at_the_next_chunk_with_no_hooks_left(make_panel, r
     assert gate.reached.wait(30)  # a chunk of patched runs is in flight
     done_before = runner.get(job_id).done
     handler.handle(request("cancel", "c2", job_id=job_id))
-    assert panel.last() == {"v": 3, "type": "cancel_ack", "id": "c2", "job_id": job_id}
+    assert panel.last() == {"v": 4, "type": "cancel_ack", "id": "c2", "job_id": job_id}
     gate.release.set()
     cancelled = panel.wait_for("cancelled")
     assert cancelled["id"] == "c1" and cancelled["job_id"] == job_id
@@ -307,4 +332,4 @@ def test_a_cell_running_forwards_and_hooks_during_a_job_changes_neither(make_pan
     result = panel.wait_for("result")
     assert wrong == 0
     # The sequential reference: the job's own code, run alone afterwards, gives the same bits.
-    assert torch.equal(run_code(result["code"], lm).flatten(), torch.tensor(result["values"]))
+    assert torch.equal(run_code(result, lm).flatten(), torch.tensor(result["values"]))

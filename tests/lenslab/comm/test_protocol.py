@@ -50,7 +50,7 @@ def _without(message: dict, key: str) -> dict:
     return {k: v for k, v in message.items() if k != key}
 
 
-HOOKS = {"v": 3, "type": "list_hooks", "id": "a1", "model": "model"}
+HOOKS = {"v": 4, "type": "list_hooks", "id": "a1", "model": "model"}
 RUN = next(m for m in REQUEST_EXAMPLES if m["type"] == "run_patch")
 
 # (message, error code, words the message must contain, id the error names, type it names)
@@ -58,10 +58,10 @@ BAD = {
     "not an object": ([1, 2], "bad_message", "JSON object", None, None),
     "a string": ("list_models", "bad_message", "JSON object", None, None),
     "no version": (_without(HOOKS, "v"), "bad_message", "'v'", "a1", "list_hooks"),
-    "newer version": ({**HOOKS, "v": 4}, "unsupported_version", "version 3", "a1", "list_hooks"),
-    "older version": ({**HOOKS, "v": 2}, "unsupported_version", "version 3", "a1", "list_hooks"),
+    "newer version": ({**HOOKS, "v": 5}, "unsupported_version", "version 4", "a1", "list_hooks"),
+    "older version": ({**HOOKS, "v": 3}, "unsupported_version", "version 4", "a1", "list_hooks"),
     "lone surrogate in a prompt": (
-        {"v": 3, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["ok", "a\udc80"], "answers": []},
+        {"v": 4, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["ok", "a\udc80"], "answers": []},
         "bad_message", "'prompts[1]' is not valid Unicode text: a lone surrogate '\\udc80' at character 1", "a1", "tokenize",
     ),
     "boolean version": ({**HOOKS, "v": True}, "unsupported_version", "version", "a1", "list_hooks"),
@@ -78,13 +78,13 @@ BAD = {
     "model not a string": ({**HOOKS, "model": ["model"]}, "bad_message", "must be a string", "a1", "list_hooks"),
     "empty model": ({**HOOKS, "model": ""}, "bad_message", "must not be empty", "a1", "list_hooks"),
     "hook with spaces": (
-        {"v": 3, "type": "describe_hook", "id": "a1", "model": "m", "hook": "blocks.0 hook"},
+        {"v": 4, "type": "describe_hook", "id": "a1", "model": "m", "hook": "blocks.0 hook"},
         "bad_message", "'hook'", "a1", "describe_hook",
     ),
-    "job id not an integer": ({"v": 3, "type": "cancel", "id": "a1", "job_id": "1"}, "bad_message", "integer", "a1", "cancel"),
-    "job id a float": ({"v": 3, "type": "cancel", "id": "a1", "job_id": 1.5}, "bad_message", "integer", "a1", "cancel"),
-    "job id a boolean": ({"v": 3, "type": "get_result", "id": "a1", "job_id": True}, "bad_message", "integer", "a1", "get_result"),
-    "job id zero": ({"v": 3, "type": "cancel", "id": "a1", "job_id": 0}, "bad_message", ">= 1", "a1", "cancel"),
+    "job id not an integer": ({"v": 4, "type": "cancel", "id": "a1", "job_id": "1"}, "bad_message", "integer", "a1", "cancel"),
+    "job id a float": ({"v": 4, "type": "cancel", "id": "a1", "job_id": 1.5}, "bad_message", "integer", "a1", "cancel"),
+    "job id a boolean": ({"v": 4, "type": "get_result", "id": "a1", "job_id": True}, "bad_message", "integer", "a1", "get_result"),
+    "job id zero": ({"v": 4, "type": "cancel", "id": "a1", "job_id": 0}, "bad_message", ">= 1", "a1", "cancel"),
     "job not an object": ({**RUN, "job": "resid_pre"}, "bad_message", "must be an object", RUN["id"], "run_patch"),
     "unknown kind": ({**RUN, "job": {**RUN["job"], "kind": "everything"}}, "bad_message", "'job.kind' must be one of", RUN["id"], "run_patch"),
     "unknown metric": ({**RUN, "job": {**RUN["job"], "metric": "lambda l: l"}}, "bad_message", "'job.metric'", RUN["id"], "run_patch"),
@@ -93,15 +93,15 @@ BAD = {
     "prompt too long": ({**RUN, "job": {**RUN["job"], "clean_prompt": "a" * 4001}}, "bad_message", "at most 4000", RUN["id"], "run_patch"),
     "empty answer": ({**RUN, "job": {**RUN["job"], "correct_answer": ""}}, "bad_message", "must not be empty", RUN["id"], "run_patch"),
     "too many prompts": (
-        {"v": 3, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["a"] * 5, "answers": []},
+        {"v": 4, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["a"] * 5, "answers": []},
         "bad_message", "at most 4", "a1", "tokenize",
     ),
     "prompts not a list": (
-        {"v": 3, "type": "tokenize", "id": "a1", "model": "m", "prompts": "a", "answers": []},
+        {"v": 4, "type": "tokenize", "id": "a1", "model": "m", "prompts": "a", "answers": []},
         "bad_message", "must be an array", "a1", "tokenize",
     ),
     "a prompt not a string": (
-        {"v": 3, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["a", 3], "answers": []},
+        {"v": 4, "type": "tokenize", "id": "a1", "model": "m", "prompts": ["a", 3], "answers": []},
         "bad_message", "'prompts[1]'", "a1", "tokenize",
     ),
 }
@@ -125,7 +125,7 @@ def test_bad_requests_are_rejected_with_a_reason(case, schema_validator):
 def test_a_trailing_newline_does_not_pass_a_pattern(field, value):
     """Python's "$" also matches before a final newline; the kernel matches whole strings, as
     JSON Schema's ECMA-262 patterns do (python-jsonschema's re.search would let it through)."""
-    message = {"v": 3, "type": "describe_hook", "id": "a1", "model": "model", "hook": "blocks.0.hook_z", field: value}
+    message = {"v": 4, "type": "describe_hook", "id": "a1", "model": "model", "hook": "blocks.0.hook_z", field: value}
     with pytest.raises(p.ProtocolError) as info:
         p.parse_request(message)
     assert info.value.code == "bad_message" and f"'{field}'" in info.value.message
@@ -133,7 +133,7 @@ def test_a_trailing_newline_does_not_pass_a_pattern(field, value):
 
 def test_non_ascii_identifiers_are_model_names_and_other_text_is_not():
     for name in ("model", "modèle", "模型", "_m2", "ünïcödé"):
-        assert p.parse_request({"v": 3, "type": "list_hooks", "id": "a1", "model": name}).model == name  # type: ignore[attr-defined]
+        assert p.parse_request({"v": 4, "type": "list_hooks", "id": "a1", "model": name}).model == name  # type: ignore[attr-defined]
         assert p.is_model_name(name)
     for name in ("2model", "a b", "a-b", "model()", "a€"):
         assert not p.is_model_name(name)

@@ -20,10 +20,10 @@ def test_metric_function_equals_its_source_text(name):
     clean, corrupted, patched = _logits(0), _logits(1), _logits(2)
     incorrect = INCORRECT if spec.needs_incorrect else None
     function = spec.build(CORRECT, incorrect, clean, corrupted)
-    namespace = {"correct_token": CORRECT, "incorrect_token": incorrect, "clean_logits": clean, "corrupted_logits": corrupted}
-    exec(spec.source, namespace)
+    namespace = {"correct_token_7": CORRECT, "incorrect_token_7": incorrect, "clean_logits_7": clean, "corrupted_logits_7": corrupted}
+    exec(spec.source.format(s="_7"), namespace)
     for logits in (patched, clean, corrupted, _logits(3)):
-        assert torch.equal(function(logits), namespace["metric"](logits))
+        assert torch.equal(function(logits), namespace["metric_7"](logits))
     assert function(patched).shape == ()
 
 

@@ -90,29 +90,29 @@ def run(kc: Any, code: str) -> None:
 @pytest.mark.slow
 def test_the_target_exists_once_lenslab_is_loaded_and_runs_a_job(kernel):
     before = KernelPanel(kernel)
-    before.open({"v": 3, "type": "hello", "id": "k0"})
+    before.open({"v": 4, "type": "hello", "id": "k0"})
     assert before.next_event() == ("closed", None)  # P11: no target yet, the panel says "import lenslab"
 
     run(kernel, "%load_ext lenslab")
     panel = KernelPanel(kernel)
-    panel.open({"v": 3, "type": "hello", "id": "k1"})  # the first request rides on comm_open
+    panel.open({"v": 4, "type": "hello", "id": "k1"})  # the first request rides on comm_open
     (welcome,) = panel.until("welcome")
     assert welcome["id"] == "k1" and welcome["protocol"] == p.PROTOCOL_VERSION
 
-    panel.send({"v": 3, "type": "list_models", "id": "k2"})
+    panel.send({"v": 4, "type": "list_models", "id": "k2"})
     assert panel.until("models")[-1]["models"] == []
     run(kernel, SETUP)
-    panel.send({"v": 3, "type": "list_models", "id": "k3"})
+    panel.send({"v": 4, "type": "list_models", "id": "k3"})
     (model,) = panel.until("models")[-1]["models"]
     assert model["name"] == "model" and model["has_tokenizer"]
 
-    panel.send({"v": 3, "type": "exec", "id": "k4", "code": "import os"})
+    panel.send({"v": 4, "type": "exec", "id": "k4", "code": "import os"})
     error = panel.until("error")[-1]
     assert (error["id"], error["code"]) == ("k4", "unknown_type")
 
     job = {"model": "model", "kind": "heads_by_pos", "metric": "logit_diff", "clean_prompt": "Mary and John: John thanked",
            "corrupted_prompt": "Mary and John: Mary thanked", "correct_answer": " Mary", "incorrect_answer": " John"}
-    panel.send({"v": 3, "type": "run_patch", "id": "k5", "job": job})
+    panel.send({"v": 4, "type": "run_patch", "id": "k5", "job": job})
     events = panel.until("result")
     types = [e["type"] for e in events]
     assert types[0] == "job_started" and "progress" in types
@@ -260,5 +260,5 @@ def test_a_cell_and_sidebar_jobs_run_together_exactly_and_requests_are_answered_
     assert shell_reply(kernel, cell)["content"]["status"] == "ok"
     run(kernel, "gate_handle.remove()\nassert len(stacks) > 2 and forwards >= 30 and wrong == 0, (stacks, forwards, wrong)")
     # The job's numbers equal its own code, run alone afterwards (the sequential reference).
-    run(kernel, result["code"] + f"\nassert results.flatten().tolist() == {result['values']!r}")
+    run(kernel, result["code"] + f"\nassert results_{result['job']['job_id']}.flatten().tolist() == {result['values']!r}")
     run(kernel, "assert all(not hp.fwd_hooks and not hp.bwd_hooks for hp in model.hook_dict.values())")

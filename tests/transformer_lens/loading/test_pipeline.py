@@ -284,3 +284,73 @@ def test_a_misspelt_flag_gets_the_flag_it_resembles(gpt2_checkpoint_dir):
         HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), center_unembedd=True)
     with pytest.raises(TypeError, match=r"it is not a GPT2Config key, .*; did you mean 'n_embd'"):
         HookedTransformer.from_pretrained(str(gpt2_checkpoint_dir), n_embed=32)
+
+
+# ---- one pipeline for the three model classes ---------------------------------------------
+
+
+def _t5_dir(directory):
+    import transformers
+
+    config = transformers.T5Config(
+        vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=2, num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0
+    )
+    torch.manual_seed(0)
+    hf_model = transformers.T5ForConditionalGeneration(config).eval()
+    hf_model.save_pretrained(directory)
+    return hf_model
+
+
+def test_every_model_class_loads_through_the_one_streaming_pipeline(tmp_path, monkeypatch):
+    """HookedTransformer, HookedEncoder and HookedEncoderDecoder: one chain, meta-built, streamed layer by layer."""
+    import bert_checkpoints
+
+    from transformer_lens import HookedEncoder
+    from transformer_lens.hooked_encoder_decoder import HookedEncoderDecoder
+    from transformer_lens.loading import pipeline, streaming
+    from transformer_lens.loading.families import bert, t5
+
+    calls, chunks = [], []
+    real_load, real_stream = pipeline.load_pretrained, streaming.stream_into_model
+
+    def spy_load(model_class, family, *args, **kwargs):
+        calls.append((model_class, family))
+        return real_load(model_class, family, *args, **kwargs)
+
+    def spy_stream(model, source, cfg, **kwargs):
+        assert all(p.device.type == "meta" for p in model.parameters())  # built without weights
+        seen = list(source)
+        chunks.append([index for index, _ in seen])
+        return real_stream(model, iter(seen), cfg, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_pretrained", spy_load)
+    monkeypatch.setattr(streaming, "stream_into_model", spy_stream)
+    bert_dir = bert_checkpoints.save_bert(bert_checkpoints.build_bert(seed=2, vocab_size=64, num_hidden_layers=2, num_attention_heads=2, hidden_size=16, intermediate_size=32), tmp_path / "bert")
+    t5_hf = _t5_dir(tmp_path / "t5")
+    encoder = HookedEncoder.from_pretrained(str(bert_dir), device="cpu")
+    encoder_decoder = HookedEncoderDecoder.from_pretrained(str(tmp_path / "t5"), device="cpu")
+    decoder = HookedTransformer.from_pretrained("lenslab/attn-only-2l", device="cpu")
+    assert calls == [(HookedEncoder, bert), (HookedEncoderDecoder, t5), (HookedTransformer, None)]
+    assert chunks == [[-1, 0, 1]] * 3  # global tensors, then each block
+    for model in (encoder, encoder_decoder, decoder):
+        assert not model.training and all(p.device.type == "cpu" for p in model.parameters())
+    # Oracle: the Hugging Face T5 on the same weights.
+    tokens = torch.tensor([[5, 6, 7, 1]])
+    decoder_input = torch.tensor([[0, 9, 3]])
+    with torch.no_grad():
+        expected = t5_hf(input_ids=tokens, decoder_input_ids=decoder_input).logits
+    torch.testing.assert_close(encoder_decoder(tokens, decoder_input), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_family_restricted_classes_refuse_other_architectures_in_one_line(gpt2_checkpoint_dir):
+    from transformer_lens.hooked_encoder_decoder import HookedEncoderDecoder
+
+    with pytest.raises(ValueError, match=r"^Architecture GPT2LMHeadModel is not supported by HookedEncoderDecoder; supported: T5ForConditionalGeneration"):
+        HookedEncoderDecoder.from_pretrained(str(gpt2_checkpoint_dir), device="cpu")
+
+
+def test_loading_options_every_class_shares():
+    with pytest.raises(ValueError, match="Quantization .* not supported by HookedTransformer"):
+        HookedTransformer.from_pretrained("lenslab/attn-only-2l", load_in_4bit=True)
+    model = HookedTransformer.from_pretrained("lenslab/attn-only-2l", device="cpu", torch_dtype="float64")
+    assert model.cfg.dtype == torch.float64 and model.W_E.dtype == torch.float64

@@ -292,9 +292,48 @@ def _process_everything_in_float32(state_dict, cfg):
     return {k: v.to(cfg.dtype) for k, v in sd.items()}
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
-def test_half_precision_processing_equals_processing_everything_in_float32(checkpoint, dtype):
-    """Tensors no step touches skip the float32 copy; the result is still the all-float32 one."""
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=["fp32", "bf16", "fp16"])
+def test_processing_equals_processing_everything_in_float32(checkpoint, dtype):
+    """Tensors no step touches skip the float32 copy, RMSNorm models are processed weight by weight
+    in their final dtype; the result is still the all-float32 one (in float32, today's bits)."""
+    _assert_processing_is_the_float32_steps(checkpoint, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_processing_a_model_big_enough_for_blockwise_transposes(tmp_path, dtype):
+    """Weights of 60 x 60 elements and more are transposed by torch's blockwise copy (tiny ones are not)."""
+    config = dict(_LLAMA, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, head_dim=16)
+    dp.build_checkpoint("Llama", config, tmp_path, seed=5)
+    _assert_processing_is_the_float32_steps(tmp_path, dtype)
+
+
+def test_streamed_weights_are_writable_copies_not_the_files_map(checkpoint):
+    from transformer_lens.loading import tensor_source
+
+    model = HookedTransformer.from_pretrained_no_processing(str(checkpoint), device="cpu")
+    for param in model.parameters():
+        assert not tensor_source.is_mapped(param)
+        param.data.add_(1)  # a read-only file map would fault here
+
+
+@pytest.mark.parametrize("make", ["transpose", "heads", "merged_heads", "slice"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_contiguous_copy_is_a_new_tensor_with_the_cast_bits(make, dtype):
+    from transformer_lens.weight_processing import _contiguous_copy
+
+    source = torch.randn(96, 80, dtype=torch.float32)
+    view = {
+        "transpose": source.T,
+        "heads": source.view(4, 24, 80).transpose(1, 2),  # W_Q from q_proj
+        "merged_heads": source.view(96, 4, 20).permute(1, 2, 0),  # W_O from o_proj
+        "slice": source[:, ::2].T,
+    }[make]
+    out = _contiguous_copy(view, dtype)
+    assert out.is_contiguous() and out.data_ptr() != source.data_ptr()
+    assert torch.equal(out, view.to(dtype).contiguous())
+
+
+def _assert_processing_is_the_float32_steps(checkpoint, dtype):
     from transformer_lens import weight_processing as wp
 
     hf_config = hf_io.load_hf_config(checkpoint)

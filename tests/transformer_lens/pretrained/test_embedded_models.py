@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading import embedded
-from transformer_lens.pretrained import corpus
+from tools.train_tiny import corpus
 
 BOS = 0
 SPAN = 50
@@ -193,7 +193,7 @@ def test_shipped_files_fit_the_wheel_budget():
 
 def test_recorded_scores_are_what_the_shipped_weights_give(model):
     """config.json's training record (read by tutorial 2) matches a fresh measurement."""
-    from transformer_lens.pretrained import train_tiny
+    from tools.train_tiny import train as train_tiny
 
     recorded = embedded.read_model_config(model.cfg.model_name)["training"]["induction"]
     measured = train_tiny.induction_report(model, model.cfg.d_vocab)

@@ -7,7 +7,7 @@ next-sentence head are converted for the last two kinds and ``BertForPreTraining
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import einops
 import torch
@@ -24,6 +24,17 @@ NSP_ARCHITECTURES = ("BertForPreTraining", "BertForNextSentencePrediction")
 
 # BertConfig attributes that change the forward pass, with the only value we implement.
 _REQUIRED_HF_VALUES = {"position_embedding_type": "absolute", "is_decoder": False, "add_cross_attention": False}
+
+
+def load_warning(model_name: str, architecture: str) -> Optional[str]:
+    """What loading this checkpoint leaves out, said once at ``from_pretrained`` (None: nothing)."""
+    if architecture not in ENCODER_ONLY_ARCHITECTURES:
+        return None
+    return (
+        f"{model_name} is a {architecture} checkpoint with no MLM head: HookedEncoder loads the encoder only, "
+        "so return_type='logits' is unavailable; use return_type=None with run_with_cache or hooks, "
+        "or encoder_output() for the final residual stream"
+    )
 
 
 def official_name(name: str) -> str | None:

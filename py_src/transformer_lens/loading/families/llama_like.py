@@ -54,6 +54,13 @@ def sliding_window_config(hf_config: Any) -> dict[str, Any]:
     return dict(use_local_attn=True, window_size=window, attn_types=attn_types)
 
 
+def _plus(weight: torch.Tensor, offset: float) -> torch.Tensor:
+    """``weight + offset``; a meta stand-in (another layer's, while streaming) is its own result:
+    a meta add with a Python number runs torch's Python reference code, about 1 ms a call and
+    seconds on first use, for an output that is only looked at for its shape and dtype."""
+    return weight if weight.is_meta else weight + offset
+
+
 def convert_state_dict(
     hf_tensors: Mapping[str, torch.Tensor],
     cfg: HookedTransformerConfig,
@@ -70,8 +77,8 @@ def convert_state_dict(
     for layer in range(cfg.n_layers):
         src, dst = f"layers.{layer}.", f"blocks.{layer}."
         if norm_weights:
-            sd[dst + "ln1.w"] = hf[src + "input_layernorm.weight"] + norm_offset
-            sd[dst + "ln2.w"] = hf[src + "post_attention_layernorm.weight"] + norm_offset
+            sd[dst + "ln1.w"] = _plus(hf[src + "input_layernorm.weight"], norm_offset)
+            sd[dst + "ln2.w"] = _plus(hf[src + "post_attention_layernorm.weight"], norm_offset)
         for w_name, b_name, proj, heads in (
             ("W_Q", "b_Q", "q_proj", cfg.n_heads),
             ("W_K", "b_K", "k_proj", n_kv),
@@ -80,8 +87,8 @@ def convert_state_dict(
             sd[dst + "attn." + w_name] = linear_to_heads(hf[src + f"self_attn.{proj}.weight"], heads)
             sd[dst + "attn." + b_name] = bias_to_heads(hf.get(src + f"self_attn.{proj}.bias"), heads, cfg.d_head, embed)
         if cfg.use_qk_norm:
-            sd[dst + "attn.q_norm.w"] = hf[src + "self_attn.q_norm.weight"] + norm_offset
-            sd[dst + "attn.k_norm.w"] = hf[src + "self_attn.k_norm.weight"] + norm_offset
+            sd[dst + "attn.q_norm.w"] = _plus(hf[src + "self_attn.q_norm.weight"], norm_offset)
+            sd[dst + "attn.k_norm.w"] = _plus(hf[src + "self_attn.k_norm.weight"], norm_offset)
         sd[dst + "attn.W_O"] = linear_from_heads(hf[src + "self_attn.o_proj.weight"], cfg.n_heads)
         sd[dst + "attn.b_O"] = hf.get(src + "self_attn.o_proj.bias", torch.zeros(cfg.d_model, dtype=embed.dtype))
         if cfg.gated_mlp:
@@ -91,7 +98,7 @@ def convert_state_dict(
         sd[dst + "mlp.W_out"] = hf[src + "mlp.down_proj.weight"].T
         sd[dst + "mlp.b_out"] = hf.get(src + "mlp.down_proj.bias", torch.zeros(cfg.d_model, dtype=embed.dtype))
     if norm_weights:
-        sd["ln_final.w"] = hf["norm.weight"] + norm_offset
+        sd["ln_final.w"] = _plus(hf["norm.weight"], norm_offset)
     sd["unembed.W_U"] = hf.get("lm_head.weight", embed).T
     sd["unembed.b_U"] = torch.zeros(cfg.d_vocab_out, dtype=embed.dtype)
     return sd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transformer_lens.pretrained import corpus
+from tools.train_tiny import corpus
 
 
 def _fake_stdlib(root):

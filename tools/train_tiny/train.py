@@ -1,7 +1,7 @@
 """Train the embedded tiny models with our own HookedTransformer.
 
-Run ``python -m transformer_lens.pretrained.train_tiny`` to rebuild the shipped
-tokenizer and both models into ``pretrained/embedded/`` (about 30 minutes on 2
+Run ``python -m tools.train_tiny`` (from the repository root) to rebuild the shipped
+tokenizer and both models into ``py_src/transformer_lens/pretrained/embedded/`` (about 30 minutes on 2
 CPU cores). Everything is seeded; on the same machine, thread count and
 library versions a rerun gives the same files. The corpus is the running
 interpreter's stdlib (see :mod:`corpus`), so another Python version gives a
@@ -51,7 +51,7 @@ from tqdm import tqdm
 
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading import embedded
-from transformer_lens.pretrained import bpe, corpus
+from tools.train_tiny import bpe, corpus
 
 SPAN_RANGE = (3, 100)
 """Inclusive range of main-phase synthetic span lengths, drawn log-uniformly."""
@@ -582,6 +582,3 @@ def main(argv: list[str] | None = None) -> None:
         summary = {k: record["training"][k] for k in ("heldout_loss", "unigram_loss", "induction")}
         tqdm.write(f"{spec.name}: {json.dumps(summary)}")
 
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,8 @@ import torch
 
 from transformer_lens import HookedTransformer
 from transformer_lens.loading import embedded
-from transformer_lens.pretrained import bpe, train_tiny
+from tools.train_tiny import bpe
+from tools.train_tiny import train as train_tiny
 
 TINY = train_tiny.TinySpec(name="lenslab/attn-only-2l", attn_only=True, seed=7, d_model=32, n_heads=2, n_ctx=128)
 FEW_STEPS = train_tiny.TrainSettings(

@@ -1,0 +1,146 @@
+"""Attention view additions and side-by-side grids in a real JupyterLab and browser.
+
+Hovering a head thumbnail previews that head in the large view (click still selects it); the
+source/destination toggle shows the pattern transposed and syncs ``view_by`` to Python;
+``lenslab.show(a, b, same_scale=True)`` draws two grids with one colour bar scale.
+The pattern is written by hand, so what each view must show is known exactly.
+Screenshots land in test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TOKENS = ["A", "B", "C", "D"]
+SETUP = f'''
+import torch
+import lenslab
+tokens = {TOKENS!r}
+n = len(tokens)
+# Head 0 attends to the first token; head 1 to itself; head 2 to the previous token (the first to itself).
+pattern = torch.zeros(3, n, n)
+pattern[0, :, 0] = 1
+pattern[1] = torch.eye(n)
+pattern[2, 0, 0] = 1
+for d in range(1, n):
+    pattern[2, d, d - 1] = 1
+attn = lenslab.AttentionPatterns(tokens, pattern, head_names=["first", "self", "prev"])
+attn
+'''
+PAIR = (
+    "exact = torch.tensor([[12.0, -3.0], [0.5, 1.0]])\n"
+    "approx = torch.tensor([[9.0, -1.0], [0.0, -2.0]])\n"
+    "lenslab.show(exact, approx, kind='layer_head', same_scale=True, titles=['exact', 'attribution'])"
+)
+CELLS = [SETUP, PAIR, "print('VIEW_BY', attn.view_by, attn.selected_head)"]
+
+
+@pytest.fixture(scope="module")
+def nb(lab, browser, artifacts: Path):
+    from playwright.sync_api import expect
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "attention_views.ipynb")
+    context = browser.new_context(viewport={"width": 1800, "height": 1000})
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    page.goto(f"{lab.url}/lab/workspaces/attention-views-e2e/tree/attention_views.ipynb")  # its own workspace: no other test's tabs
+    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook or Run All does nothing
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    deadline = time.monotonic() + 180
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    while page.locator(".jp-OutputArea-output", has_text="VIEW_BY").count() == 0 or page.locator(".lenslab-widget").count() < 3:
+        if errors.count():
+            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(artifacts / "FAILED-attention-views.png"), full_page=True)
+            raise AssertionError("Run All did not finish")
+        page.wait_for_timeout(300)
+    yield page
+    context.close()
+
+
+def readout_for_last_token(w) -> str:
+    w.locator(".lenslab-token").nth(len(TOKENS) - 1).hover()
+    return w.locator(".lenslab-readout").inner_text()
+
+
+def test_hovering_a_thumbnail_previews_the_head_and_a_click_selects_it(nb, artifacts):
+    from playwright.sync_api import expect
+
+    w = nb.locator(".lenslab-widget.lenslab-attention").first
+    w.scroll_into_view_if_needed()
+    view = w.locator(".lenslab-attention-view")
+    name = w.locator(".lenslab-head-name")
+    expect(name).to_have_text("first")
+    thumbs = w.locator(".lenslab-thumb")
+    thumbs.nth(2).hover()
+    expect(name).to_have_text("prev")
+    expect(view).to_have_attribute("data-shown-head", "2")
+    expect(w.locator(".lenslab-preview-note")).to_contain_text("click to select")
+    assert thumbs.nth(0).get_attribute("aria-selected") == "true"  # previewing selects nothing
+    w.locator(".lenslab-attention-view").screenshot(path=str(artifacts / "attention-thumbnail-preview.png"))
+    # Leaving the thumbnails for the token strip shows the selected head again.
+    assert readout_for_last_token(w) == "first: \u201cD\u201d (3) attends to \u201cA\u201d (0) 1, \u201cB\u201d (1) 0, \u201cC\u201d (2) 0"
+    expect(name).to_have_text("first")
+    thumbs.nth(2).click()
+    expect(thumbs.nth(2)).to_have_attribute("aria-selected", "true")
+    w.locator(".lenslab-token").first.hover()
+    expect(name).to_have_text("prev")
+    assert readout_for_last_token(w).startswith("prev: \u201cD\u201d (3) attends to \u201cC\u201d (2) 1,")
+
+
+def test_the_toggle_shows_the_pattern_by_source_and_syncs_to_python(nb, artifacts):
+    from playwright.sync_api import expect
+
+    w = nb.locator(".lenslab-widget.lenslab-attention").first
+    toggle = w.locator(".lenslab-view-by")
+    expect(toggle).to_have_text("Rows: destination")
+    toggle.click()
+    expect(toggle).to_have_text("Rows: source")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(w.locator(".lenslab-plot-title")).to_contain_text("source \u2193 \u00b7 destination \u2192")
+    # Head "prev" by source: source C (2) is attended to by D (3) only.
+    w.locator(".lenslab-token").nth(2).hover()
+    expect(w.locator(".lenslab-readout")).to_have_text("prev: \u201cC\u201d (2) is attended to by \u201cD\u201d (3) 1, \u201cA\u201d (0) 0, \u201cB\u201d (1) 0")
+    # The heatmap is transposed: row 0 (source A) has its weight in column 1 (destination B).
+    canvas = w.locator(".lenslab-plot canvas.lenslab-heatmap-canvas")
+    cell = canvas.bounding_box()["width"] / len(TOKENS)
+    canvas.hover(position={"x": 1.5 * cell, "y": 0.5 * cell})
+    tip = w.locator(".lenslab-tooltip")
+    expect(tip).to_contain_text("weight")
+    text = re.sub(r"\s+", "", tip.inner_text())
+    assert "dest1\u201cB\u201d" in text and "src0\u201cA\u201d" in text and "weight1" in text, text
+    w.locator(".lenslab-attention-view").screenshot(path=str(artifacts / "attention-by-source.png"))
+
+    last = nb.locator(".jp-Notebook .jp-Cell").nth(len(CELLS) - 1)
+    last.locator(".jp-InputArea-editor").click()
+    nb.keyboard.press("Shift+Enter")
+    expect(nb.locator(".jp-OutputArea-output", has_text="VIEW_BY source 2")).to_have_count(1, timeout=30_000)
+
+
+def test_two_grids_shown_with_same_scale_share_their_colour_bar(nb, artifacts):
+    grids = nb.locator(".lenslab-widget.lenslab-patching")
+    assert grids.count() == 2
+    assert [grids.nth(i).locator(".lenslab-title").inner_text() for i in range(2)] == ["exact", "attribution"]
+    ticks = [grids.nth(i).locator(".lenslab-colorbar-tick").all_inner_texts() for i in range(2)]
+    assert ticks[0] == ticks[1] and ticks[0], ticks
+    # Both span ±12 (the exact grid's extreme), not ±9 for the attribution grid.
+    values = [float(t.replace("\u2212", "-")) for t in ticks[1]]
+    assert max(values) >= 10 and min(values) <= -10, ticks
+    boxes = [grids.nth(i).bounding_box() for i in range(2)]
+    assert boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"] - 1 and abs(boxes[1]["y"] - boxes[0]["y"]) < 2, boxes  # one row
+    grids.first.locator("xpath=ancestor::div[contains(@class, 'widget-hbox')][1]").screenshot(path=str(artifacts / "side-by-side-same-scale.png"))
+    assert nb.errors == []
