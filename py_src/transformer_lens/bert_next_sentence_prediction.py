@@ -33,7 +33,9 @@ class BertNextSentencePrediction:
     def to_tokens(self, input: list[str], move_to_device: bool = True, truncate: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Two sentences -> ``(tokens, token_type_ids, attention_mask)``, each ``"1 pos"``: ``[CLS] A [SEP] B [SEP]``."""
         if not isinstance(input, (list, tuple)) or len(input) != 2:
-            raise ValueError("next-sentence prediction takes exactly two sentences: a list [sentence_a, sentence_b]")
+            raise ValueError(
+                "Next sentence prediction task requires exactly two sentences: a list [sentence_a, sentence_b]"
+            )
         if self.model.tokenizer is None:
             raise ValueError("This model has no tokenizer: pass token ids and token_type_ids")
         max_length = self.model.cfg.n_ctx if truncate else None
@@ -60,7 +62,10 @@ class BertNextSentencePrediction:
             token_type_ids = text_types if token_type_ids is None else token_type_ids
             one_zero_attention_mask = text_mask if one_zero_attention_mask is None else one_zero_attention_mask
         elif token_type_ids is None:
-            raise ValueError("next-sentence prediction on token ids needs token_type_ids (0 for sentence A, 1 for sentence B)")
+            raise ValueError(
+                "You are using the NSP task without specifying token_type_ids: token ids need them "
+                "(0 for sentence A, 1 for sentence B)"
+            )
         else:
             tokens = input
         resid = self.model.encoder_output(tokens, token_type_ids, one_zero_attention_mask)

@@ -138,6 +138,9 @@ class HookedTransformerConfig:
     use_attention_sinks: bool = False  # gpt-oss: one learned logit per head competes in every softmax
     post_layer_norm: bool = False  # OPT-350m: ln1/ln2 follow attention/MLP (resid = ln(resid + out))
 
+    # Not a field: TransformerLensConfig (upstream's MLP-less base) turns the act_fn check off.
+    _requires_act_fn = True
+
     def __post_init__(self) -> None:
         _check_choice("normalization_type", self.normalization_type, NORMALIZATION_TYPES)
         _check_choice("positional_embedding_type", self.positional_embedding_type, POSITIONAL_EMBEDDING_TYPES)
@@ -149,9 +152,10 @@ class HookedTransformerConfig:
         if not self.attn_only:
             if self.d_mlp is None:
                 self.d_mlp = self.d_model * 4
-            if self.act_fn is None:
+            if self.act_fn is None and self._requires_act_fn:
                 raise CheckFailed("act_fn must be specified for non-attn-only models (e.g. act_fn='gelu_new')")
-            _check_choice("act_fn", self.act_fn, ACT_FNS)
+            if self.act_fn is not None:
+                _check_choice("act_fn", self.act_fn, ACT_FNS)
         if self.use_attn_scale and self.attn_scale == -1.0:
             self.attn_scale = math.sqrt(self.d_head)
         if self.initializer_range < 0:
@@ -227,8 +231,27 @@ def _check_choice(name: str, value: Any, choices: tuple) -> None:
         raise CheckFailed(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
-# Upstream 3.x's base of its config classes. LensLab has one config class, so it is the same class.
-TransformerLensConfig = HookedTransformerConfig
+class _AnyConfig(type):
+    """Every HookedTransformerConfig counts as a TransformerLensConfig (upstream's base class)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, HookedTransformerConfig)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, HookedTransformerConfig)
+
+
+@dataclass
+class TransformerLensConfig(HookedTransformerConfig, metaclass=_AnyConfig):
+    """Upstream 3.x's base config: the same fields, but ``act_fn`` is not required.
+
+    Upstream uses it where no MLP is built (key/value caches, weight processing). LensLab has one
+    config class; this subclass only drops the ``act_fn`` check, and any HookedTransformerConfig
+    passes ``isinstance(cfg, TransformerLensConfig)``, as it does upstream. A model built from one
+    with MLPs still needs an ``act_fn`` (its MLP says so).
+    """
+
+    _requires_act_fn = False
 
 # Upstream 3.x imports these from ``transformer_lens.config.hooked_transformer_config`` and
 # ``...transformer_lens_config`` (modules of a package there). Both dotted paths name this same module.

@@ -13,24 +13,51 @@ from transformer_lens.errors import CheckFailed
 from transformer_lens.kv_cache import HookedTransformerKeyValueCache
 
 
+def apply_repetition_penalty(
+    logits: torch.Tensor, tokens: torch.Tensor, penalty: float
+) -> torch.Tensor:
+    """``"batch d_vocab"`` logits with every token seen in ``"batch pos"`` tokens made less likely.
+
+    Hugging Face's rule: a seen token's positive logit is divided by ``penalty``, a negative one
+    multiplied by it (so ``penalty > 1`` always lowers it). Returns a new tensor.
+    """
+    if tokens.ndim == 1:
+        tokens = tokens[None]
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, tokens.to(logits.device).long(), True)
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)
+
+
 def sample_logits(
     final_logits: torch.Tensor,
     top_k: Optional[int] = None,
     top_p: Optional[float] = None,
     temperature: float = 1.0,
     freq_penalty: float = 0.0,
+    repetition_penalty: float = 1.0,
     tokens: Optional[torch.Tensor] = None,
     generator: Optional[torch.Generator] = None,
 ) -> torch.Tensor:
-    """Next token ids ``"batch"`` from ``"batch d_vocab"`` logits; temperature 0 means greedy."""
-    check_sampling_args(top_k, top_p, temperature, freq_penalty)
+    """Next token ids ``"batch"`` from ``"batch d_vocab"`` logits; temperature 0 means greedy.
+
+    ``repetition_penalty`` (Hugging Face's, 1.0 = off) and ``freq_penalty`` (minus
+    ``freq_penalty`` x the count of each token) both read the context ``tokens``; the repetition
+    penalty applies before the temperature, greedy decoding included.
+    """
+    check_sampling_args(top_k, top_p, temperature, freq_penalty, repetition_penalty)
+    if (freq_penalty != 0 or repetition_penalty != 1.0) and tokens is None:
+        raise CheckFailed("freq_penalty and repetition_penalty need the context tokens (tokens=...)")
+    if tokens is not None and tokens.ndim != 2:
+        raise CheckFailed(f"tokens must be [batch, pos] token ids, got shape {tuple(tokens.shape)}")
+    if repetition_penalty != 1.0:
+        final_logits = apply_repetition_penalty(final_logits, tokens, repetition_penalty)
     if temperature == 0.0:
         return final_logits.argmax(dim=-1)
     logits = final_logits.float() / temperature
-    if freq_penalty > 0 and tokens is not None:
+    if freq_penalty != 0:
         counts = torch.zeros_like(logits).scatter_add_(-1, tokens, torch.ones_like(tokens, dtype=logits.dtype))
         logits = logits - freq_penalty * counts
-    if top_k is not None and top_k > 0:
+    if top_k is not None:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p is not None and top_p < 1.0:
@@ -47,16 +74,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_sampling_args(top_k: Any, top_p: Any, temperature: Any, freq_penalty: Any) -> None:
-    """One-line ``ValueError``/``TypeError`` for sampling settings outside their meaning (upstream's ranges)."""
+def check_sampling_args(
+    top_k: Any, top_p: Any, temperature: Any, freq_penalty: Any, repetition_penalty: Any = 1.0
+) -> None:
+    """One-line error for sampling settings outside their meaning (upstream's ranges).
+
+    :class:`CheckFailed` is a ``ValueError`` and, as upstream asserts these, an ``AssertionError``.
+    """
     if not _is_number(temperature) or not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
+        raise CheckFailed(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
     if top_k is not None and (not isinstance(top_k, numbers.Integral) or isinstance(top_k, bool) or top_k < 1):
-        raise ValueError(f"top_k must be a positive integer (or None for no top-k filter), got {top_k!r}")
+        raise CheckFailed(f"top_k must be a positive integer (or None for no top-k filter), got {top_k!r}")
     if top_p is not None and (not _is_number(top_p) or not 0.0 < top_p <= 1.0):
-        raise ValueError(f"top_p must lie in (0, 1] (or be None for no nucleus filter), got {top_p!r}")
+        raise CheckFailed(f"top_p must lie in (0, 1] (or be None for no nucleus filter), got {top_p!r}")
     if not _is_number(freq_penalty) or not math.isfinite(freq_penalty):
-        raise ValueError(f"freq_penalty must be a finite number, got {freq_penalty!r}")
+        raise CheckFailed(f"freq_penalty must be a finite number, got {freq_penalty!r}")
+    if not _is_number(repetition_penalty) or not math.isfinite(repetition_penalty) or repetition_penalty <= 0:
+        raise CheckFailed(f"repetition_penalty must be a finite number > 0 (1.0 = off), got {repetition_penalty!r}")
 
 
 def check_generation_length(cfg: Any, prompt_length: int, max_new_tokens: Any) -> None:
@@ -99,15 +133,20 @@ def next_token_step(
     top_p: Optional[float],
     temperature: float,
     freq_penalty: float,
+    repetition_penalty: float = 1.0,
 ) -> torch.Tensor:
     """One decoding step, shared by decoders and encoder-decoders: the next token ``"batch"`` from the
     last position's logits ``"batch d_vocab"`` (sampled, or greedy without ``do_sample``).
 
-    ``generated`` ``"batch pos"`` (the tokens so far) feeds the frequency penalty. Rows already
+    ``generated`` ``"batch pos"`` (the tokens so far) feeds the frequency and repetition penalties. Rows already
     ``finished`` emit ``eos_ids[0]``; ``finished`` ``"batch"`` is updated in place.
     """
     if do_sample:
-        next_tokens = sample_logits(final_logits, top_k, top_p, temperature, freq_penalty, generated)
+        next_tokens = sample_logits(
+            final_logits, top_k, top_p, temperature, freq_penalty, repetition_penalty, tokens=generated
+        )
+    elif repetition_penalty != 1.0:  # greedy decoding is penalised too, as Hugging Face's
+        next_tokens = apply_repetition_penalty(final_logits, generated, repetition_penalty).argmax(dim=-1)
     else:
         next_tokens = final_logits.argmax(dim=-1)
     if eos_ids:
@@ -129,6 +168,7 @@ class GenerationMixin:
         top_p: Optional[float] = None,
         temperature: float = 1.0,
         freq_penalty: float = 0.0,
+        repetition_penalty: float = 1.0,
         use_past_kv_cache: bool = True,
         prepend_bos: Optional[bool] = None,
         padding_side: Optional[Literal["left", "right"]] = None,
@@ -152,7 +192,7 @@ class GenerationMixin:
         memory_budget.check_memory_mb(max_memory_mb)
         if return_type not in ("input", "str", "tokens"):
             raise ValueError(f"return_type must be 'input', 'str' or 'tokens', got {return_type!r}")
-        check_sampling_args(top_k, top_p, temperature, freq_penalty)
+        check_sampling_args(top_k, top_p, temperature, freq_penalty, repetition_penalty)
         text_input = isinstance(input, (str, list))
         if text_input:
             tokens, attention_mask = self._tokenize(input, prepend_bos, padding_side or "left")
@@ -191,7 +231,9 @@ class GenerationMixin:
                 logits = self(tokens, attention_mask=attention_mask)
             else:
                 logits = self(step_input, attention_mask=step_mask, past_kv_cache=cache)
-            next_tokens = next_token_step(logits[:, -1], tokens, finished, eos_ids, do_sample, top_k, top_p, temperature, freq_penalty)
+            next_tokens = next_token_step(
+                logits[:, -1], tokens, finished, eos_ids, do_sample, top_k, top_p, temperature, freq_penalty, repetition_penalty
+            )
             tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
             if attention_mask is not None:
                 attention_mask = torch.cat([attention_mask, torch.ones_like(next_tokens[:, None])], dim=1)

@@ -22,7 +22,7 @@ import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Literal, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -454,6 +454,26 @@ class HookedRootModule(HookIntrospectionMixin, nn.Module):
     def add_perma_hook(self, name: Union[str, Callable[[str], bool]], hook: HookFunction, dir: Direction = "fwd") -> list[LensHandle]:
         """A global hook that ``reset_hooks()`` keeps (unless ``including_permanent=True``)."""
         return self.add_hook(name, hook, dir=dir, is_permanent=True)
+
+    # Upstream's helpers for hooks added at the current context level (``self.context_level``,
+    # which code written against upstream sets while it runs nested hook contexts).
+    def _enable_hook_with_name(self, name: str, hook: HookFunction, dir: Direction) -> None:
+        self.mod_dict[name].add_hook(hook, dir=dir, level=getattr(self, "context_level", None))
+
+    def _enable_hooks_for_points(
+        self, hook_points: Iterable[tuple[str, HookPoint]], enabled: Callable[[str], bool], hook: HookFunction, dir: Direction
+    ) -> None:
+        level = getattr(self, "context_level", None)
+        for name, hook_point in hook_points:
+            if enabled(name):
+                hook_point.add_hook(hook, dir=dir, level=level)
+
+    def _enable_hook(self, name: Union[str, Callable[[str], bool]], hook: HookFunction, dir: Direction) -> None:
+        """``name`` a hook point's name, or a filter over every hook point's name."""
+        if isinstance(name, str):
+            self._enable_hook_with_name(name, hook, dir)
+        else:
+            self._enable_hooks_for_points(self.hook_dict.items(), name, hook, dir)
 
     def remove_all_hook_fns(
         self,

@@ -20,7 +20,7 @@ from transformer_lens.generation import GenerationMixin
 from transformer_lens.hook_points import HookPoint
 from transformer_lens.hooked_model_base import HookedModelBase
 from transformer_lens.hook_switches import HookSwitchesMixin
-from transformer_lens.kv_cache import HookedTransformerKeyValueCache
+from transformer_lens.kv_cache import HookedTransformerKeyValueCache, get_pos_offset
 from transformer_lens.loss import lm_cross_entropy_loss
 from transformer_lens.model_extras import ModelExtrasMixin
 from transformer_lens.tokenization import PaddingSide, TokenizationMixin
@@ -225,7 +225,7 @@ class HookedTransformer(
         if past_kv_cache is not None:
             step_mask = attention_mask if attention_mask is not None else torch.ones_like(tokens)
             attention_mask = past_kv_cache.append_attention_mask(step_mask)
-        offset = 0 if past_kv_cache is None else past_kv_cache.entries[0].past_keys.shape[1]
+        offset = get_pos_offset(past_kv_cache, tokens.shape[0])
         if self.cfg.use_hook_tokens:
             tokens = self.hook_tokens(tokens)
         residual = self.hook_embed(self.embed(tokens))

@@ -150,7 +150,8 @@ def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig) 
             sd[key] = sd[key] - sd[key].mean(dim=-1, keepdim=True)
 
     center("embed.W_E")
-    center("pos_embed.W_pos")
+    if cfg.positional_embedding_type != "rotary":  # a rotary model's stray W_pos is never added to the stream
+        center("pos_embed.W_pos")
     for layer in layers_in(sd, cfg):
         center(f"blocks.{layer}.attn.W_O")
         center(f"blocks.{layer}.attn.b_O")
@@ -455,9 +456,21 @@ class ProcessWeights:
             raise NotProvidedError("ProcessWeights with an architecture adapter (TransformerBridge) is not provided by LensLab")
 
     @staticmethod
+    def _keep_identity_norms(before: StateDict, after: StateDict) -> StateDict:
+        """Upstream's layout: a folded norm keeps its parameters, as ``w = 1`` and ``b = 0``.
+
+        LensLab's own pipeline drops them (its folded models build norms without weights); code
+        written against upstream's ``ProcessWeights`` finds them still there, now doing nothing.
+        """
+        for key, value in before.items():
+            if key not in after and key.endswith((".w", ".b")) and _is_norm_key(key):
+                after[key] = torch.ones_like(value) if key.endswith(".w") else torch.zeros_like(value)
+        return after
+
+    @staticmethod
     def fold_layer_norm(state_dict: StateDict, cfg: HookedTransformerConfig, fold_biases: bool = True, center_weights: bool = True, adapter: object = None) -> StateDict:
         ProcessWeights._no_adapter(adapter)
-        return fold_layer_norm(state_dict, cfg, fold_biases, center_weights)
+        return ProcessWeights._keep_identity_norms(state_dict, fold_layer_norm(state_dict, cfg, fold_biases, center_weights))
 
     @staticmethod
     def center_writing_weights(state_dict: StateDict, cfg: HookedTransformerConfig, adapter: object = None) -> StateDict:
@@ -491,9 +504,16 @@ class ProcessWeights:
         adapter: object = None,
     ) -> StateDict:
         ProcessWeights._no_adapter(adapter)
-        return process_state_dict(
+        processed = process_state_dict(
             state_dict, cfg, fold_ln, center_writing_weights, center_unembed, fold_value_biases, refactor_factored_attn_matrices
         )
+        return ProcessWeights._keep_identity_norms(state_dict, processed)
+
+
+def _is_norm_key(key: str) -> bool:
+    """``ln1``/``ln2``/``ln_final``/a SoLU MLP's ``mlp.ln`` parameter (the norms fold_layer_norm folds)."""
+    module = key.rpartition(".")[0]
+    return module == "ln_final" or module.endswith((".ln1", ".ln2", ".mlp.ln"))
 
 
 def _left_out(name: str) -> staticmethod:

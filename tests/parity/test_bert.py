@@ -224,8 +224,11 @@ def test_next_sentence_prediction_bad_input(nsp_checkpoint, device, tmp_path):
     directory, _ = nsp_checkpoint
     nsp = BertNextSentencePrediction(hooked_encoder().from_pretrained(str(directory), device=device))
     tokens, _, _ = batch(VOCAB, 2)
-    with pytest.raises(ValueError, match="needs token_type_ids"):
+    with pytest.raises(ValueError, match="without specifying token_type_ids"):
         nsp(tokens.to(device))
+    for sentences in (["only one"], ["one", "two", "three"]):
+        with pytest.raises(ValueError, match="requires exactly two sentences"):
+            nsp.to_tokens(sentences)
     mlm_only = bert_checkpoints.build_bert(seed=8, vocab_size=VOCAB, **SHAPES["1L-1H-d16"])
     bert_checkpoints.save_bert(mlm_only, tmp_path)
     with pytest.raises(ValueError, match="no next-sentence head") as error:

@@ -115,6 +115,7 @@ def test_generation_past_n_ctx_is_refused_before_generating(tiny, monkeypatch):
         (dict(top_k=-3), r"top_k must be a positive integer .*got -3"),
         (dict(top_k=2.5), r"top_k must be a positive integer .*got 2.5"),
         (dict(freq_penalty=float("nan")), r"freq_penalty must be a finite number, got nan"),
+        (dict(repetition_penalty=0.0), r"repetition_penalty must be a finite number > 0 .*got 0.0"),
     ],
 )
 def test_bad_sampling_arguments_are_named(tiny, monkeypatch, kwargs, message):
@@ -146,3 +147,63 @@ def test_zero_new_tokens_returns_the_input(tiny):
     tokens = tiny.to_tokens("Once upon a time")
     assert torch.equal(tiny.generate(tokens, max_new_tokens=0, verbose=False), tokens)
     assert tiny.generate("Once upon a time", max_new_tokens=0, verbose=False) == "Once upon a time"
+
+
+# ---- repetition penalty (Hugging Face's rule) ------------------------------------------------
+
+
+def test_repetition_penalty_equals_hugging_faces_processor():
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    from transformer_lens.generation import apply_repetition_penalty
+    from transformer_lens.utilities.logits_utils import _apply_repetition_penalty
+
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(3, 50, generator=generator)
+    tokens = torch.randint(0, 50, (3, 12), generator=generator)
+    for penalty in (0.7, 1.3, 4.0):
+        expected = RepetitionPenaltyLogitsProcessor(penalty)(tokens, logits.clone())
+        before = logits.clone()
+        assert torch.allclose(apply_repetition_penalty(logits, tokens, penalty), expected)
+        assert torch.equal(logits, before)  # a new tensor: the caller's logits are untouched
+    assert _apply_repetition_penalty is apply_repetition_penalty
+
+
+def test_repetition_penalty_steers_greedy_and_sampled_choices():
+    from transformer_lens.errors import CheckFailed
+    from transformer_lens.generation import sample_logits
+
+    logits = torch.tensor([[0.0, 10.0, 9.0, 0.0]])
+    seen = torch.tensor([[1, 1]])
+    assert sample_logits(logits, temperature=0.0).tolist() == [1]
+    assert sample_logits(logits, temperature=0.0, repetition_penalty=2.0, tokens=seen).tolist() == [2]
+    generator = torch.Generator().manual_seed(0)
+    picks = {int(sample_logits(logits * 5, repetition_penalty=100.0, tokens=seen, generator=generator)) for _ in range(50)}
+    assert picks == {2}
+    # A penalty needs the context it penalises: upstream asserts this, so the error is both kinds.
+    with pytest.raises(CheckFailed, match="need the context tokens"):
+        sample_logits(logits, freq_penalty=1.0)
+    with pytest.raises(AssertionError):
+        sample_logits(logits, repetition_penalty=1.5)
+    with pytest.raises(AssertionError, match="top_k must be a positive integer"):
+        sample_logits(logits, top_k=0)
+    # top_k above the vocabulary keeps every token (Hugging Face clamps it too).
+    assert sample_logits(logits, top_k=10, temperature=0.0).tolist() == [1]
+
+
+def test_generate_with_repetition_penalty_never_repeats_a_dominant_token(tiny):
+    prompt = tiny.to_tokens("Once upon a time")
+    plain = tiny.generate(prompt, max_new_tokens=6, do_sample=False, stop_at_eos=False, verbose=False)
+    penalised = tiny.generate(
+        prompt, max_new_tokens=6, do_sample=False, stop_at_eos=False, verbose=False, repetition_penalty=1e6
+    )
+    assert torch.equal(penalised[:, : prompt.shape[1]], prompt)
+    # With an overwhelming penalty every new greedy token is one not seen before in the row, as a
+    # hand-rolled greedy loop over the uncached forward picks it.
+    tokens = prompt
+    for _ in range(6):
+        final = tiny(tokens)[:, -1].clone()
+        final[0, tokens[0].unique()] = float("-inf")
+        tokens = torch.cat([tokens, final.argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(penalised, tokens)
+    assert plain.shape == penalised.shape

@@ -106,3 +106,15 @@ def test_add_caching_hooks_with_gradients(model, tokens):
     model.reset_hooks()
     assert set(cache) == {"blocks.1.hook_resid_pre", "blocks.1.hook_resid_pre_grad"}
     assert cache["blocks.1.hook_resid_pre_grad"].shape == cache["blocks.1.hook_resid_pre"].shape
+
+
+def test_enable_hook_adds_hooks_at_the_context_level(model, tokens):
+    seen = []
+    model.context_level = 2
+    model._enable_hook("blocks.0.hook_resid_pre", lambda t, hook: seen.append(hook.name), "fwd")
+    model._enable_hook(lambda name: name.endswith("hook_resid_post"), lambda t, hook: seen.append(hook.name), "fwd")
+    model(tokens)
+    assert seen == ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
+    assert model.hook_dict["blocks.0.hook_resid_pre"].has_hooks(level=2)
+    model.remove_all_hook_fns(level=2)
+    assert not any(hp.has_hooks() for hp in model.hook_points())

@@ -81,3 +81,39 @@ def test_bad_expert_configs_fail_in_one_line(overrides, message):
     with pytest.raises(ValueError, match=message) as error:
         _config(**overrides)
     assert "\n" not in str(error.value)
+
+
+def test_moe_takes_a_config_dict_as_upstreams_components_do():
+    from transformer_lens.components import MoE
+
+    cfg = _config()
+    fields = dict(d_model=16, d_mlp=12, d_head=4, n_layers=2, n_ctx=16, num_experts=5, experts_per_token=2, gated_mlp=True, act_fn="silu")
+    from_dict, from_cfg = MoE(fields), MoE(cfg)
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # a bare component's weights are uninitialised
+        for param in from_cfg.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator))
+    from_dict.load_state_dict(from_cfg.state_dict())
+    x = torch.randn(1, 3, 16, generator=torch.Generator().manual_seed(0))
+    assert from_dict.cfg.num_experts == 5 and torch.equal(from_dict(x), from_cfg(x))
+
+
+def test_upstreams_linear_layout_gpt_oss_moe_computes_what_our_moe_does():
+    from transformer_lens.components import GptOssMoE
+
+    cfg = _config(moe_style="gpt_oss")
+    ours = HookedTransformer(cfg).blocks[0].mlp
+    generator = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        for param in ours.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator))
+    linear = GptOssMoE(cfg)
+    with torch.no_grad():  # the same weights, as nn.Linear's [out, in]
+        linear.W_gate.weight.copy_(ours.W_gate.T)
+        linear.W_gate.bias.copy_(ours.b_gate)
+        for mine, theirs in zip(ours.experts, linear.experts):
+            for name in ("gate", "in", "out"):
+                getattr(theirs, f"W_{name}").weight.copy_(getattr(mine, f"W_{name}").T)
+                getattr(theirs, f"W_{name}").bias.copy_(getattr(mine, f"b_{name}"))
+    x = 3 * torch.randn(2, 5, 16, generator=generator)  # large enough that the clamps at 7 act
+    torch.testing.assert_close(linear(x), ours(x), atol=1e-4, rtol=1e-4)  # float32 sums in another order

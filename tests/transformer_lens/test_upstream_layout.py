@@ -136,7 +136,7 @@ UPSTREAM_PATHS = [
     ("transformer_lens.HookedTransformerConfig", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config", "HookedTransformerConfig", config.HookedTransformerConfig),
     ("transformer_lens.config.hooked_transformer_config", "HookedTransformerConfig", config.HookedTransformerConfig),
-    ("transformer_lens.config.transformer_lens_config", "TransformerLensConfig", config.HookedTransformerConfig),
+    ("transformer_lens.config.transformer_lens_config", "TransformerLensConfig", config.TransformerLensConfig),
     ("transformer_lens.FactoredMatrix", "FactoredMatrix", factored_matrix.FactoredMatrix),
     ("transformer_lens.HookedRootModule", "HookedRootModule", hook_points.HookedRootModule),
     ("transformer_lens.HookedEncoder", "HookedEncoder", hooked_encoder.HookedEncoder),
@@ -341,7 +341,6 @@ def test_attention_qk_ov_circuits(gelu):
     [
         ("transformer_lens", "HookedAudioEncoder"),
         ("transformer_lens", "TransformerBridgeConfig"),
-        ("transformer_lens.components", "GptOssMoE"),
         ("transformer_lens.components", "GatedMLP4Bit"),
         ("transformer_lens.tools.analysis", "direct_logit_attribution"),
         ("transformer_lens.loading_from_pretrained", "convert_neel_model_config"),
@@ -453,3 +452,10 @@ def test_hook_point_repr_and_handles_as_upstream():
     assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 2 fwd)"
     handle.hook.remove()  # upstream code removes hooks through the torch handle
     assert repr(point) == "HookPoint(name='blocks.0.hook_resid_post', 1 fwd)"
+
+
+def test_upstream_mlp_paths_we_do_not_provide_say_what_to_use():
+    from transformer_lens.components.mlps.gated_mlp_4bit import GatedMLP4Bit  # importable: code naming it loads
+
+    with pytest.raises(NotImplementedError, match="GatedMLP4Bit is not provided by LensLab: 4-bit"):
+        GatedMLP4Bit({"d_model": 8})

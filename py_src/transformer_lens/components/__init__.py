@@ -20,7 +20,6 @@ from transformer_lens.components.t5 import T5Attention, T5Block
 
 _NOT_PROVIDED = {
     "GatedMLP4Bit": "4-bit (bitsandbytes) weights are not supported; load in float16/bfloat16/float32",
-    "GptOssMoE": "gpt-oss's experts are LensLab's MoE (cfg.moe_style='gpt_oss'); use transformer_lens.components.MoE",
 }
 
 __all__ = [
@@ -51,6 +50,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "GptOssMoE":  # upstream's nn.Linear layout of gpt-oss's MoE, loaded on first use
+        from transformer_lens.components.mlps.gpt_oss_moe import GptOssMoE
+
+        return GptOssMoE
     if name in _NOT_PROVIDED:
         raise not_provided(f"transformer_lens.components.{name}", _NOT_PROVIDED[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

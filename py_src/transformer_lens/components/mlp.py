@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from transformer_lens.components.norms import make_mlp_norm
 from transformer_lens.components.xielu import XIELU, xielu
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.errors import CheckFailed
 from transformer_lens.hook_points import HookPoint
 
 
@@ -76,6 +77,8 @@ class CanBeUsedAsMLP(nn.Module):
     def select_activation_function(self) -> None:
         """Set ``act_fn`` from ``cfg.act_fn``; a ``*_ln`` activation also gets ``hook_mid`` and ``ln``."""
         name = self.cfg.act_fn
+        if name is None:  # a TransformerLensConfig (upstream's base config) may leave it unset
+            raise CheckFailed("act_fn must be specified for a model with MLPs (e.g. act_fn='gelu_new')")
         if name not in ACTIVATIONS:
             raise ValueError(f"act_fn {name!r} is not supported; supported: {', '.join(sorted(ACTIVATIONS))}")
         # A module when the activation has learned parameters (xIELU), so they load with the MLP.

@@ -15,7 +15,9 @@ _SUBMODULE_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "addmm": ("batch_addmm", "vanilla_addmm"),
     "attention": ("complex_attn_linear", "simple_attn_linear"),
+    "aliases": ("collect_aliases_recursive", "resolve_alias"),
     "attribute_utils": ("get_nested_attr", "set_nested_attr"),
+    "cache": ("get_pos_offset",),
     "components_utils": ("get_act_name",),
     "defaults_utils": ("USE_DEFAULT_VALUE", "LocallyOverridenDefaults", "override_or_use_default_value"),
     "devices": ("ModelWithCfg", "get_device", "move_to_and_update_config", "warn_if_mps"),
@@ -43,6 +45,7 @@ _SUBMODULE_NAMES: dict[str, tuple[str, ...]] = {
         "check_structure", "filter_dict_by_prefix", "get_corner", "get_cumsum_along_dim", "get_offset_position_ids",
         "is_lower_triangular", "is_square", "remove_batch_dim", "repeat_along_head_dimension", "to_numpy", "transpose",
     ),
+    "tracr": ("infer_tracr_output_label", "make_tracr_categorical_unembed"),
     "typed_module_list": ("TypedModuleList",),
     "tokenize_utils": (
         "get_attention_mask", "get_input_with_manually_prepended_bos", "get_tokenizer_with_bos",

@@ -6,9 +6,12 @@ from typing import Any, Optional
 
 import torch
 
-from transformer_lens.generation import sample_logits
+from transformer_lens.generation import apply_repetition_penalty, sample_logits
 
 __all__ = ["logits_to_df", "sample_logits"]
+
+# Upstream's private name for the same function (its tests and some user code import it).
+_apply_repetition_penalty = apply_repetition_penalty
 
 
 def logits_to_df(logits: torch.Tensor, tokenizer: Optional[Any] = None, top_k: Optional[int] = None) -> Any:

@@ -8,6 +8,8 @@ the tokens routed to it. See docs/hooks.md, "Per-family hook placement".
 
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -15,6 +17,13 @@ import torch.nn.functional as F
 from transformer_lens.components.mlp import ACTIVATIONS
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.hook_points import HookPoint
+
+
+def gpt_oss_glu(gate: torch.Tensor, pre: torch.Tensor, alpha: float = 1.702, limit: float = 7.0) -> torch.Tensor:
+    """gpt-oss's clamped GLU: ``(clamp(pre, -limit, limit) + 1) * g * sigmoid(alpha * g)``, ``g = min(gate, limit)``."""
+    gate = gate.clamp(max=limit)
+    pre = pre.clamp(min=-limit, max=limit)
+    return (pre + 1) * gate * torch.sigmoid(gate * alpha)
 
 
 class MoEExpert(nn.Module):
@@ -44,9 +53,8 @@ class MoEExpert(nn.Module):
         """``"routed_tokens d_model" -> "routed_tokens d_model"`` (before the routing weight)."""
         gate, pre = x @ self.W_gate, x @ self.W_in
         if self.gpt_oss:
-            gate = self.hook_gate(gate + self.b_gate).clamp(max=self.limit)
-            pre = self.hook_pre(pre + self.b_in).clamp(min=-self.limit, max=self.limit)
-            post = self.hook_post((pre + 1) * gate * torch.sigmoid(gate * self.alpha))
+            gate, pre = self.hook_gate(gate + self.b_gate), self.hook_pre(pre + self.b_in)
+            post = self.hook_post(gpt_oss_glu(gate, pre, self.alpha, self.limit))
             return self.hook_out(post @ self.W_out + self.b_out)
         post = self.hook_post(self.act_fn(self.hook_gate(gate)) * self.hook_pre(pre))
         return self.hook_out(post @ self.W_out)
@@ -55,8 +63,9 @@ class MoEExpert(nn.Module):
 class MoE(nn.Module):
     """Router plus ``num_experts`` experts; each token's output is the weighted sum of its chosen experts'."""
 
-    def __init__(self, cfg: HookedTransformerConfig) -> None:
+    def __init__(self, cfg: Union[dict, HookedTransformerConfig]) -> None:
         super().__init__()
+        cfg = HookedTransformerConfig.unwrap(cfg)  # upstream's components accept a dict too
         if not cfg.num_experts or not cfg.experts_per_token or not cfg.d_mlp:
             raise ValueError("a mixture-of-experts MLP needs num_experts, experts_per_token and d_mlp")
         self.cfg = cfg
