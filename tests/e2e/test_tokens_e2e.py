@@ -59,7 +59,7 @@ def nb(lab, browser, artifacts: Path):
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/tree/tokens.ipynb")
+    page.goto(f"{lab.url}/lab/workspaces/tokens-e2e/tree/tokens.ipynb")  # its own workspace: no other test's tabs
     expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()

@@ -76,7 +76,7 @@ def nb(lab, browser, artifacts: Path):
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/tree/widgets.ipynb")
+    page.goto(f"{lab.url}/lab/workspaces/widgets-e2e/tree/widgets.ipynb")  # its own workspace: no other test's tabs
     expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
     page.locator(".jp-Notebook .jp-Cell").first.click()  # P5: focus the notebook or Run All does nothing
     page.get_by_role("menuitem", name="Run", exact=True).click()
