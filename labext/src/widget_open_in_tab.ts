@@ -5,6 +5,7 @@
 // the same live widget model, rendered again at full size.
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import type { ISignal } from '@lumino/signaling';
 import { OPEN_IN_TAB_EVENT, OPEN_IN_TAB_MARKER } from '../../ts/core/open_in_tab';
 
 /** JupyterLab's own command (notebook-extension) that clones a cell's output area into a tab. */
@@ -62,12 +63,39 @@ export function listenForOpenInTab(doc: Document, tracker: TrackerLike, commands
   };
 }
 
+/** The parts of CommandRegistry that tell whether, and when, a command exists. */
+export interface RegistryLike extends CommandsLike {
+  hasCommand(id: string): boolean;
+  readonly commandChanged: ISignal<unknown, { id?: string; type: string }>;
+}
+
+/**
+ * Listens (and so shows the widgets' button) only once CREATE_OUTPUT_VIEW exists: Notebook 7
+ * loads this extension but has no such command, and a button that does nothing would mislead.
+ * The command normally is there already or arrives while plugins activate, before outputs render.
+ */
+export function listenWhenAvailable(doc: Document, tracker: TrackerLike, commands: RegistryLike): () => void {
+  let undo: (() => void) | null = null;
+  const start = (): void => {
+    if (!undo && commands.hasCommand(CREATE_OUTPUT_VIEW)) undo = listenForOpenInTab(doc, tracker, commands);
+  };
+  const onChanged = (_: unknown, change: { id?: string }): void => {
+    if (change.id === CREATE_OUTPUT_VIEW) start();
+  };
+  commands.commandChanged.connect(onChanged);
+  start();
+  return () => {
+    commands.commandChanged.disconnect(onChanged);
+    undo?.();
+  };
+}
+
 export const widgetOpenInTabPlugin: JupyterFrontEndPlugin<void> = {
   id: 'lenslab:widget-open-in-tab',
   description: "Lets a LensLab widget's toolbar open its cell output in a main-area tab.",
   autoStart: true,
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
-    listenForOpenInTab(document, tracker, app.commands);
+    listenWhenAvailable(document, tracker, app.commands);
   }
 };

@@ -1,6 +1,7 @@
 // "Open in tab" from a widget's toolbar (labext/src/widget_open_in_tab.ts): the event bubbling out of
 // a widget inside a notebook cell runs notebook:create-output-view for exactly that cell.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Signal } from '@lumino/signaling';
 import { OPEN_IN_TAB_EVENT, OPEN_IN_TAB_MARKER, openInTabAvailable } from '../../ts/core/open_in_tab';
 import {
   CREATE_OUTPUT_VIEW,
@@ -9,6 +10,7 @@ import {
   type TrackerLike,
   findCell,
   listenForOpenInTab,
+  listenWhenAvailable,
   openWidgetInTab
 } from '../src/widget_open_in_tab';
 
@@ -103,5 +105,47 @@ describe('listenForOpenInTab', () => {
     button.dispatchEvent(new CustomEvent(OPEN_IN_TAB_EVENT, { bubbles: true }));
     await settle();
     expect(commands.calls).toHaveLength(1);
+  });
+});
+
+describe('listenWhenAvailable', () => {
+  class FakeRegistry extends FakeCommands {
+    known = new Set<string>();
+    readonly commandChanged = new Signal<unknown, { id?: string; type: string }>(this);
+    hasCommand(id: string): boolean {
+      return this.known.has(id);
+    }
+    add(id: string): void {
+      this.known.add(id);
+      this.commandChanged.emit({ id, type: 'added' });
+    }
+  }
+
+  it('shows the button only once notebook:create-output-view exists (not in Notebook 7)', async () => {
+    const a = notebook('a.ipynb', 1);
+    const registry = new FakeRegistry();
+    const undo = listenWhenAvailable(document, tracker(a.panel), registry);
+    expect(openInTabAvailable()).toBe(false);
+    a.widgets[0].dispatchEvent(new CustomEvent(OPEN_IN_TAB_EVENT, { bubbles: true }));
+    await settle();
+    expect(registry.calls).toEqual([]);
+
+    registry.add('notebook:some-other-command');
+    expect(openInTabAvailable()).toBe(false);
+    registry.add(CREATE_OUTPUT_VIEW);
+    expect(openInTabAvailable()).toBe(true);
+    a.widgets[0].dispatchEvent(new CustomEvent(OPEN_IN_TAB_EVENT, { bubbles: true }));
+    await settle();
+    expect(registry.calls).toEqual([[CREATE_OUTPUT_VIEW, { path: 'a.ipynb', index: 0 }]]);
+    undo();
+    expect(openInTabAvailable()).toBe(false);
+  });
+
+  it('listens at once when the command is already there', () => {
+    const registry = new FakeRegistry();
+    registry.known.add(CREATE_OUTPUT_VIEW);
+    const undo = listenWhenAvailable(document, tracker(), registry);
+    expect(openInTabAvailable()).toBe(true);
+    undo();
   });
 });
