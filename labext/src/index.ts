@@ -11,6 +11,7 @@ import { createResultTab, resultTabId } from './resulttab';
 import { KernelBridge } from './kernel';
 import { SidebarModel } from './model';
 import { staticFallbackPlugin } from './static_fallback';
+import { widgetOpenInTabPlugin } from './widget_open_in_tab';
 import { CommandIDs, ICON_SVG, ILensLabSidebar, PLUGIN_ID, SIDEBAR_ID, WIDGET_VIEW_MIMETYPE } from './tokens';
 
 const lenslabIcon = new LabIcon({ name: 'lenslab:sidebar', svgstr: ICON_SVG });
@@ -89,4 +90,4 @@ const plugin: JupyterFrontEndPlugin<ILensLabSidebar> = {
   }
 };
 
-export default [plugin, staticFallbackPlugin];
+export default [plugin, staticFallbackPlugin, widgetOpenInTabPlugin];

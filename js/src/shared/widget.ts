@@ -3,6 +3,7 @@
 import type { AnyModel } from '@anywidget/types';
 import { h, now } from './dom';
 import { type Figure, exportButtons } from './export_image';
+import { OPEN_IN_TAB_EVENT, openInTabAvailable } from '../../../ts/core/open_in_tab';
 
 export interface Shell {
   root: HTMLDivElement;
@@ -16,7 +17,15 @@ export interface Shell {
 export function createShell(kind: string, figure: () => Figure, basename: () => string): Shell {
   const title = h('span', { class: 'lenslab-title' });
   const meta = h('span', { class: 'lenslab-meta' });
-  const toolbar = h('div', { class: 'lenslab-toolbar' }, title, meta, h('span', { class: 'lenslab-spacer' }), exportButtons(figure, basename));
+  const toolbar = h(
+    'div',
+    { class: 'lenslab-toolbar' },
+    title,
+    meta,
+    h('span', { class: 'lenslab-spacer' }),
+    openInTabButton(),
+    exportButtons(figure, basename),
+  );
   const error = h('div', { class: 'lenslab-error', role: 'alert' });
   error.hidden = true;
   const root = h('div', { class: `lenslab-widget lenslab-${kind}` }, toolbar, error);
@@ -31,6 +40,24 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
       error.hidden = !message;
     },
   };
+}
+
+/**
+ * "Open in tab": only when the LensLab JupyterLab extension listens (see ts/core/open_in_tab.ts);
+ * the click bubbles OPEN_IN_TAB_EVENT from the button up through the notebook cell to document.
+ */
+function openInTabButton(): HTMLButtonElement | null {
+  if (!openInTabAvailable()) return null;
+  const button = h('button', {
+    class: 'lenslab-button lenslab-open-tab',
+    type: 'button',
+    title: "Open this cell's output in a JupyterLab tab at full size",
+    text: 'Open in tab',
+  });
+  button.addEventListener('click', () => {
+    button.dispatchEvent(new CustomEvent(OPEN_IN_TAB_EVENT, { bubbles: true, composed: true }));
+  });
+  return button;
 }
 
 /**
