@@ -13,8 +13,8 @@ import re
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from lab_notebook import open_and_run_all
 
 pytestmark = pytest.mark.e2e
 
@@ -44,21 +44,8 @@ CELLS = [SETUP, PAIR, "print('VIEW_BY', attn.view_by, attn.selected_head)"]
 
 @pytest.fixture(scope="module")
 def nb(lab, browser, artifacts: Path):
-    from playwright.sync_api import expect
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "attention_views.ipynb")
     context = browser.new_context(viewport={"width": 1800, "height": 1000})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/workspaces/attention-views-e2e/tree/attention_views.ipynb")  # its own workspace: no other test's tabs
-    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook or Run All does nothing
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page = open_and_run_all(context, lab.url, lab.root, "attention_views.ipynb", CELLS)
     deadline = time.monotonic() + 180
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     while page.locator(".jp-OutputArea-output", has_text="VIEW_BY").count() == 0 or page.locator(".lenslab-widget").count() < 3:

@@ -12,8 +12,8 @@ import re
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from lab_notebook import open_and_run_all
 
 pytestmark = pytest.mark.e2e
 
@@ -44,13 +44,6 @@ CELLS = [SETUP, TIP, 'import json\nprint("RESULT=" + json.dumps({"tokens": str_t
 
 @pytest.fixture(scope="module")
 def page(lab, browser, artifacts: Path):
-    from playwright.sync_api import expect
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "circuitsvis.ipynb")
-
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     outside: list[str] = []
 
@@ -63,16 +56,8 @@ def page(lab, browser, artifacts: Path):
             route.abort()
 
     context.route("**/*", local_only)
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
+    page = open_and_run_all(context, lab.url, lab.root, "circuitsvis.ipynb", CELLS)
     page.outside = outside  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    # Its own workspace, so the widgets test (same server) does not find this notebook open.
-    page.goto(f"{lab.url}/lab/workspaces/circuitsvis-e2e/tree/circuitsvis.ipynb")
-    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook, or Run All does nothing
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     try:
         wait_for_render(page)
     except AssertionError:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab_notebook import open_and_run_all
 
 pytestmark = pytest.mark.e2e
 
@@ -49,21 +50,8 @@ FG = "e => getComputedStyle(e).color"
 
 @pytest.fixture(scope="module")
 def nb(lab, browser, artifacts: Path):
-    from playwright.sync_api import expect
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "tokens.ipynb")
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/workspaces/tokens-e2e/tree/tokens.ipynb")  # its own workspace: no other test's tabs
-    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page = open_and_run_all(context, lab.url, lab.root, "tokens.ipynb", CELLS)
     deadline = time.monotonic() + 180
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     done = page.locator(".jp-OutputArea-output", has_text="EXPECT")

@@ -10,8 +10,8 @@ import re
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from lab_notebook import open_and_run_all
 
 pytestmark = pytest.mark.e2e
 
@@ -65,22 +65,8 @@ N_WIDGETS = 5
 @pytest.fixture(scope="module")
 def nb(lab, browser, artifacts: Path):
     """The notebook opened in JupyterLab with every cell run and every widget rendered."""
-    from playwright.sync_api import expect
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "widgets.ipynb")
-
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(f"{lab.url}/lab/workspaces/widgets-e2e/tree/widgets.ipynb")  # its own workspace: no other test's tabs
-    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(timeout=90_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()  # P5: focus the notebook or Run All does nothing
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page = open_and_run_all(context, lab.url, lab.root, "widgets.ipynb", CELLS)
     try:
         wait_for_run_all(page)
     except AssertionError:
