@@ -316,43 +316,21 @@ def process_state_dict(
 
 
 def _final(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``_cast(tensor, dtype).contiguous()``, with no copy where it already is that."""
+    """``_cast(tensor, dtype)`` in the tensor's own layout: no copy where it already has that dtype.
+
+    A weight keeps the layout its checkpoint gave it (a per-head view of a Hugging Face
+    ``[out, in]`` matrix, say): the forward's matmuls take transposed operands as they are, and
+    copying 10^9 elements into another layout would cost most of a load. A cast of a dense tensor
+    keeps its strides (and is done in memory order). Only a tensor that repeats elements
+    (an ``expand``) is copied, since a parameter must own each element.
+    """
+    if any(stride == 0 and size > 1 for size, stride in zip(tensor.shape, tensor.stride())):
+        tensor = tensor.contiguous()
     if not tensor.is_floating_point():
-        return tensor.contiguous()
+        return tensor
     if tensor.dtype == torch.float64 and dtype != torch.float64:
         tensor = tensor.float()  # through float32, as _cast
-    if tensor.dtype == dtype and tensor.is_contiguous():
-        return tensor
-    return _contiguous_copy(tensor, dtype)
-
-
-def _contiguous_copy(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """A new contiguous ``tensor.to(dtype)``, fast for the layouts conversions make (transposes, per-head transposes).
-
-    torch copies a whole transposed matrix of one dtype blockwise, but a copy that also casts, or
-    a batch of transposes, element by element (several times slower): so cast in the tensor's own
-    layout first, and copy a batch of transposes as one matrix or one matrix at a time.
-    """
-    if tensor.dtype != dtype:
-        tensor = tensor.to(dtype)  # keeps a dense tensor's layout: a cast in memory order
-        if tensor.is_contiguous():
-            return tensor
-    out = torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
-    if tensor.dim() == 3:
-        if tensor.stride(0) == tensor.stride(1) * tensor.shape[1]:  # W_O: [n_heads * d_head, d_model] is one transpose
-            merged = tensor.flatten(0, 1)  # a view, as the first two dimensions merge
-            if _is_transpose(merged):
-                out.view(merged.shape).copy_(merged)
-                return out
-        if _is_transpose(tensor[0]):  # W_Q/W_K/W_V: one transpose per head
-            for head in range(tensor.shape[0]):
-                out[head].copy_(tensor[head])
-            return out
-    return out.copy_(tensor)
-
-
-def _is_transpose(tensor: torch.Tensor) -> bool:
-    return tensor.dim() == 2 and tensor.stride(0) == 1 and tensor.stride(1) == tensor.shape[0]
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
 
 
 # Processing by scaling: for RMSNorm models (and any model whose norms are not folded) every
@@ -397,24 +375,50 @@ def _rms_fold_scales(sd: StateDict, cfg: HookedTransformerConfig) -> dict[str, t
 
 
 def _scaled(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``(weight.float() * scale.float()[:, None]).to(dtype)``, contiguous, in two passes over it."""
-    if weight.dtype == dtype or dtype == torch.float32:
-        # The copy is exact (and new), and a product of (b)float16 tensors is computed in float32 and rounded once.
-        return _contiguous_copy(weight, dtype).mul_((scale if scale.dtype == dtype else scale.float())[:, None])
+    """``(weight.float() * scale.float()[:, None]).to(dtype)`` as one new tensor in ``weight``'s layout.
+
+    A product of two (b)float16 numbers is exact in float32, and torch computes it in float32 and
+    rounds once, as the cast of the float32 product does; an upcast to float32 is exact.
+    """
+    if weight.dtype == dtype:
+        return weight * (scale if scale.dtype == dtype else scale.float())[:, None]
+    if dtype == torch.float32:
+        return weight.to(dtype).mul_(scale.float()[:, None])  # the cast is a new tensor
     return _final(weight.float() * scale.float()[:, None], dtype)
 
 
-def _centred_unembed(w_u: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-    """``center_unembed`` of ``W_U`` (first scaled by ``ln_final``) through one float32 copy.
+# W_U is centred a block of d_model rows at a time through one reused float32 buffer of about this
+# size. Blocks are whole multiples of 64 rows: torch reduces every row on its own, in groups of up to
+# 64 rows (its widest vector width x 4), so such blocks give each row the whole tensor's bits
+# (tests/transformer_lens/loading/test_streaming.py checks this at several thread counts).
+UNEMBED_BLOCK_BYTES = 64 * 2**20
+_UNEMBED_ROW_MULTIPLE = 64
 
-    The copy keeps the layout ``W_U.float()`` has, so the mean over the vocabulary is summed in
-    the same order (the same bits); the other steps act on it in place.
+
+def _centred_unembed(w_u: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """``center_unembed`` of ``W_U`` (first scaled by ``ln_final``) in float32, with the whole tensor's bits.
+
+    Each block's float32 copy has the relative layout ``W_U.float()`` has (with ``W_U`` a view of
+    the ``[d_vocab, d_model]`` embedding, the vocabulary is the outer dimension), so each row's
+    mean is summed in the same order. Blocks need ``UNEMBED_BLOCK_BYTES`` of float32 instead of a
+    float32 copy of the whole matrix (1 GiB for Llama 3's), and a reused buffer costs no new
+    pages. The result keeps ``w_u``'s layout.
     """
-    weight = torch.empty_like(w_u, dtype=torch.float32).copy_(w_u)
-    if scale is not None:
-        weight.mul_(scale.float()[:, None])
-    weight.sub_(weight.mean(dim=-1, keepdim=True))
-    return _final(weight, dtype)
+    d_model, d_vocab = w_u.shape
+    rows = UNEMBED_BLOCK_BYTES // (4 * max(1, d_vocab))
+    rows = min(d_model, max(_UNEMBED_ROW_MULTIPLE, rows - rows % _UNEMBED_ROW_MULTIPLE))
+    vocab_outer = w_u.stride(0) < w_u.stride(1)
+    buffer = torch.empty((d_vocab, rows) if vocab_outer else (rows, d_vocab), dtype=torch.float32, device=w_u.device)
+    out = torch.empty_like(w_u, dtype=dtype)
+    for first in range(0, d_model, rows):
+        block = w_u[first : first + rows]
+        weight = buffer[:, : block.shape[0]].T if vocab_outer else buffer[: block.shape[0]]
+        weight.copy_(block)
+        if scale is not None:
+            weight.mul_(scale[first : first + rows].float()[:, None])
+        weight.sub_(weight.mean(dim=-1, keepdim=True))
+        out[first : first + rows].copy_(weight)
+    return out
 
 
 def _process_by_scaling(sd: StateDict, cfg: HookedTransformerConfig, steps: dict[str, bool]) -> StateDict:

@@ -22,7 +22,7 @@ from torch import nn
 
 from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
-from transformer_lens.loading.tensor_source import TensorSource, is_mapped, layer_of
+from transformer_lens.loading.tensor_source import TensorSource, layer_of
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ def stream_into_model(
     """
     own = {name: value.shape for name, value in model.state_dict(keep_vars=True).items()}  # buffers too
     loaded: set[str] = set()
+    held = _HeldMemory()
     for _, tensors in chunks:
         processed = weight_processing.process_state_dict(tensors, cfg, **processing)
         del tensors
@@ -173,7 +174,7 @@ def stream_into_model(
                 raise ValueError(f"Checkpoint does not match the model config: unexpected [{key!r}]")
             if own[key] != value.shape:
                 raise ValueError(f"Checkpoint tensor {key} has shape {tuple(value.shape)} but the config implies {tuple(own[key])}")
-        placed = {key: _placed(value, target_device(key, cfg, move_to_device)) for key, value in processed.items()}
+        placed = {key: held.own(_placed(value, target_device(key, cfg, move_to_device))) for key, value in processed.items()}
         del processed
         model.load_state_dict(placed, strict=False, assign=True)
         loaded.update(placed)
@@ -182,13 +183,52 @@ def stream_into_model(
 
 
 def _placed(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    # Parameters are contiguous, as after a copy into them (the forward's kernels see the same layout),
-    # and never a view of a checkpoint file's read-only map.
-    if tensor.device != device:
-        return tensor.to(device).contiguous()
-    if tensor.is_contiguous() and not is_mapped(tensor):
+    # A weight keeps the layout the checkpoint (or the processing step) gave it: a transposed or
+    # per-head view of a Hugging Face [out, in] matrix is what the forward's matmuls take as it is
+    # (as nn.Linear does), so no transpose is ever copied.
+    return tensor if tensor.device == device else tensor.to(device)
+
+
+class _HeldMemory:
+    """The memory the model's weights hold so far; a weight whose elements another already holds gets its own copy.
+
+    A converter may hand one checkpoint tensor to two weights (tied embeddings: ``W_E`` and
+    ``W_U = W_E.T``); TransformerLens keeps such weights apart, so an edit of one never shows in the
+    other. Disjoint views of one tensor (GPT-2's fused ``c_attn`` split into Q, K and V) stay views.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, int], list[torch.Tensor]] = {}
+
+    def own(self, tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.numel() == 0 or tensor.device.type == "meta":
+            return tensor
+        held = self._held.setdefault((str(tensor.device), tensor.untyped_storage().data_ptr()), [])
+        if any(_share_elements(tensor, other) for other in held):
+            return self.own(tensor.clone())  # clone keeps a dense tensor's layout
+        held.append(tensor)
         return tensor
-    return torch.empty(tensor.shape, dtype=tensor.dtype, device=device).copy_(tensor)
+
+
+def _span(tensor: torch.Tensor) -> tuple[int, int]:
+    """First and one-past-last element of ``tensor`` in its storage."""
+    last = sum((size - 1) * stride for size, stride in zip(tensor.shape, tensor.stride()))
+    return tensor.storage_offset(), tensor.storage_offset() + last + 1
+
+
+def _share_elements(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two views of one storage have an element in common (exactly, also for interleaved views)."""
+    (a_begin, a_end), (b_begin, b_end) = _span(a), _span(b)
+    if a.element_size() != b.element_size():  # one storage seen as two dtypes: compare byte ranges
+        return a_begin * a.element_size() < b_end * b.element_size() and b_begin * b.element_size() < a_end * a.element_size()
+    if not (a_begin < b_end and b_begin < a_end):
+        return False
+    if a.numel() == a_end - a_begin and b.numel() == b_end - b_begin:
+        return True  # both fill their spans with no gap, and the spans cross
+    begin = min(a_begin, b_begin)
+    marks = torch.zeros(max(a_end, b_end) - begin, dtype=torch.bool)
+    marks.as_strided(a.shape, a.stride(), a_begin - begin).fill_(True)
+    return bool(marks.as_strided(b.shape, b.stride(), b_begin - begin).any())
 
 
 def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:

@@ -6,10 +6,11 @@ streaming loader asks for real tensors of one layer at a time, so only that laye
 tensors are ever in memory.
 
 Safetensors files are read by their header (8-byte length, JSON of dtype/shape/offsets). Each
-tensor is a read-only memory map of its own bytes (the page cache's pages, no copy): loading
-reads it once, straight into the weight it becomes, and the map (with the pages it made
-resident) is released as soon as the last view of the tensor is dropped. ``is_mapped`` tells
-such borrowed tensors apart, so that no weight ends up aliasing the file.
+tensor is a private (copy-on-write) memory map of its own bytes, as Hugging Face loads them: its
+pages are the page cache's until something writes to them, and a write copies just the pages it
+touches, never the file. So a weight that needs no arithmetic (no cast, no weight processing)
+is the map itself, in the checkpoint's layout, read from disk only when first used; the map is
+released with the last view of it. ``is_mapped`` tells such tensors apart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import mmap
 import struct
-import warnings
+import weakref
 from pathlib import Path
 from typing import Iterator, Mapping, Optional
 
@@ -116,27 +117,27 @@ class SafetensorsSource(TensorSource):
 
 
 _PAGE = mmap.ALLOCATIONGRANULARITY
-# Fault every page in with the mmap call itself (Linux), not one fault per touched page.
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-_mapped_storages: "set[int]" = set()
+# Private and writable: writes copy pages (never reach the file). Not MAP_POPULATE: populating a
+# private writable map copies every page up front; read faults map the page cache's pages instead.
+_MAP_FLAGS = mmap.MAP_PRIVATE
+_MAP_PROT = mmap.PROT_READ | mmap.PROT_WRITE
+_mapped_storages: "weakref.WeakValueDictionary[int, mmap.mmap]" = weakref.WeakValueDictionary()
 
 
 def _mapped(entry: _Entry) -> torch.Tensor:
-    """The tensor's bytes as a read-only map of the file: no copy, no memory of our own."""
+    """The tensor's bytes as a copy-on-write map of the file: no copy, no memory of our own until written."""
     start = entry.begin - entry.begin % _PAGE
     with open(entry.file, "rb") as handle:
-        mapping = mmap.mmap(handle.fileno(), entry.end - start, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=start)
-    with warnings.catch_warnings():  # read-only memory: nothing writes to a borrowed tensor (is_mapped)
-        warnings.simplefilter("ignore", UserWarning)
-        raw = torch.frombuffer(mapping, dtype=torch.uint8)
-    _mapped_storages.add(raw.untyped_storage().data_ptr())
+        mapping = mmap.mmap(handle.fileno(), entry.end - start, flags=_MAP_FLAGS, prot=_MAP_PROT, offset=start)
+    raw = torch.frombuffer(mapping, dtype=torch.uint8)
+    _mapped_storages[raw.untyped_storage().data_ptr()] = mapping
     return raw[entry.begin - start :].view(entry.dtype).view(entry.shape)
 
 
 def is_mapped(tensor: torch.Tensor) -> bool:
-    """Whether ``tensor`` (or what it views) is a file map from a ``SafetensorsSource``: a weight must copy it.
+    """Whether ``tensor`` (or what it views) is a checkpoint file's map from a ``SafetensorsSource``.
 
-    (An address once mapped and later reused by an allocation only costs that tensor a copy.)
+    (The entry goes with the map, so an address later reused by an ordinary allocation is not mistaken.)
     """
     return tensor.device.type == "cpu" and tensor.untyped_storage().data_ptr() in _mapped_storages
 

@@ -91,7 +91,18 @@ def assert_same_bits(ours: dict[str, torch.Tensor], reference: dict[str, torch.T
 def test_streamed_weights_equal_the_eager_path_bit_for_bit(checkpoint, processed):
     model = HookedTransformer.from_pretrained(str(checkpoint), device="cpu", **{flag: processed for flag in FLAG_NAMES})
     assert_same_bits(model.state_dict(), eager_state_dict(checkpoint, processed))
-    assert all(param.is_contiguous() for param in model.parameters())
+    assert_no_two_weights_share_an_element(model)
+
+
+def assert_no_two_weights_share_an_element(model):
+    """Every weight owns its elements (tied embeddings are two weights, as upstream), whatever its layout:
+    a write to one weight leaves every other unchanged."""
+    params = dict(model.named_parameters())
+    for name, param in params.items():
+        before = {other: value.detach().clone() for other, value in params.items() if other != name}
+        param.data.add_(1)
+        for other, value in before.items():
+            assert torch.equal(params[other].detach(), value), f"{name} and {other} share memory"
 
 
 def assert_reads_one_layer_at_a_time(load, monkeypatch):
@@ -300,37 +311,64 @@ def test_processing_equals_processing_everything_in_float32(checkpoint, dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
-def test_processing_a_model_big_enough_for_blockwise_transposes(tmp_path, dtype):
-    """Weights of 60 x 60 elements and more are transposed by torch's blockwise copy (tiny ones are not)."""
+def test_processing_a_model_big_enough_for_vectorised_kernels(tmp_path, dtype):
+    """Weights of 64 x 64 elements and more, where torch's kernels take their vectorised paths."""
     config = dict(_LLAMA, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, head_dim=16)
     dp.build_checkpoint("Llama", config, tmp_path, seed=5)
     _assert_processing_is_the_float32_steps(tmp_path, dtype)
 
 
-def test_streamed_weights_are_writable_copies_not_the_files_map(checkpoint):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("vocab_outer", [True, False], ids=["embedding-view", "contiguous"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=["fp32", "bf16", "fp16"])
+def test_unembed_centred_in_blocks_has_the_whole_tensors_bits(vocab_outer, dtype, threads, monkeypatch):
+    """Oracle: the float32 steps on the whole tensor (scale by ln_final, subtract the mean over the
+    vocabulary, cast), at the same thread count; blocks of 64 and 128 rows, and a short last block."""
+    from transformer_lens import weight_processing as wp
+
+    generator = torch.Generator().manual_seed(7)
+    d_model, d_vocab = 200, 20011
+    source = torch.randn(d_vocab, d_model, generator=generator).to(dtype)
+    w_u = source.T if vocab_outer else source.T.contiguous()
+    scale = (1 + 0.1 * torch.randn(d_model, generator=generator)).to(dtype)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        whole = torch.empty_like(w_u, dtype=torch.float32).copy_(w_u) * scale.float()[:, None]
+        expected = (whole - whole.mean(dim=-1, keepdim=True)).to(dtype)
+        for rows in (64, 128, d_model):
+            monkeypatch.setattr(wp, "UNEMBED_BLOCK_BYTES", 4 * d_vocab * rows)
+            out = wp._centred_unembed(w_u, scale, dtype)
+            assert out.stride() == w_u.stride() and torch.equal(out, expected), rows
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_unprocessed_weights_are_copy_on_write_maps_of_the_file_and_writes_never_reach_it(checkpoint):
     from transformer_lens.loading import tensor_source
 
+    files = {path: path.read_bytes() for path in checkpoint.glob("*.safetensors")}
     model = HookedTransformer.from_pretrained_no_processing(str(checkpoint), device="cpu")
+    mapped = [name for name, param in model.named_parameters() if tensor_source.is_mapped(param)]
+    assert "blocks.0.attn.W_O" in mapped  # no cast and no processing: the checkpoint's own pages, not a copy
+    before = {name: param.detach().clone() for name, param in model.named_parameters()}
     for param in model.parameters():
-        assert not tensor_source.is_mapped(param)
-        param.data.add_(1)  # a read-only file map would fault here
+        param.data.add_(1)  # a read-only map would fault here
+    assert all(path.read_bytes() == content for path, content in files.items())
+    for name, param in model.named_parameters():
+        assert torch.equal(param.detach(), before[name] + 1), name  # no weight saw another's write
+    reloaded = dict(HookedTransformer.from_pretrained_no_processing(str(checkpoint), device="cpu").named_parameters())
+    for name, value in before.items():
+        assert torch.equal(reloaded[name].detach(), value), name
 
 
-@pytest.mark.parametrize("make", ["transpose", "heads", "merged_heads", "slice"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_contiguous_copy_is_a_new_tensor_with_the_cast_bits(make, dtype):
-    from transformer_lens.weight_processing import _contiguous_copy
-
-    source = torch.randn(96, 80, dtype=torch.float32)
-    view = {
-        "transpose": source.T,
-        "heads": source.view(4, 24, 80).transpose(1, 2),  # W_Q from q_proj
-        "merged_heads": source.view(96, 4, 20).permute(1, 2, 0),  # W_O from o_proj
-        "slice": source[:, ::2].T,
-    }[make]
-    out = _contiguous_copy(view, dtype)
-    assert out.is_contiguous() and out.data_ptr() != source.data_ptr()
-    assert torch.equal(out, view.to(dtype).contiguous())
+def test_tied_embeddings_load_as_two_weights(tmp_path):
+    """Hugging Face ties lm_head to the embedding; TransformerLens keeps W_U apart from W_E."""
+    dp.build_checkpoint("Llama", dict(_LLAMA, tie_word_embeddings=True), tmp_path, seed=3)
+    model = HookedTransformer.from_pretrained_no_processing(str(tmp_path), device="cpu")
+    assert torch.equal(model.W_U, model.W_E.T)
+    model.W_E.data.zero_()
+    assert model.W_U.abs().sum() > 0
 
 
 def _assert_processing_is_the_float32_steps(checkpoint, dtype):
