@@ -151,7 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lenslab-bench"))
     parser.add_argument("--only", choices=sorted(CHECKPOINTS))
-    parser.add_argument("--reps", type=int, default=1, help="fresh processes per case; the median is shown")
+    parser.add_argument("--reps", type=int, default=3, help="fresh processes per case; the median is shown")
     args = parser.parse_args()
     rows = []
     for name, (_, dtype) in CHECKPOINTS.items():
@@ -159,10 +159,11 @@ def main() -> None:
             continue
         directory = checkpoint_dir(args.cache, name)
         shard_mib = max(f.stat().st_size for f in directory.glob("*.safetensors")) / 2**20
-        results = {}
-        for loader in LOADERS:
-            runs = [measure(directory, loader, dtype) for _ in range(args.reps)]
-            results[loader] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        runs: dict[str, list[dict]] = {loader: [] for loader in LOADERS}
+        for _ in range(args.reps):  # interleaved, so machine noise lands on every loader alike
+            for loader in LOADERS:
+                runs[loader].append(measure(directory, loader, dtype))
+        results = {loader: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for loader, rs in runs.items()}
         hf = results["hf"]
         for loader, label in LOADERS.items():
             r = results[loader]

@@ -151,7 +151,13 @@ class Attention(AbstractAttention):
         key = tuple((id(t), t._version) for t in sources)
         if self._fused_cache is not None and self._fused_cache[0] == key and not torch.is_grad_enabled():
             return self._fused_cache[1], self._fused_cache[2]
-        weight = torch.cat([w.permute(1, 0, 2).reshape(self.cfg.d_model, -1) for w in sources[:3]], dim=1)
+        pieces = [w.permute(1, 0, 2).reshape(self.cfg.d_model, -1) for w in sources[:3]]
+        if all(piece.stride(0) == 1 for piece in pieces):
+            # Weights in Hugging Face's [out, in] layout (views of q/k/v_proj): stack their rows, a
+            # plain copy, and hand the matmul the transpose, as nn.Linear does.
+            weight = torch.cat([piece.T for piece in pieces]).T
+        else:
+            weight = torch.cat(pieces, dim=1)
         bias = torch.cat([b.reshape(-1) for b in sources[3:]])
         if not torch.is_grad_enabled():
             self._fused_cache = (key, weight, bias)

@@ -212,8 +212,9 @@ class _HeldMemory:
 
 def _span(tensor: torch.Tensor) -> tuple[int, int]:
     """First and one-past-last element of ``tensor`` in its storage."""
-    last = sum((size - 1) * stride for size, stride in zip(tensor.shape, tensor.stride()))
-    return tensor.storage_offset(), tensor.storage_offset() + last + 1
+    last = sum((int(size) - 1) * int(stride) for size, stride in zip(tensor.shape, tensor.stride()))
+    first = int(tensor.storage_offset())
+    return first, first + last + 1
 
 
 def _share_elements(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -36,22 +36,23 @@ def run(tokens, out, **kwargs):
 
 
 def check_complete(out, model, tokens, oracle):
+    """``model``: ``worker_model``, loaded on one thread as the workers load it."""
     store = open_store(out)  # verifies checksums and that the shards tile 0..n_seqs once
     assert torch.equal(store.tokens(), tokens)
-    expected = oracle(model, tokens, HOOKS, batch_size=2)
+    expected = oracle(model, tokens, HOOKS, batch_size=2, threads=1)
     for hook in HOOKS:
         torch.testing.assert_close(store[hook], expected[hook], atol=1e-6, rtol=0)
     return store
 
 
-def test_two_workers_equal_run_with_cache(ray_cluster, model, tokens, oracle, tmp_path):
+def test_two_workers_equal_run_with_cache(ray_cluster, worker_model, tokens, oracle, tmp_path):
     out = run(tokens, tmp_path / "h")
-    store = check_complete(out, model, tokens, oracle)
+    store = check_complete(out, worker_model, tokens, oracle)
     pids = {json.loads((out / (s["file"] + ".json")).read_text())["worker_pid"] for s in store.shards}
     assert len(pids) == 2 and os.getpid() not in pids  # both worker processes took shards
 
 
-def test_disk_full_in_a_worker_then_resume(ray_cluster, model, tokens, oracle, tmp_path):
+def test_disk_full_in_a_worker_then_resume(ray_cluster, worker_model, tokens, oracle, tmp_path):
     out = tmp_path / "h"
 
     def disk_full(path, rows):
@@ -63,10 +64,10 @@ def test_disk_full_in_a_worker_then_resume(ray_cluster, model, tokens, oracle, t
     assert "\n" not in str(info.value)
     assert not (out / "shard-000005.safetensors").exists()
     assert not list(out.glob(".tmp-*"))
-    check_complete(run(tokens, out), model, tokens, oracle)
+    check_complete(run(tokens, out), worker_model, tokens, oracle)
 
 
-def test_kill_9_of_a_worker_mid_run(ray_cluster, model, tokens, oracle, tmp_path):
+def test_kill_9_of_a_worker_mid_run(ray_cluster, worker_model, tokens, oracle, tmp_path):
     out = tmp_path / "h"
     killed = []
 
@@ -88,7 +89,7 @@ def test_kill_9_of_a_worker_mid_run(ray_cluster, model, tokens, oracle, tmp_path
     run(tokens, out, _fault=slow)  # Ray restarts the actor and retries its unfinished shards
     watcher.join()
     assert killed, "no worker was killed"
-    store = check_complete(out, model, tokens, oracle)
+    store = check_complete(out, worker_model, tokens, oracle)
     assert len(store.shards) == 12
     computed = []
     run(tokens, out, _fault=lambda path, rows: computed.append(path.name))
@@ -107,7 +108,7 @@ print("finished")
 """
 
 
-def test_kill_9_of_the_driver_then_rerun(ray_cluster, model, tokens, oracle, tmp_path):
+def test_kill_9_of_the_driver_then_rerun(ray_cluster, worker_model, tokens, oracle, tmp_path):
     out = tmp_path / "h"
     torch.save(tokens, tmp_path / "tokens.pt")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH")) if p)}
@@ -133,4 +134,4 @@ def test_kill_9_of_the_driver_then_rerun(ray_cluster, model, tokens, oracle, tmp
     assert 2 <= done_before < 12
     with pytest.raises(HarvestError, match="incomplete"):
         open_store(out)
-    check_complete(run(tokens, out), model, tokens, oracle)
+    check_complete(run(tokens, out), worker_model, tokens, oracle)
