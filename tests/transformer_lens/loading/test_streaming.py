@@ -172,11 +172,21 @@ def test_sharded_checkpoint_and_bfloat16_from_float32(tmp_path):
         assert_same_bits(half.state_dict(), eager_state_dict(tmp_path / "one", processed, torch.bfloat16))
 
 
-def test_hf_model_tensors_are_reused_where_the_conversion_is_a_view(tmp_path):
+def test_hf_model_tensors_are_reused_not_copied(tmp_path):
+    """Every weight is a view of the Hugging Face model's tensor, transposed and per-head ones included."""
     prefix, kwargs = FAMILIES["llama"]
     hf_model = dp.build_checkpoint(prefix, kwargs, tmp_path, seed=1)
     model = HookedTransformer.from_pretrained_no_processing(str(tmp_path), hf_model=hf_model, device="cpu")
-    assert model.W_E.data_ptr() == hf_model.model.embed_tokens.weight.data_ptr()
+    hf_layer = hf_model.model.layers[1]
+    pairs = [
+        (model.W_E, hf_model.model.embed_tokens.weight),
+        (model.blocks[1].attn.W_Q, hf_layer.self_attn.q_proj.weight),
+        (model.blocks[1].attn.W_O, hf_layer.self_attn.o_proj.weight),
+        (model.blocks[1].mlp.W_in, hf_layer.mlp.up_proj.weight),
+        (model.blocks[1].mlp.W_out, hf_layer.mlp.down_proj.weight),
+    ]
+    for ours, theirs in pairs:
+        assert ours.untyped_storage().data_ptr() == theirs.untyped_storage().data_ptr()
     assert_same_bits(model.state_dict(), eager_state_dict(tmp_path, processed=False))
 
 
