@@ -12,7 +12,9 @@ figure reported is that peak minus the RSS after the imports (what loading itsel
 Hugging Face maps the files and reads a weight only when it is first used, so a second HF row
 also touches every page of every weight after loading: what using the model would cost.
 The target (issue 16) is a peak of at most 1.2x the final parameter bytes plus the largest
-shard, with weight processing on, and a load time at most 1.3x Hugging Face's.
+shard, with weight processing on, and a load time at most 1.3x Hugging Face's. The loaders run
+interleaved (HF, HF + read, ours, ours unprocessed, then again), ``--reps`` rounds (default 3),
+and each figure is the median.
 
     python bench/load_memory.py [--cache DIR] [--only gpt2-124m|llama-1b] [--reps N]
 """
@@ -179,8 +181,10 @@ def main() -> None:
               f"{peak_ratio:.2f}x | {time_ratio:.2f}x | {cpu_ratio:.2f}x")
     print("peak = ru_maxrss minus RSS after imports, fresh process per case; target = 1.2 x params + largest shard "
           "(ours, processing on); time target 1.3x HF. HF memory-maps the files, so its load reads no weight until "
-          "used: the 'every weight page read' row shows that cost. Shared 2-core machine: timings are noisy; CPU time "
-          "(user + system, all threads) is the steadier comparison there.")
+          "used: the 'every weight page read' row shows that cost. Loaders interleaved, median of --reps rounds. On a "
+          "virtual machine that hands free memory back to its host, the first write to fresh memory is slow and varies, "
+          "so a loader that writes new weights (ours, processing on) varies more than one that maps files; CPU time "
+          "(user + system, all threads) is the steadier comparison.")
 
 
 if __name__ == "__main__":
