@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import spec from '../../../py_src/lenslab/widgets/colorscale.json';
 import {
+  BLACK_TEXT_ABOVE,
   DIVERGING_STOPS,
   LUT_SIZE,
   NAN_COLOR,
@@ -8,6 +10,7 @@ import {
   colorOf,
   divergingScale,
   formatValue,
+  luminance,
   lutIndex,
   niceTicks,
   paintValues,
@@ -17,6 +20,37 @@ import {
 } from './colorscale';
 
 const css = (rgb: readonly number[]): string => `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+
+// The constants' one definition is colorscale.json, which the static HTML copies (Python,
+// lenslab/widgets/_colors.py, checked by tests/lenslab/test_colors.py) load too.
+describe('constants', () => {
+  it('are the values of py_src/lenslab/widgets/colorscale.json', () => {
+    expect(SEQUENTIAL_STOPS).toEqual(spec.sequential_stops.value);
+    expect(DIVERGING_STOPS).toEqual(spec.diverging_stops.value);
+    expect(NAN_COLOR).toEqual(spec.nan_color.value);
+    expect(LUT_SIZE).toBe(spec.lut_size.value);
+    expect(BLACK_TEXT_ABOVE).toBe(spec.black_text_above.value);
+  });
+
+  it('describe themselves', () => {
+    const { description, ...entries } = spec;
+    expect(description).toMatch(/colorscale\.ts/);
+    expect(Object.keys(entries).sort()).toEqual(['black_text_above', 'diverging_stops', 'lut_size', 'nan_color', 'sequential_stops']);
+    for (const entry of Object.values(entries)) {
+      expect(Object.keys(entry).sort()).toEqual(['description', 'value']);
+      expect(entry.description.trim()).not.toBe('');
+    }
+  });
+
+  it('give full tables whose ends are the end stops', () => {
+    for (const stops of [SEQUENTIAL_STOPS, DIVERGING_STOPS]) {
+      const lut = buildLut(stops);
+      expect(lut.length).toBe(LUT_SIZE * 4);
+      expect(Array.from(lut.slice(0, 3))).toEqual([...stops[0]]);
+      expect(Array.from(lut.slice(-4, -1))).toEqual([...stops[stops.length - 1]]);
+    }
+  });
+});
 
 describe('diverging scale', () => {
   const scale = divergingScale(2);
@@ -95,6 +129,16 @@ describe('lookup tables and painting', () => {
   it('chooses readable text on light and dark cells', () => {
     expect(textColorOn([255, 255, 255])).toBe('#000');
     expect(textColorOn([8, 48, 107])).toBe('#fff');
+  });
+
+  it('switches text to black exactly above BLACK_TEXT_ABOVE, on every table entry', () => {
+    for (const stops of [SEQUENTIAL_STOPS, DIVERGING_STOPS]) {
+      const lut = buildLut(stops);
+      for (let i = 0; i < LUT_SIZE; i++) {
+        const rgb = [lut[i * 4], lut[i * 4 + 1], lut[i * 4 + 2]] as const;
+        expect(textColorOn(rgb)).toBe(luminance(rgb) > BLACK_TEXT_ABOVE ? '#000' : '#fff');
+      }
+    }
   });
 });
 

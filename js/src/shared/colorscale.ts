@@ -1,41 +1,36 @@
 // Colour scales as lookup tables: a sequential one for attention weights and a
 // diverging one, centred exactly on zero, for patching results and activations.
+// Their constants are defined once, in colorscale.json (in the Python package, whose static HTML
+// copies of the widgets load the same file); each entry there is { description, value }.
+import spec from '../../../py_src/lenslab/widgets/colorscale.json';
 
 export type RGB = readonly [number, number, number];
 
+/** An [r, g, b] entry of colorscale.json, checked so a malformed file fails at load, not as odd colours. */
+function rgb(value: readonly number[]): RGB {
+  if (value.length !== 3 || !value.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) {
+    throw new Error(`colorscale.json: not an [r, g, b] colour: ${JSON.stringify(value)}`);
+  }
+  return [value[0], value[1], value[2]];
+}
+
 /** White to deep blue (attention weights in [0, 1]). */
-export const SEQUENTIAL_STOPS: readonly RGB[] = [
-  [255, 255, 255],
-  [222, 235, 247],
-  [158, 202, 225],
-  [66, 146, 198],
-  [8, 81, 156],
-  [8, 48, 107],
-];
+export const SEQUENTIAL_STOPS: readonly RGB[] = spec.sequential_stops.value.map((s) => rgb(s));
 
 /**
  * Red (negative) through near-white (zero) to blue (positive), the "RdBu" convention
  * that TransformerLens' patching plots use, so positive restoration reads as blue.
  */
-export const DIVERGING_STOPS: readonly RGB[] = [
-  [103, 0, 31],
-  [178, 24, 43],
-  [214, 96, 77],
-  [244, 165, 130],
-  [253, 219, 199],
-  [247, 247, 247],
-  [209, 229, 240],
-  [146, 197, 222],
-  [67, 147, 195],
-  [33, 102, 172],
-  [5, 48, 97],
-];
+export const DIVERGING_STOPS: readonly RGB[] = spec.diverging_stops.value.map((s) => rgb(s));
 
 /** Cells holding NaN or +-Infinity: a mid grey that no stop of either scale uses. */
-export const NAN_COLOR: RGB = [150, 150, 150];
+export const NAN_COLOR: RGB = rgb(spec.nan_color.value);
 
 /** Odd so that the middle entry sits exactly on the centre value of a diverging scale. */
-export const LUT_SIZE = 511;
+export const LUT_SIZE: number = spec.lut_size.value;
+
+/** Relative luminance above which black text has more contrast than white (they tie there, ~4.58:1). */
+export const BLACK_TEXT_ABOVE: number = spec.black_text_above.value;
 
 export interface ColorScale {
   kind: 'sequential' | 'diverging';
@@ -140,10 +135,10 @@ export function contrastRatio(a: RGB, b: RGB): number {
 
 /**
  * Black or white, whichever has the higher WCAG contrast on `rgb`: they tie at luminance
- * 0.179 (4.58:1), so every background gets at least AA's 4.5:1.
+ * BLACK_TEXT_ABOVE (4.58:1), so every background gets at least AA's 4.5:1.
  */
 export function textColorOn(rgb: RGB): string {
-  return luminance(rgb) > 0.179 ? '#000' : '#fff';
+  return luminance(rgb) > BLACK_TEXT_ABOVE ? '#000' : '#fff';
 }
 
 /**

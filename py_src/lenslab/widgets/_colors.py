@@ -1,32 +1,43 @@
 """The widgets' colour scales on the kernel side, for static HTML (``static_html()``).
 
-The front end's scales are defined in ``js/src/shared/colorscale.ts``; this module computes the
-same colours (same stops, same 511-entry table blended in linear light, same rounding away from
-the centre, same black/white text rule) so a static picture matches the live widget.
-tests/lenslab/test_colors.py checks the stops against the TypeScript source.
+The scales' constants (stops, NaN grey, table size, black/white text threshold) are defined once,
+in ``colorscale.json`` beside this module; js/src/shared/colorscale.ts bundles the same file for the
+live widgets. This module computes the same colours from them as the front end (same 511-entry
+table blended in linear light, same rounding away from the centre, same black/white text rule),
+so a static picture matches the live widget.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal, Sequence
+from importlib import resources
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
 RGB = tuple[int, int, int]
 Cmap = Literal["diverging", "sequential"]
 
-#: White to deep blue (js/src/shared/colorscale.ts SEQUENTIAL_STOPS).
-SEQUENTIAL_STOPS: tuple[RGB, ...] = ((255, 255, 255), (222, 235, 247), (158, 202, 225), (66, 146, 198), (8, 81, 156), (8, 48, 107))
-#: Red through near-white to blue (js/src/shared/colorscale.ts DIVERGING_STOPS).
-DIVERGING_STOPS: tuple[RGB, ...] = (
-    (103, 0, 31), (178, 24, 43), (214, 96, 77), (244, 165, 130), (253, 219, 199), (247, 247, 247),
-    (209, 229, 240), (146, 197, 222), (67, 147, 195), (33, 102, 172), (5, 48, 97),
-)
-NAN_COLOR: RGB = (150, 150, 150)
-LUT_SIZE = 511
+#: colorscale.json as loaded: each constant is ``SPEC[name]["value"]``, described by ``SPEC[name]["description"]``.
+SPEC: dict[str, Any] = json.loads(resources.files("lenslab.widgets").joinpath("colorscale.json").read_text(encoding="utf-8"))
+
+
+def _rgb(value: Sequence[int]) -> RGB:
+    r, g, b = (int(x) for x in value)
+    return (r, g, b)
+
+
+#: White to deep blue (attention weights in [0, 1]).
+SEQUENTIAL_STOPS: tuple[RGB, ...] = tuple(_rgb(s) for s in SPEC["sequential_stops"]["value"])
+#: Red (negative) through near-white (zero) to blue (positive).
+DIVERGING_STOPS: tuple[RGB, ...] = tuple(_rgb(s) for s in SPEC["diverging_stops"]["value"])
+#: NaN and +-inf cells.
+NAN_COLOR: RGB = _rgb(SPEC["nan_color"]["value"])
+#: Entries in each lookup table (odd: the middle one is a diverging scale's centre).
+LUT_SIZE: int = int(SPEC["lut_size"]["value"])
 #: Relative luminance above which black text beats white (where both contrasts are equal, ~4.58:1).
-BLACK_TEXT_ABOVE = 0.179
+BLACK_TEXT_ABOVE: float = float(SPEC["black_text_above"]["value"])
 
 
 def _to_linear(c: np.ndarray) -> np.ndarray:
