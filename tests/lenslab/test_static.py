@@ -1,8 +1,8 @@
 """Static copies of the widgets (lenslab/widgets/_static.py): the output's text/html picture.
 
-Oracles: the kernel-side colour scales (``_colors``, checked against the TypeScript source in
-test_colors.py), the widgets' own labels and values, zlib for the PNG round trip, and nbconvert's
-HTML of an executed notebook.
+Oracles: the kernel-side colour scales (``_colors``, which load colorscale.json as the front end
+does; see test_colors.py), the widgets' own labels and values, zlib for the PNG round trip, and
+nbconvert's HTML of an executed notebook.
 """
 
 from __future__ import annotations

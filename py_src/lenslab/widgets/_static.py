@@ -3,7 +3,7 @@
 A saved notebook keeps every output's mimebundle. Without a kernel (GitHub, nbviewer,
 ``jupyter nbconvert --to html``, or JupyterLab reopening the file) the widget model is gone, so
 the widget view cannot render; the static copy shows the same picture: the same colour scales
-(``_colors``: the kernel-side copy of js/src/shared/colorscale.ts), every row
+(``_colors``: js/src/shared/colorscale.ts's computation, from the same colorscale.json), every row
 and column label, the value of each cell in its hover title, and a colour bar.
 
 No script, no external file, no CSS class that needs a stylesheet: only inline SVG attributes,
