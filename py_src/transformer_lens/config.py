@@ -69,6 +69,8 @@ class HookedTransformerConfig:
     normalization_type: Optional[str] = "LN"
     device: Optional[Union[str, torch.device]] = None
     n_devices: int = 1
+    # One device name per block (transformer_lens.device_map); sets n_devices to the distinct count.
+    device_map: Optional[Any] = None
     attention_dir: str = "causal"
     attn_only: bool = False
     seed: Optional[int] = None
@@ -177,11 +179,27 @@ class HookedTransformerConfig:
         _check_choice("moe_style", self.moe_style, MOE_STYLES)
         if self.post_layer_norm and self.parallel_attn_mlp:
             raise ValueError("post_layer_norm (OPT-350m's post-LN) cannot be combined with parallel_attn_mlp")
+        if self.device_map is not None:
+            self._resolve_device_map()
         if self.device is None:
             self.device = default_device()
         if isinstance(self.dtype, str):
             self.dtype = getattr(torch, self.dtype)
         self.n_params = self._count_params()
+
+    def _resolve_device_map(self) -> None:
+        """``device_map`` as one device name per block; ``device`` becomes block 0's, ``n_devices`` the distinct count."""
+        from transformer_lens.device_map import resolve_device_map
+
+        self.device_map = resolve_device_map(self.device_map, self.n_layers)
+        first = self.device_map[0]
+        given, wanted = (torch.device(self.device) if self.device is not None else None), torch.device(first)
+        if given is not None and (given.type, given.index or 0) != (wanted.type, wanted.index or 0):
+            raise ValueError(f"device={str(self.device)!r} but device_map puts block 0 on {first!r}: give one or the other")
+        distinct = len(dict.fromkeys(self.device_map))
+        if self.n_devices not in (1, distinct):
+            raise ValueError(f"n_devices={self.n_devices} but device_map uses {distinct} devices: give one or the other")
+        self.device, self.n_devices = first, distinct
 
     def _count_params(self) -> int:
         """Parameters in attention and MLP weights (not embeddings), as upstream counts them."""

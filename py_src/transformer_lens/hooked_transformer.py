@@ -97,6 +97,9 @@ class HookedTransformer(
         HookedTransformerConfig fields; any other key raises ``TypeError`` naming it (and the
         closest known flag). ``first_n_layers=k`` keeps the first ``k`` blocks (1 <= k <= n_layers),
         with the final norm and unembedding; ``dtype`` is float32, float16, bfloat16 or float64.
+        Blocks go to ``device``, split over ``n_devices`` consecutive devices, or where the config
+        field ``device_map`` says (``device_map={0: "cuda:0", 1: "cuda:1", ...}``, a list, or
+        ``"auto"``: ``transformer_lens.device_map``); each weight is streamed straight to its device.
         """
         from transformer_lens.loading.pipeline import load_pretrained
 

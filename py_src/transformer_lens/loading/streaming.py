@@ -135,7 +135,7 @@ def check_memory_fits(
             raise NotEnoughMemoryError(
                 f"Not enough memory to load {cfg.model_name} in {str(cfg.dtype).removeprefix('torch.')} on {device}: "
                 f"the weights need {_size(nbytes)} but only {_size(free)} are free"
-                + ("" if device.type == "cpu" else "; try n_devices=k, a smaller dtype, or device='cpu'")
+                + ("" if device.type == "cpu" else "; try n_devices=k or a device_map, a smaller dtype, or device='cpu'")
             )
 
 
