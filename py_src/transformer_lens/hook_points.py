@@ -458,7 +458,7 @@ class HookedRootModule(HookIntrospectionMixin, nn.Module):
     # Upstream's helpers for hooks added at the current context level (``self.context_level``,
     # which code written against upstream sets while it runs nested hook contexts).
     def _enable_hook_with_name(self, name: str, hook: HookFunction, dir: Direction) -> None:
-        self.mod_dict[name].add_hook(hook, dir=dir, level=getattr(self, "context_level", None))
+        self._enable_hooks_for_points([(name, self.mod_dict[name])], lambda _: True, hook, dir)
 
     def _enable_hooks_for_points(
         self, hook_points: Iterable[tuple[str, HookPoint]], enabled: Callable[[str], bool], hook: HookFunction, dir: Direction
