@@ -173,7 +173,11 @@ class HookedModelBase(HookedRootModule):
 
     # ---- devices ---------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Any:  # the subclass itself (nn.Module.to's contract)
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
         result = super().to(*args, **kwargs)
+        if device is not None and (self.cfg.n_devices > 1 or self.cfg.device_map is not None):
+            # The whole model is now on one device: its blocks are no longer split (n_devices, device_map).
+            self.cfg.n_devices, self.cfg.device_map = 1, None
         param = next(self.parameters())
         self.cfg.device = param.device.type if param.device.index is None else str(param.device)
         self.cfg.dtype = param.dtype

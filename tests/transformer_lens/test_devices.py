@@ -112,3 +112,17 @@ def test_device_map_beyond_the_visible_gpus_is_refused_before_loading(gpt2_check
     finally:
         tensor_source.SafetensorsSource.__getitem__ = original
     assert reads == []
+
+
+@pytest.mark.parametrize("split", [dict(n_devices=2), dict(device_map=["cpu:0", "cpu:0", "cpu:1", "cpu:1", "cpu:1"])], ids=["n_devices", "device_map"])
+def test_moving_a_split_model_to_one_device_ends_the_split(split):
+    single = HookedTransformer(_cfg())
+    model = HookedTransformer(_cfg(**split))
+    model.load_state_dict(single.state_dict())
+    model.to(torch.float64)  # no device: still split
+    assert model.cfg.n_devices == 2
+    model.to("cpu", torch.float32)
+    assert (model.cfg.n_devices, model.cfg.device_map, model.cfg.device) == (1, None, "cpu")
+    assert get_device_for_block_index(4, model.cfg) == torch.device("cpu")
+    tokens = torch.randint(0, 20, (2, 6), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(model(tokens), single(tokens))
