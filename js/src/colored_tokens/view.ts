@@ -87,7 +87,7 @@ export class ColoredTokensView {
     }
     const K = input.values.shape[1] ?? 1;
     const extra = K > 1 ? [{ label: 'column ', value: input.columnLabels[Number(this.select.value)] ?? this.select.value }] : [];
-    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(input.tokens, this.shown, i, extra));
+    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(input.tokens, this.shown, i, extra), ev.anchor);
     this.readout.textContent = `token ${i} ${quotedChip(input.tokens[i])}: ${formatValue(this.shown[i], 6)}`;
   }
 

@@ -41,10 +41,10 @@ export function layoutColumns(items: readonly HTMLElement[]): number {
   return Math.max(1, n);
 }
 
-/** A point just below an item's lower left corner: where a tooltip for a focused item goes. */
-export function pointBelow(el: HTMLElement): { clientX: number; clientY: number } {
+/** Where a tooltip for a focused item goes: at its lower left corner, anchored to its box. */
+export function pointBelow(el: HTMLElement): { clientX: number; clientY: number; anchor: { top: number; bottom: number } } {
   const r = el.getBoundingClientRect();
-  return { clientX: r.left, clientY: r.bottom };
+  return { clientX: r.left, clientY: r.bottom, anchor: { top: r.top, bottom: r.bottom } };
 }
 
 export interface RovingOptions {

@@ -4,7 +4,7 @@ import { type ColorScale, type RGB, cssColor, divergingScale, formatValue, rgbOf
 import { h } from './dom';
 import type { FigureItem } from './export_image';
 import { RovingFocus, pointBelow } from './roving';
-import type { TooltipLine } from './tooltip';
+import type { TooltipAt, TooltipLine } from './tooltip';
 import type { Cmap } from './types';
 
 /** The scale Python chose (lenslab.widgets._colors.scale_range): one range for every value shown. */
@@ -57,8 +57,8 @@ export interface ChipStrip {
   roving: RovingFocus;
 }
 
-/** Where a hover points: a mouse event, or below a chip that has keyboard focus. */
-export type ChipPoint = Pick<MouseEvent, 'clientX' | 'clientY'>;
+/** Where a hover points: a mouse event, or a chip that has keyboard focus (its box the anchor). */
+export type ChipPoint = TooltipAt;
 
 /**
  * One chip per token in a wrapping text flow (a line break follows each token ending in a

@@ -165,7 +165,7 @@ export class TopExamplesView {
       return;
     }
     const extra = [{ label: 'example ', value: `#${k + 1}${i === ex.max ? ' \u00b7 max token' : ''}` }];
-    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(ex.tokens, ex.values, i, extra));
+    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(ex.tokens, ex.values, i, extra), ev.anchor);
     this.readout.textContent = `#${k + 1} token ${i} ${quotedChip(ex.tokens[i])}: ${formatValue(ex.values[i], 6)}`;
   }
 
