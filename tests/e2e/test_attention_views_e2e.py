@@ -148,13 +148,13 @@ def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chip
     # The starting point for Tab: the control just before the thumbnails (focused without a pointer).
     w.locator(".lenslab-view-by").focus()
     nb.keyboard.press("Tab")  # one Tab stop for all the heads: it lands on the selected one
-    expect(focused).to_have_attribute("aria-label", f"head {['first', 'self', 'prev'][selected]}")
+    expect(focused).to_have_attribute("aria-label", f"{['first', 'self', 'prev'][selected]}, head {selected}")
     nb.keyboard.press("Home")
     nb.keyboard.press("Enter")
     expect(thumbs.nth(0)).to_have_attribute("aria-selected", "true")
     expect(name).to_have_text("first")
     nb.keyboard.press("ArrowRight")  # focus previews, as hover does
-    expect(focused).to_have_attribute("aria-label", "head self")
+    expect(focused).to_have_attribute("aria-label", "self, head 1")
     expect(name).to_have_text("self")
     expect(w.locator(".lenslab-attention-view")).to_have_attribute("data-shown-head", "1")
     expect(w.locator(".lenslab-preview-note")).to_contain_text("click to select")

@@ -75,10 +75,10 @@ describe('hover logic', () => {
     expect(view.viewBy()).toBe('destination');
   });
 
-  it('spells head names out for screen readers', () => {
-    expect(headLabel(['L1H3'], 0)).toBe('Layer 1 head 3');
-    expect(headLabel(['L12H0', 'first'], 1)).toBe('head first');
-    expect(headLabel([], 4)).toBe('head 4');
+  it('names heads for screen readers: the visible name first, then spelled out', () => {
+    expect(headLabel(['L1H3'], 0)).toBe('L1H3, Layer 1 head 3');
+    expect(headLabel(['L12H0', 'first'], 1)).toBe('first, head 1');
+    expect(headLabel([], 4)).toBe('H4, head 4');
   });
 
   it('names heads and sizes thumbnails', () => {
@@ -94,7 +94,7 @@ describe('AttentionPatterns widget', () => {
     const el = document.createElement('div');
     render({ model: model(), el });
     const thumbs = [...el.querySelectorAll('.lenslab-thumb')];
-    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['Layer 0 head 0', 'Layer 0 head 1']);
+    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0, Layer 0 head 0', 'L0H1, Layer 0 head 1']);
     expect(thumbs.map((t) => t.textContent)).toEqual(['L0H0', 'L0H1']);
     expect(thumbs[0].getAttribute('aria-selected')).toBe('true');
     expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H0');
@@ -225,7 +225,7 @@ describe('AttentionPatterns widget', () => {
     const data = Array.from({ length: H }, () => P.slice(0, 9)).flat();
     render({ model: model({ data: f32View(data), shape: [H, 3, 3], head_names: [] }), el });
     const thumbs = [...el.querySelectorAll<HTMLButtonElement>('.lenslab-thumb')];
-    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['head 0', 'head 1', 'head 2', 'head 3', 'head 4']);
+    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['H0, head 0', 'H1, head 1', 'H2, head 2', 'H3, head 3', 'H4, head 4']);
     fakeRows(thumbs, 3);
     thumbs[1].focus();
     key(thumbs[1], 'ArrowDown');

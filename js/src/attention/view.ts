@@ -37,12 +37,14 @@ export function headName(names: readonly string[], head: number): string {
   return names[head] ?? `H${head}`;
 }
 
-/** A head's accessible name: "L1H3" spelled out as "Layer 1 head 3", other names as "head <name>". */
+/**
+ * A head's accessible name: its visible name first (WCAG 2.5.3, label in name), then spelled
+ * out: "L1H3, Layer 1 head 3"; other names get the head index: "first, head 0".
+ */
 export function headLabel(names: readonly string[], head: number): string {
   const name = headName(names, head);
   const m = /^L(\d+)H(\d+)$/.exec(name);
-  if (m) return `Layer ${m[1]} head ${m[2]}`;
-  return /^H\d+$/.test(name) ? `head ${name.slice(1)}` : `head ${name}`;
+  return m ? `${name}, Layer ${m[1]} head ${m[2]}` : `${name}, head ${head}`;
 }
 
 /** Weights into source `src` from every destination position of `head` (a copy: a column). */
