@@ -2,7 +2,8 @@
 
 Hovering a head thumbnail previews that head in the large view (click still selects it); the
 source/destination toggle shows the pattern transposed and syncs ``view_by`` to Python;
-``lenslab.show(a, b, same_scale=True)`` draws two grids with one colour bar scale.
+``lenslab.show(a, b, same_scale=True)`` draws two grids with one colour bar scale; the keyboard
+alone previews and selects heads and walks the token chips of a ColoredTokens.
 The pattern is written by hand, so what each view must show is known exactly.
 Screenshots land in test-artifacts/e2e/.
 """
@@ -39,7 +40,8 @@ PAIR = (
     "approx = torch.tensor([[9.0, -1.0], [0.0, -2.0]])\n"
     "lenslab.show(exact, approx, kind='layer_head', same_scale=True, titles=['exact', 'attribution'])"
 )
-CELLS = [SETUP, PAIR, "print('VIEW_BY', attn.view_by, attn.selected_head)"]
+CHIPS = "lenslab.ColoredTokens(['The', ' cat', ' sat'], [1.0, -0.5, 0.25], title='keyboard chips')"
+CELLS = [SETUP, CHIPS, PAIR, "print('VIEW_BY', attn.view_by, attn.selected_head)"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def nb(lab, browser, artifacts: Path):
     page = open_and_run_all(context, lab.url, lab.root, "attention_views.ipynb", CELLS)
     deadline = time.monotonic() + 180
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    while page.locator(".jp-OutputArea-output", has_text="VIEW_BY").count() == 0 or page.locator(".lenslab-widget").count() < 3:
+    while page.locator(".jp-OutputArea-output", has_text="VIEW_BY").count() == 0 or page.locator(".lenslab-widget").count() < 4:
         if errors.count():
             raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
         if time.monotonic() > deadline:
@@ -130,4 +132,59 @@ def test_two_grids_shown_with_same_scale_share_their_colour_bar(nb, artifacts):
     boxes = [grids.nth(i).bounding_box() for i in range(2)]
     assert boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"] - 1 and abs(boxes[1]["y"] - boxes[0]["y"]) < 2, boxes  # one row
     grids.first.locator("xpath=ancestor::div[contains(@class, 'widget-hbox')][1]").screenshot(path=str(artifacts / "side-by-side-same-scale.png"))
+    assert nb.errors == []
+
+
+def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chips(nb, artifacts):
+    """Tab, arrows, Home/End and Enter only (no pointer): what a keyboard or screen-reader user gets."""
+    from playwright.sync_api import expect
+
+    w = nb.locator(".lenslab-widget.lenslab-attention").first
+    w.scroll_into_view_if_needed()
+    focused = nb.locator("*:focus")
+    name = w.locator(".lenslab-head-name")
+    thumbs = w.locator(".lenslab-thumb")
+    selected = [thumbs.nth(i).get_attribute("aria-selected") for i in range(3)].index("true")
+    # The starting point for Tab: the control just before the thumbnails (focused without a pointer).
+    w.locator(".lenslab-view-by").focus()
+    nb.keyboard.press("Tab")  # one Tab stop for all the heads: it lands on the selected one
+    expect(focused).to_have_attribute("aria-label", f"{['first', 'self', 'prev'][selected]}, head {selected}")
+    nb.keyboard.press("Home")
+    nb.keyboard.press("Enter")
+    expect(thumbs.nth(0)).to_have_attribute("aria-selected", "true")
+    expect(name).to_have_text("first")
+    nb.keyboard.press("ArrowRight")  # focus previews, as hover does
+    expect(focused).to_have_attribute("aria-label", "self, head 1")
+    expect(name).to_have_text("self")
+    expect(w.locator(".lenslab-attention-view")).to_have_attribute("data-shown-head", "1")
+    expect(w.locator(".lenslab-preview-note")).to_contain_text("click to select")
+    assert thumbs.nth(0).get_attribute("aria-selected") == "true"  # previewing selects nothing
+    w.locator(".lenslab-attention-view").screenshot(path=str(artifacts / "attention-keyboard-preview.png"))
+    nb.keyboard.press("End")
+    expect(name).to_have_text("prev")
+    nb.keyboard.press("Enter")
+    expect(thumbs.nth(2)).to_have_attribute("aria-selected", "true")
+    expect(w.locator(".lenslab-preview-note")).to_have_count(0)
+    assert [thumbs.nth(i).get_attribute("tabindex") for i in range(3)] == ["-1", "-1", "0"]
+    nb.keyboard.press("Tab")  # on to the token strip: one Tab stop, its first token shades the strip
+    expect(focused).to_have_attribute("aria-label", re.compile(r"^token 0 \u201cA\u201d"))
+    expect(w.locator(".lenslab-readout")).to_contain_text("prev: \u201cA\u201d (0)")
+    expect(name).to_have_text("prev")
+
+    # Tab on to the ColoredTokens chips (past the toolbars in between), then walk them.
+    for _ in range(20):
+        nb.keyboard.press("Tab")
+        if nb.evaluate("document.activeElement.classList.contains('lenslab-chip')"):
+            break
+    chips = nb.locator(".lenslab-widget", has=nb.locator(".lenslab-chip"))
+    tip = chips.locator(".lenslab-tooltip")
+    expect(focused).to_have_attribute("aria-label", "token 0 \u201cThe\u201d, value 1")
+    expect(tip).to_be_visible()
+    nb.keyboard.press("ArrowRight")
+    expect(focused).to_have_attribute("aria-label", "token 1 \u201c cat\u201d, value -0.5")
+    expect(tip).to_contain_text("value -0.5")
+    nb.keyboard.press("End")
+    expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
+    assert chips.locator(".lenslab-chip").evaluate_all("cs => cs.map(c => c.tabIndex)") == [-1, -1, 0]
+    chips.screenshot(path=str(artifacts / "chips-keyboard-focus.png"))
     assert nb.errors == []

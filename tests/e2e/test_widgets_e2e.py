@@ -117,7 +117,8 @@ def test_attention_patterns_render_and_hover_shows_where_a_token_attends(nb, art
     thumbs = w.locator(".lenslab-thumb")
     n_heads = thumbs.count()
     assert n_heads >= 1
-    assert [thumbs.nth(i).get_attribute("aria-label") for i in range(n_heads)] == [f"L0H{h}" for h in range(n_heads)]
+    assert [thumbs.nth(i).get_attribute("aria-label") for i in range(n_heads)] == [f"L0H{h}, Layer 0 head {h}" for h in range(n_heads)]
+    assert [thumbs.nth(i).locator(".lenslab-thumb-name").inner_text() for i in range(n_heads)] == [f"L0H{h}" for h in range(n_heads)]
     assert w.locator(".lenslab-head-name").inner_text() == "L0H0"
     tokens = w.locator(".lenslab-token")
     n_tokens = tokens.count()

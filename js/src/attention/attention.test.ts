@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { sequentialScale, colorOf } from '../shared/colorscale';
-import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
+import { f32View, fakeModel, fakeRows, flush, key, mouse } from '../shared/test_utils';
 import type { AttentionModel } from '../shared/types';
 import widget from './index';
 
 const render = widget.render;
-import { AttentionView, attentionColumn, attentionRow, describeDestination, describeSource, headName, orientedSlice, thumbSize, topAttended } from './view';
+import { AttentionView, headLabel, attentionColumn, attentionRow, describeDestination, describeSource, headName, orientedSlice, thumbSize, topAttended } from './view';
 
 // 2 heads x 3 tokens, causal: head 0 attends to the previous token, head 1 to the first.
 const P = [
@@ -75,6 +75,12 @@ describe('hover logic', () => {
     expect(view.viewBy()).toBe('destination');
   });
 
+  it('names heads for screen readers: the visible name first, then spelled out', () => {
+    expect(headLabel(['L1H3'], 0)).toBe('L1H3, Layer 1 head 3');
+    expect(headLabel(['L12H0', 'first'], 1)).toBe('first, head 1');
+    expect(headLabel([], 4)).toBe('H4, head 4');
+  });
+
   it('names heads and sizes thumbnails', () => {
     expect(headName(['L3H0'], 0)).toBe('L3H0');
     expect(headName([], 5)).toBe('H5');
@@ -88,7 +94,8 @@ describe('AttentionPatterns widget', () => {
     const el = document.createElement('div');
     render({ model: model(), el });
     const thumbs = [...el.querySelectorAll('.lenslab-thumb')];
-    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0', 'L0H1']);
+    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0, Layer 0 head 0', 'L0H1, Layer 0 head 1']);
+    expect(thumbs.map((t) => t.textContent)).toEqual(['L0H0', 'L0H1']);
     expect(thumbs[0].getAttribute('aria-selected')).toBe('true');
     expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H0');
     expect(el.querySelector('.lenslab-title')!.textContent).toBe('Layer 0 attention');
@@ -163,6 +170,98 @@ describe('AttentionPatterns widget', () => {
     expect(el.querySelector('.lenslab-preview-note')).toBeNull();
     thumbs[1].dispatchEvent(new MouseEvent('mouseleave'));
     expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('L0H1');
+  });
+
+  it('keyboard: the thumbnails are one Tab stop on the selected head; focus previews, arrows move, Enter selects', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const m = model();
+    render({ model: m, el });
+    const thumbs = [...el.querySelectorAll<HTMLButtonElement>('.lenslab-thumb')];
+    const view = el.querySelector<HTMLElement>('.lenslab-attention-view')!;
+    const name = () => el.querySelector('.lenslab-head-name')!.textContent;
+    expect(el.querySelector('.lenslab-thumbs')!.getAttribute('role')).toBe('listbox');
+    expect(thumbs.map((t) => t.getAttribute('role'))).toEqual(['option', 'option']);
+    expect(thumbs.map((t) => t.tabIndex)).toEqual([0, -1]);
+    thumbs[0].focus();
+    expect(name()).toBe('L0H0');
+    expect(key(thumbs[0], 'ArrowRight').defaultPrevented).toBe(true);
+    expect(document.activeElement).toBe(thumbs[1]);
+    expect(thumbs.map((t) => t.tabIndex)).toEqual([-1, 0]);
+    // Focus previews exactly as hover does: large view, note, dashed thumbnail; nothing selected.
+    expect(name()).toBe('L0H1');
+    expect(view.dataset.shownHead).toBe('1');
+    expect(el.querySelector('.lenslab-preview-note')!.textContent).toContain('click to select');
+    expect(thumbs[1].classList.contains('lenslab-previewing')).toBe(true);
+    expect(thumbs[0].getAttribute('aria-selected')).toBe('true');
+    expect(m.saved).toBe(0);
+    key(thumbs[1], 'Home');
+    expect(document.activeElement).toBe(thumbs[0]);
+    expect(name()).toBe('L0H0');
+    key(thumbs[0], 'End');
+    expect(key(thumbs[1], 'Enter').defaultPrevented).toBe(true);
+    expect(m.get('selected_head')).toBe(1);
+    expect(m.saved).toBe(1);
+    expect(thumbs[1].getAttribute('aria-selected')).toBe('true');
+    expect(el.querySelector('.lenslab-preview-note')).toBeNull();
+    // Leaving the thumbnails shows the selected head, as leaving with the mouse does.
+    key(thumbs[1], 'ArrowLeft');
+    expect(name()).toBe('L0H0');
+    thumbs[0].blur();
+    expect(name()).toBe('L0H1');
+    expect(view.dataset.shownHead).toBe('1');
+    key(thumbs[0], ' ');
+    expect(m.get('selected_head')).toBe(0);
+    // Selected from Python: Tab lands on the new selected head.
+    m.set('selected_head', 1);
+    expect(thumbs.map((t) => t.tabIndex)).toEqual([-1, 0]);
+    el.remove();
+  });
+
+  it('keyboard: Up and Down move across rows of wrapped thumbnails', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const H = 5;
+    const data = Array.from({ length: H }, () => P.slice(0, 9)).flat();
+    render({ model: model({ data: f32View(data), shape: [H, 3, 3], head_names: [] }), el });
+    const thumbs = [...el.querySelectorAll<HTMLButtonElement>('.lenslab-thumb')];
+    expect(thumbs.map((t) => t.getAttribute('aria-label'))).toEqual(['H0, head 0', 'H1, head 1', 'H2, head 2', 'H3, head 3', 'H4, head 4']);
+    fakeRows(thumbs, 3);
+    thumbs[1].focus();
+    key(thumbs[1], 'ArrowDown');
+    expect(document.activeElement).toBe(thumbs[4]);
+    expect(el.querySelector('.lenslab-head-name')!.textContent).toBe('H4');
+    key(thumbs[4], 'ArrowUp');
+    expect(document.activeElement).toBe(thumbs[1]);
+    key(thumbs[1], 'ArrowRight');
+    key(thumbs[2], 'ArrowRight'); // on past the end of the row to the next head
+    expect(document.activeElement).toBe(thumbs[3]);
+    el.remove();
+  });
+
+  it('keyboard: the token strip is one Tab stop; focus shades like hover, Enter pins like a click', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    render({ model: model(), el });
+    const strip = [...el.querySelectorAll<HTMLElement>('.lenslab-token')];
+    const readout = () => el.querySelector('.lenslab-readout')!.textContent;
+    expect(strip.map((t) => t.tabIndex)).toEqual([0, -1, -1]);
+    expect(strip[1].getAttribute('aria-label')).toBe('token 1 \u201c cat\u201d');
+    strip[0].focus();
+    key(strip[0], 'End');
+    expect(document.activeElement).toBe(strip[2]);
+    expect(strip[2].classList.contains('lenslab-dest')).toBe(true);
+    expect(readout()).toContain('L0H0: \u201c sat\u201d (2) attends to \u201c cat\u201d (1) 0.75');
+    expect(strip[1].getAttribute('aria-label')).toBe('token 1 \u201c cat\u201d, weight 0.75');
+    expect(strip[2].getAttribute('aria-label')).toBe('token 2 \u201c sat\u201d, destination');
+    key(strip[2], 'Enter');
+    expect(strip[2].classList.contains('lenslab-pinned')).toBe(true);
+    expect(strip[2].getAttribute('aria-selected')).toBe('true');
+    key(strip[2], 'ArrowLeft');
+    expect(readout()).toContain('\u201c cat\u201d (1) attends to');
+    strip[1].blur(); // back to the pinned token, as leaving with the mouse
+    expect(readout()).toContain('\u201c sat\u201d (2) attends to');
+    el.remove();
   });
 
   it('the toggle shows the pattern by source, transposed, and syncs view_by', () => {

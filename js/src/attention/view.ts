@@ -8,6 +8,7 @@ import { type ColorScale, colorOf, formatValue, paintValues, rgbOf, sequentialSc
 import { displayToken, h, now, quoteToken } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import { Heatmap } from '../shared/heatmap';
+import { RovingFocus } from '../shared/roving';
 import { type Tensor, finiteRange } from '../shared/tensor';
 import { Tooltip } from '../shared/tooltip';
 import type { ViewBy } from '../shared/types';
@@ -34,6 +35,16 @@ export interface Attended {
 
 export function headName(names: readonly string[], head: number): string {
   return names[head] ?? `H${head}`;
+}
+
+/**
+ * A head's accessible name: its visible name first (WCAG 2.5.3, label in name), then spelled
+ * out: "L1H3, Layer 1 head 3"; other names get the head index: "first, head 0".
+ */
+export function headLabel(names: readonly string[], head: number): string {
+  const name = headName(names, head);
+  const m = /^L(\d+)H(\d+)$/.exec(name);
+  return m ? `${name}, Layer ${m[1]} head ${m[2]}` : `${name}, head ${head}`;
 }
 
 /** Weights into source `src` from every destination position of `head` (a copy: a column). */
@@ -95,6 +106,11 @@ export function thumbSize(dest: number, src: number, edge = 72): { w: number; h:
   return { w: Math.max(8, Math.round((src / m) * edge)), h: Math.max(8, Math.round((dest / m) * edge)) };
 }
 
+/** A strip token's accessible name: its position and text, then what it shows (a weight, or its role). */
+export function tokenLabel(tokens: readonly string[], i: number, shown: string): string {
+  return `token ${i} ${quoteToken(tokens[i] ?? String(i))}${shown ? `, ${shown}` : ''}`;
+}
+
 /** Tokens whose weight is at least this show their value in the strip. */
 export const STRIP_VALUE_MIN = 0.01;
 
@@ -130,6 +146,9 @@ export class AttentionView {
   private readonly toggle: HTMLButtonElement;
   private tokenEls: HTMLSpanElement[] = [];
   private thumbEls: HTMLButtonElement[] = [];
+  /** Keyboard: one Tab stop each for the thumbnails and the token strip. */
+  readonly thumbKeys: RovingFocus;
+  readonly tokenKeys: RovingFocus;
 
   constructor(opts: AttentionViewOptions = {}) {
     this.opts = opts;
@@ -139,7 +158,7 @@ export class AttentionView {
     this.heatmap = new Heatmap({ maxWidth: maxPlot + 120, maxHeight: maxPlot, maxCell: 30, label: 'attention pattern' });
     this.colorbar = new Colorbar('attention weight scale');
     this.readout = h('div', { class: 'lenslab-readout', 'aria-live': 'polite' });
-    this.strip = h('div', { class: 'lenslab-tokens', 'aria-label': 'Tokens: hover one to see where it attends' });
+    this.strip = h('div', { class: 'lenslab-tokens', role: 'listbox', 'aria-label': 'Tokens: hover or focus one to see where it attends' });
     this.toggle = h('button', { class: 'lenslab-button lenslab-view-by', type: 'button', 'aria-pressed': 'false' });
     this.toggle.addEventListener('click', () => this.setViewBy(this.viewBy() === 'destination' ? 'source' : 'destination', true));
     this.el = h(
@@ -153,6 +172,19 @@ export class AttentionView {
       this.strip,
     );
     this.tooltip = new Tooltip(this.el);
+    // Keyboard focus on a thumbnail previews its head as hover does; Enter/Space selects it.
+    this.thumbKeys = new RovingFocus(this.thumbs, {
+      grid: true,
+      onFocus: (head) => this.previewHead(head),
+      onLeave: () => this.previewHead(-1),
+      onActivate: (head) => this.selectHead(head),
+    });
+    // Focus on a token shades the strip as hover does; Enter/Space pins it as a click does.
+    this.tokenKeys = new RovingFocus(this.strip, {
+      onFocus: (pos) => this.hoverDest(pos),
+      onLeave: () => this.hoverDest(this.pinned),
+      onActivate: (pos) => this.pin(pos),
+    });
 
     this.heatmap.onHover = (cell, ev) => {
       if (!cell || !this.input) {
@@ -234,7 +266,7 @@ export class AttentionView {
       const name = headName(input.headNames, head);
       const button = h(
         'button',
-        { class: 'lenslab-thumb', type: 'button', role: 'option', 'aria-label': name, 'data-head': head, title: `${name}: hover to preview, click to select` },
+        { class: 'lenslab-thumb', type: 'button', role: 'option', 'aria-label': headLabel(input.headNames, head), 'data-head': head, title: `${name}: hover or focus to preview, click or Enter to select` },
         canvas,
         h('span', { class: 'lenslab-thumb-name', text: name }),
       );
@@ -243,7 +275,7 @@ export class AttentionView {
       button.addEventListener('mouseleave', () => this.previewHead(-1));
       this.thumbEls.push(button);
     }
-    this.thumbs.replaceChildren(...this.thumbEls);
+    this.thumbKeys.setItems(this.thumbEls, this.thumbKeys.hasFocus() ? this.thumbKeys.current : input.selected, true);
   }
 
   private buildStrip(): void {
@@ -251,7 +283,7 @@ export class AttentionView {
     this.tokenEls = tokens.map((tok, i) => {
       const el = h(
         'span',
-        { class: 'lenslab-token', 'data-pos': i, title: `position ${i}` },
+        { class: 'lenslab-token', role: 'option', 'aria-label': tokenLabel(tokens, i, ''), 'aria-selected': 'false', 'data-pos': i, title: `position ${i}` },
         h('span', { class: 'lenslab-token-text', text: displayToken(tok, 32) }),
         h('span', { class: 'lenslab-token-value' }),
       );
@@ -260,7 +292,7 @@ export class AttentionView {
       el.addEventListener('click', () => this.pin(i));
       return el;
     });
-    this.strip.replaceChildren(...this.tokenEls);
+    this.tokenKeys.setItems(this.tokenEls, this.pinned >= 0 ? this.pinned : this.tokenKeys.current, true);
   }
 
   private drawSelected(): void {
@@ -273,11 +305,13 @@ export class AttentionView {
       el.classList.toggle('lenslab-previewing', i === this.preview && i !== input.selected);
       el.setAttribute('aria-selected', String(i === input.selected));
     });
+    // Tab into the thumbnails lands on the selected head (unless the user is moving among them).
+    if (!this.thumbKeys.hasFocus()) this.thumbKeys.setCurrent(input.selected);
     const name = H > 0 ? headName(input.headNames, head) : '';
     const axes = byDest ? ' destination \u2193 \u00b7 source \u2192' : ' source \u2193 \u00b7 destination \u2192';
     this.headTitle.replaceChildren(
       h('span', { class: 'lenslab-head-name', text: name }),
-      ...(head !== input.selected ? [h('span', { class: 'lenslab-preview-note', text: ' (preview: click to select)' })] : []),
+      ...(head !== input.selected ? [h('span', { class: 'lenslab-preview-note', text: ' (preview: click to select, or press Enter)' })] : []),
       h('span', { class: 'lenslab-muted', text: axes }),
     );
     this.el.dataset.shownHead = String(head);
@@ -338,13 +372,17 @@ export class AttentionView {
   hoverDest(dest: number): void {
     const input = this.input;
     this.dest = dest;
-    this.tokenEls.forEach((el) => el.classList.remove('lenslab-dest', 'lenslab-pinned'));
+    this.tokenEls.forEach((el, i) => {
+      el.classList.remove('lenslab-dest', 'lenslab-pinned');
+      el.setAttribute('aria-selected', String(i === this.pinned));
+    });
     if (!input || dest < 0 || dest >= input.pattern.shape[1] || input.pattern.shape[0] === 0) {
-      for (const el of this.tokenEls) {
+      this.tokenEls.forEach((el, i) => {
         el.style.background = '';
         el.style.color = '';
         (el.lastChild as HTMLElement).textContent = '';
-      }
+        el.setAttribute('aria-label', tokenLabel(input?.tokens ?? [], i, ''));
+      });
       this.heatmap.setHighlightRow(null);
       const hint = this.viewBy() === 'destination' ? 'see where it attends' : 'see which tokens attend to it';
       this.readout.textContent = input && input.pattern.shape[0] > 0 ? `Hover a token or a row of the pattern to ${hint}.` : 'No heads.';
@@ -358,7 +396,9 @@ export class AttentionView {
       const rgb = rgbOf(this.scale, Number.isFinite(v) ? v : 0);
       el.style.background = colorOf(this.scale, Number.isFinite(v) ? v : 0);
       el.style.color = textColorOn(rgb);
-      (el.lastChild as HTMLElement).textContent = Number.isFinite(v) && v >= STRIP_VALUE_MIN ? formatValue(v, 2) : '';
+      const shown = Number.isFinite(v) && v >= STRIP_VALUE_MIN ? formatValue(v, 2) : '';
+      (el.lastChild as HTMLElement).textContent = shown;
+      el.setAttribute('aria-label', tokenLabel(input.tokens, src, [src === dest ? (byDest ? 'destination' : 'source') : '', shown && `weight ${shown}`].filter(Boolean).join(', ')));
     });
     this.tokenEls[dest]?.classList.add('lenslab-dest');
     if (this.pinned >= 0) this.tokenEls[this.pinned]?.classList.add('lenslab-pinned');

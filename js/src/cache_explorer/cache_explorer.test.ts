@@ -142,7 +142,8 @@ describe('CacheExplorer widget', () => {
     const pattern = [1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5, 1, 0, 0, 1, 0, 0, 1, 0, 0];
     m.update({ selected: 'blocks.0.attn.hook_pattern', view: 'pattern', data: f32View(pattern), shape: [2, 3, 3], controls: { batch: 2, head: 0, pos: 0 }, revision: 2 });
     await flush();
-    expect([...el.querySelectorAll('.lenslab-thumb')].map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0', 'L0H1']);
+    expect([...el.querySelectorAll('.lenslab-thumb-name')].map((t) => t.textContent)).toEqual(['L0H0', 'L0H1']);
+    expect([...el.querySelectorAll('.lenslab-thumb')].map((t) => t.getAttribute('aria-label'))).toEqual(['L0H0, Layer 0 head 0', 'L0H1, Layer 0 head 1']);
     const strip = el.querySelectorAll<HTMLElement>('.lenslab-token');
     strip[2].dispatchEvent(new MouseEvent('mouseenter'));
     expect(el.querySelector('.lenslab-attention-view .lenslab-readout')!.textContent).toContain('attends to \u201c sat\u201d (2) 0.5');

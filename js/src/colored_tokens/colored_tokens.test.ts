@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DIVERGING_STOPS, SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingScale, sequentialScale } from '../shared/colorscale';
-import { f32View, fakeModel, flush } from '../shared/test_utils';
+import { f32View, fakeModel, flush, key } from '../shared/test_utils';
 import type { ColoredTokensModel } from '../shared/types';
 import widget from './index';
 import { figureToSvg } from '../shared/export_image';
@@ -83,6 +83,33 @@ describe('ColoredTokens widget', () => {
     expect(el.querySelector('.lenslab-readout')!.textContent).toBe('token 1 \u201c cat\u201d: -1.23457');
     chips(el)[1].dispatchEvent(new MouseEvent('mouseleave'));
     expect(tip.hidden).toBe(true);
+  });
+
+  it('keyboard: the chips are one Tab stop; arrows move, focus shows what hover shows, names carry the value', () => {
+    const el = mount(model({ data: f32View([2, -1.23456789, 0, 1, -0.5]) }));
+    const c = chips(el);
+    const strip = el.querySelector('.lenslab-chips')!;
+    expect(strip.getAttribute('role')).toBe('listbox');
+    expect(strip.getAttribute('aria-label')).toBe('gradient per token');
+    expect(c.map((chip) => chip.getAttribute('role'))).toEqual(Array(5).fill('option'));
+    expect(c.map((chip) => chip.tabIndex)).toEqual([0, -1, -1, -1, -1]);
+    expect(c[1].getAttribute('aria-label')).toBe('token 1 \u201c cat\u201d, value -1.23457');
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    c[0].focus();
+    expect(tip.hidden).toBe(false);
+    expect(tip.textContent).toBe('token 0 \u201cThe\u201dvalue 2');
+    key(c[0], 'ArrowRight');
+    expect(document.activeElement).toBe(c[1]);
+    expect(c.map((chip) => chip.tabIndex)).toEqual([-1, 0, -1, -1, -1]);
+    expect(tip.textContent).toBe('token 1 \u201c cat\u201dvalue -1.23457');
+    expect(el.querySelector('.lenslab-readout')!.textContent).toBe('token 1 \u201c cat\u201d: -1.23457');
+    key(c[1], 'End');
+    expect(document.activeElement).toBe(c[4]);
+    key(c[4], 'Home');
+    expect(document.activeElement).toBe(c[0]);
+    (document.activeElement as HTMLElement).blur();
+    expect(tip.hidden).toBe(true);
+    el.remove();
   });
 
   it('has a colour bar with round ticks over the range', () => {

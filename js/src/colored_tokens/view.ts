@@ -5,7 +5,7 @@ import { type ColorScale, divergingScale, formatValue } from '../shared/colorsca
 import { h } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import type { Tensor } from '../shared/tensor';
-import { chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
+import { type ChipPoint, chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
 import { Tooltip } from '../shared/tooltip';
 import type { Cmap } from '../shared/types';
 
@@ -72,14 +72,14 @@ export class ColoredTokensView {
     if (!input) return;
     this.select.value = String(c);
     this.shown = column(input.values, c);
-    const strip = chipStrip(input.tokens, this.shown, this.scale, (i, ev) => this.hover(i, ev));
+    const strip = chipStrip(input.tokens, this.shown, this.scale, (i, at) => this.hover(i, at), -1, input.title || 'Tokens');
     this.chips = strip.chips;
     this.body.replaceChildren(strip.el);
     this.colorbar.update(this.scale, 100, this.shown.some((v) => !Number.isFinite(v)));
-    this.readout.textContent = 'Hover a token to read its value.';
+    this.readout.textContent = 'Hover a token (or Tab to the tokens and use the arrow keys) to read its value.';
   }
 
-  private hover(i: number, ev: MouseEvent): void {
+  private hover(i: number, ev: ChipPoint): void {
     const input = this.input;
     if (!input || i < 0) {
       this.tooltip.hide();
@@ -87,7 +87,7 @@ export class ColoredTokensView {
     }
     const K = input.values.shape[1] ?? 1;
     const extra = K > 1 ? [{ label: 'column ', value: input.columnLabels[Number(this.select.value)] ?? this.select.value }] : [];
-    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(input.tokens, this.shown, i, extra));
+    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(input.tokens, this.shown, i, extra), ev.anchor);
     this.readout.textContent = `token ${i} ${quotedChip(input.tokens[i])}: ${formatValue(this.shown[i], 6)}`;
   }
 

@@ -56,3 +56,18 @@ export function flush(): Promise<void> {
 export function mouse(type: string, x = 0, y = 0): MouseEvent {
   return new MouseEvent(type, { clientX: x, clientY: y, bubbles: true });
 }
+
+/** Dispatches a keydown of `k` on `el` (bubbling, cancelable); returns the event. */
+export function key(el: Element, k: string): KeyboardEvent {
+  const ev = new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true });
+  el.dispatchEvent(ev);
+  return ev;
+}
+
+/** Items laid out `cols` per row (happy-dom has no layout: each item reports its row's top). */
+export function fakeRows(items: HTMLElement[], cols: number): void {
+  items.forEach((el, i) => {
+    const top = Math.floor(i / cols) * 80;
+    el.getBoundingClientRect = () => ({ top, bottom: top + 70, left: (i % cols) * 80, right: (i % cols) * 80 + 70, x: 0, y: top, width: 70, height: 70, toJSON: () => ({}) }) as DOMRect;
+  });
+}

@@ -3,7 +3,8 @@
 import { type ColorScale, type RGB, cssColor, divergingScale, formatValue, rgbOf, sequentialScale, textColorOn } from './colorscale';
 import { h } from './dom';
 import type { FigureItem } from './export_image';
-import type { TooltipLine } from './tooltip';
+import { RovingFocus, pointBelow } from './roving';
+import type { TooltipAt, TooltipLine } from './tooltip';
 import type { Cmap } from './types';
 
 /** The scale Python chose (lenslab.widgets._colors.scale_range): one range for every value shown. */
@@ -45,27 +46,41 @@ export function chipTooltip(tokens: readonly string[], values: ArrayLike<number>
   ];
 }
 
+/** A chip's accessible name: what its hover text says (index, token, exact value). */
+export function chipLabel(tokens: readonly string[], values: ArrayLike<number>, i: number, highlight = -1): string {
+  return `token ${i} ${quotedChip(tokens[i] ?? '')}, value ${formatValue(values[i], 6)}${i === highlight ? ', max token' : ''}`;
+}
+
 export interface ChipStrip {
   el: HTMLDivElement;
   chips: HTMLSpanElement[];
+  roving: RovingFocus;
 }
+
+/** Where a hover points: a mouse event, or a chip that has keyboard focus (its box the anchor). */
+export type ChipPoint = TooltipAt;
 
 /**
  * One chip per token in a wrapping text flow (a line break follows each token ending in a
- * newline, so code and prose keep their lines). `onHover(i, ev)` fires on enter, (-1) on leave.
+ * newline, so code and prose keep their lines). `onHover(i, at)` fires on enter and on keyboard
+ * focus, (-1) on leave and when focus leaves the strip. The strip is one Tab stop (a listbox
+ * named `label`); Left/Right/Home/End move between chips.
  */
 export function chipStrip(
   tokens: readonly string[],
   values: ArrayLike<number>,
   scale: ColorScale,
-  onHover?: (i: number, ev: MouseEvent) => void,
+  onHover?: (i: number, at: ChipPoint) => void,
   highlight = -1,
+  label = 'Tokens',
 ): ChipStrip {
   const chips = tokens.map((tok, i) => {
     const v = values[i];
     const { background, text } = chipColors(scale, v);
     const chip = h('span', {
       class: i === highlight ? 'lenslab-chip lenslab-chip-max' : 'lenslab-chip',
+      role: 'option',
+      'aria-label': chipLabel(tokens, values, i, highlight),
       'data-pos': i,
       'data-value': String(v),
       text: chipText(tok),
@@ -84,7 +99,13 @@ export function chipStrip(
     children.push(chips[i]);
     if (tok.endsWith('\n')) children.push(h('br'));
   });
-  return { el: h('div', { class: 'lenslab-chips' }, ...children), chips };
+  const el = h('div', { class: 'lenslab-chips', role: 'listbox', 'aria-label': label }, ...children);
+  const roving = new RovingFocus(el, {
+    onFocus: (i, chip) => onHover?.(i, pointBelow(chip)),
+    onLeave: () => onHover?.(-1, { clientX: 0, clientY: 0 }),
+  });
+  roving.setItems(chips, highlight >= 0 ? highlight : 0);
+  return { el, chips, roving };
 }
 
 /** The chips as export-figure items, wrapped at `width` px (about 7 px per character). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingScale, sequentialScale } from '../shared/colorscale';
-import { f32View, fakeModel, flush } from '../shared/test_utils';
+import { f32View, fakeModel, flush, key } from '../shared/test_utils';
 import type { TopExamplesModel } from '../shared/types';
 import widget from './index';
 import { figureToSvg } from '../shared/export_image';
@@ -75,6 +75,27 @@ describe('TopExamples widget', () => {
     expect(el.querySelector('.lenslab-readout')!.textContent).toBe('#2 token 1 \u201c =\u201d: 0.123457');
     el.querySelectorAll<HTMLElement>('.lenslab-chip')[1].dispatchEvent(new MouseEvent('mouseenter'));
     expect(el.querySelector('.lenslab-tooltip')!.textContent).toContain('#1 \u00b7 max token');
+  });
+
+  it('keyboard: one Tab stop per context, on its max token; arrows move and focus shows the value', () => {
+    const el = mount();
+    const rows = [...el.querySelectorAll<HTMLElement>('.lenslab-example .lenslab-chips')];
+    expect(rows.map((r) => r.getAttribute('aria-label'))).toEqual(['Example 1 tokens', 'Example 2 tokens']);
+    const first = [...rows[0].querySelectorAll<HTMLElement>('.lenslab-chip')];
+    const second = [...rows[1].querySelectorAll<HTMLElement>('.lenslab-chip')];
+    expect(first.map((c) => c.tabIndex)).toEqual([-1, 0, -1]);
+    expect(second.map((c) => c.tabIndex)).toEqual([-1, -1, 0]);
+    expect(first[1].getAttribute('aria-label')).toBe('token 1 \u201c f\u201d, value 4, max token');
+    first[1].focus();
+    expect(el.querySelector('.lenslab-tooltip')!.textContent).toContain('#1 \u00b7 max token');
+    key(first[1], 'ArrowLeft');
+    expect(document.activeElement).toBe(first[0]);
+    expect(el.querySelector('.lenslab-readout')!.textContent).toBe('#1 token 0 \u201cdef\u201d: 0.5');
+    key(first[0], 'ArrowLeft'); // stays at the first token of its own context
+    expect(document.activeElement).toBe(first[0]);
+    key(first[0], 'End');
+    expect(document.activeElement).toBe(first[2]);
+    el.remove();
   });
 
   it('draws the histogram: bar heights by count, colours by bin centre, labelled range', () => {

@@ -5,7 +5,7 @@ import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, colorOf, divergingScale, formatValue } from '../shared/colorscale';
 import { h } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
-import { chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
+import { type ChipPoint, chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
 import { Tooltip } from '../shared/tooltip';
 import type { Cmap } from '../shared/types';
 
@@ -103,7 +103,7 @@ export class TopExamplesView {
     this.colorbar.update(this.scale, HIST_HEIGHT + 24);
     this.list.replaceChildren(
       ...this.examples.map((ex, k) => {
-        const strip = chipStrip(ex.tokens, ex.values, this.scale, (i, ev) => this.hoverToken(k, i, ev), ex.max);
+        const strip = chipStrip(ex.tokens, ex.values, this.scale, (i, at) => this.hoverToken(k, i, at), ex.max, `Example ${k + 1} tokens`);
         return h(
           'li',
           { class: 'lenslab-example', 'data-example': k },
@@ -158,14 +158,14 @@ export class TopExamplesView {
     this.readout.textContent = `bin ${binText(bar)}`;
   }
 
-  private hoverToken(k: number, i: number, ev: MouseEvent): void {
+  private hoverToken(k: number, i: number, ev: ChipPoint): void {
     const ex = this.examples[k];
     if (!ex || i < 0) {
       this.tooltip.hide();
       return;
     }
     const extra = [{ label: 'example ', value: `#${k + 1}${i === ex.max ? ' \u00b7 max token' : ''}` }];
-    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(ex.tokens, ex.values, i, extra));
+    this.tooltip.show(ev.clientX, ev.clientY, chipTooltip(ex.tokens, ex.values, i, extra), ev.anchor);
     this.readout.textContent = `#${k + 1} token ${i} ${quotedChip(ex.tokens[i])}: ${formatValue(ex.values[i], 6)}`;
   }
 
