@@ -11,11 +11,10 @@ Screenshots land in test-artifacts/e2e/.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
-from lab_notebook import open_and_run_all
+from lab_notebook import open_and_run_all, wait_for_cells
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +47,7 @@ CELLS = [SETUP, CHIPS, PAIR, "print('VIEW_BY', attn.view_by, attn.selected_head)
 def nb(lab, browser, artifacts: Path):
     context = browser.new_context(viewport={"width": 1800, "height": 1000})
     page = open_and_run_all(context, lab.url, lab.root, "attention_views.ipynb", CELLS)
-    deadline = time.monotonic() + 180
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    while page.locator(".jp-OutputArea-output", has_text="VIEW_BY").count() == 0 or page.locator(".lenslab-widget").count() < 4:
-        if errors.count():
-            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
-        if time.monotonic() > deadline:
-            page.screenshot(path=str(artifacts / "FAILED-attention-views.png"), full_page=True)
-            raise AssertionError("Run All did not finish")
-        page.wait_for_timeout(300)
+    wait_for_cells(page, "VIEW_BY", widgets=4, exact=False, failure_png=artifacts / "FAILED-attention-views.png")
     yield page
     context.close()
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from lab_notebook import open_and_run_all
+from lab_notebook import open_and_run_all, wait_for_cells
 
 pytestmark = pytest.mark.e2e
 
@@ -52,16 +51,8 @@ FG = "e => getComputedStyle(e).color"
 def nb(lab, browser, artifacts: Path):
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     page = open_and_run_all(context, lab.url, lab.root, "tokens.ipynb", CELLS)
-    deadline = time.monotonic() + 180
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    wait_for_cells(page, "EXPECT", widgets=2, failure_png=artifacts / "FAILED-tokens.png")
     done = page.locator(".jp-OutputArea-output", has_text="EXPECT")
-    while not (done.count() and page.locator(".lenslab-widget").count() == 2):
-        if errors.count():
-            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
-        if time.monotonic() > deadline:
-            page.screenshot(path=str(artifacts / "FAILED-tokens.png"), full_page=True)
-            raise AssertionError("the notebook did not finish")
-        page.wait_for_timeout(500)
     page.expected = json.loads(done.first.inner_text().split("EXPECT", 1)[1])  # type: ignore[attr-defined]
     yield page
     context.close()

@@ -21,6 +21,7 @@ from typing import Iterator
 
 import nbformat
 import pytest
+from lab_notebook import wait_for_cells
 from server_process import jupyter_server
 
 pytestmark = pytest.mark.e2e
@@ -105,15 +106,7 @@ def run_all(page, timeout_s: float = 240) -> None:
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    deadline = time.monotonic() + timeout_s
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    while time.monotonic() < deadline:
-        if errors.count():
-            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
-        if page.locator(".jp-OutputArea-output", has_text="DONE").count() and page.locator(".lenslab-widget").count() == len(WIDGETS):
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"Run All did not finish in {timeout_s} s")
+    wait_for_cells(page, "DONE", widgets=len(WIDGETS), timeout_s=timeout_s)
 
 
 def set_theme(page, theme: str) -> None:

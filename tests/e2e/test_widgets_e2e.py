@@ -7,11 +7,10 @@ Screenshots land in test-artifacts/e2e/.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
-from lab_notebook import open_and_run_all
+from lab_notebook import open_and_run_all, wait_for_cells
 
 pytestmark = pytest.mark.e2e
 
@@ -79,16 +78,7 @@ def nb(lab, browser, artifacts: Path):
 
 def wait_for_run_all(page, timeout_s: float = 300) -> None:
     """Until the last cell printed and every widget rendered; fails at once on a traceback."""
-    deadline = time.monotonic() + timeout_s
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    done = page.locator(".jp-OutputArea-output", has_text="SELECTED None")
-    while time.monotonic() < deadline:
-        if errors.count():
-            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
-        if done.count() and page.locator(".lenslab-widget").count() == N_WIDGETS:
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"Run All did not finish in {timeout_s} s ({page.locator('.lenslab-widget').count()} widgets)")
+    wait_for_cells(page, "SELECTED None", widgets=N_WIDGETS, timeout_s=timeout_s)
 
 
 def widget(page, kind: str, index: int = 0):

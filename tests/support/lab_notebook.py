@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import nbformat
 
@@ -34,3 +35,26 @@ def open_and_run_all(context: Any, lab_url: str, root: Path, name: str, cells: S
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     return page
+
+
+def wait_for_cells(
+    page: Any, marker: str, widgets: int, timeout_s: float = 180, exact: bool = True, failure_png: Optional[Path] = None
+) -> None:
+    """Until an output shows ``marker`` and ``widgets`` LensLab widgets rendered (at least that many
+    unless ``exact``); fails at once on a cell's traceback, and after ``timeout_s`` with a screenshot
+    at ``failure_png`` if given."""
+    deadline = time.monotonic() + timeout_s
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    done = page.locator(".jp-OutputArea-output", has_text=marker)
+    rendered = page.locator(".lenslab-widget")
+    while True:
+        if errors.count():
+            raise AssertionError(f"a cell failed:\n{errors.first.inner_text()}")
+        count = rendered.count()
+        if done.count() and (count == widgets if exact else count >= widgets):
+            return
+        if time.monotonic() > deadline:
+            if failure_png is not None:
+                page.screenshot(path=str(failure_png), full_page=True)
+            raise AssertionError(f"Run All did not finish in {timeout_s} s ({count} widgets rendered)")
+        page.wait_for_timeout(300)

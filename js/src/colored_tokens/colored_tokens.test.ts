@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DIVERGING_STOPS, SEQUENTIAL_STOPS, colorOf, contrastRatio, divergingScale, sequentialScale } from '../shared/colorscale';
-import { f32View, fakeModel, flush, key } from '../shared/test_utils';
+import { f32View, fakeModel, flush, key, mountWidget } from '../shared/test_utils';
 import type { ColoredTokensModel } from '../shared/types';
 import widget from './index';
 import { figureToSvg } from '../shared/export_image';
@@ -26,12 +26,7 @@ function model(extra: Partial<ColoredTokensModel> = {}) {
   });
 }
 
-function mount(m = model()) {
-  const el = document.createElement('div');
-  document.body.append(el);
-  widget.render({ model: m, el });
-  return el;
-}
+const mount = (m = model()) => mountWidget(widget, m);
 
 const chips = (el: HTMLElement) => [...el.querySelectorAll<HTMLElement>('.lenslab-chip')];
 const rgb = (css: string) => css.match(/\d+/g)!.map(Number) as [number, number, number];

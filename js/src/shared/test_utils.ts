@@ -71,3 +71,14 @@ export function fakeRows(items: HTMLElement[], cols: number): void {
     el.getBoundingClientRect = () => ({ top, bottom: top + 70, left: (i % cols) * 80, right: (i % cols) * 80 + 70, x: 0, y: top, width: 70, height: 70, toJSON: () => ({}) }) as DOMRect;
   });
 }
+
+/** Renders `widget` for `model` into a new element attached to the document; returns the element. */
+export function mountWidget<T extends ObjectHash>(
+  widget: { render: (props: { model: FakeModel<T>; el: HTMLElement }) => unknown },
+  model: FakeModel<T>,
+): HTMLElement {
+  const el = document.createElement('div');
+  document.body.append(el);
+  widget.render({ model, el });
+  return el;
+}
