@@ -7,6 +7,7 @@ from typing import Optional, Union
 import torch
 
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.device_map import device_group
 
 
 def get_device_for_block_index(
@@ -20,7 +21,7 @@ def get_device_for_block_index(
     base = torch.device(device if device is not None else cfg.device)
     if cfg.n_devices <= 1:
         return base
-    return torch.device(base.type, (base.index or 0) + index * cfg.n_devices // cfg.n_layers)
+    return torch.device(base.type, (base.index or 0) + device_group(index, cfg.n_devices, cfg.n_layers))
 
 
 def check_device_count(cfg: HookedTransformerConfig) -> None:

@@ -205,7 +205,7 @@ class _HeldMemory:
             return tensor
         held = self._held.setdefault((str(tensor.device), tensor.untyped_storage().data_ptr()), [])
         if any(_share_elements(tensor, other) for other in held):
-            return self.own(tensor.clone())  # clone keeps a dense tensor's layout
+            return tensor.clone()  # new memory of its own; clone keeps a dense tensor's layout
         held.append(tensor)
         return tensor
 
