@@ -150,7 +150,7 @@ def get_pretrained_state_dict(
         return {name: tensor.to(torch_dtype) for name, tensor in tensors.items()}
     official = _official_or_given(official_model_name)
     revision = _revision(official, kwargs.get("checkpoint_index"), kwargs.get("checkpoint_value")) or kwargs.get("revision")
-    hf_config, tensors, _ = pipeline._load_hf(official, hf_model, revision, kwargs.get("trust_remote_code", False), False)
+    hf_config, tensors, _, _ = pipeline._load_hf(official, hf_model, revision, kwargs.get("trust_remote_code", False), False)
     architecture = (getattr(hf_config, "architectures", None) or [type(hf_model).__name__ if hf_model else "?"])[0]
     state_dict = pipeline._convert(registry.family_for_architecture(architecture), tensors, cfg)
     return {name: tensor.to(torch_dtype) for name, tensor in state_dict.items()}

@@ -6,7 +6,10 @@ logits of a position by one constant), while making weights easier to interpret.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -16,6 +19,29 @@ from transformer_lens.errors import CheckFailed
 
 StateDict = dict[str, torch.Tensor]
 logger = logging.getLogger(__name__)
+
+# Where processing puts the weights it writes. By default new memory; a load may hand memory
+# whose pages are already touched (loading/weight_memory.py): ``memory(like, dtype)`` gives a
+# tensor with ``like``'s shape and strides in ``dtype``, or None. A context variable, so that
+# loads on other threads (the sidebar's worker) each keep their own.
+WeightMemory = Callable[[torch.Tensor, torch.dtype], Optional[torch.Tensor]]
+_weight_memory: contextvars.ContextVar[Optional[WeightMemory]] = contextvars.ContextVar("weight_memory", default=None)
+
+
+@contextlib.contextmanager
+def writing_weights_into(memory: Optional[WeightMemory]) -> Iterator[None]:
+    """Within the block, weights that processing writes come from ``memory`` where it has them."""
+    token = _weight_memory.set(memory)
+    try:
+        yield
+    finally:
+        _weight_memory.reset(token)
+
+
+def _reserved(like: torch.Tensor, dtype: torch.dtype) -> Optional[torch.Tensor]:
+    """Memory made ready for a weight computed from ``like`` (its shape and strides, ``dtype``), or None."""
+    memory = _weight_memory.get()
+    return memory(like, dtype) if memory is not None else None
 
 
 _KV_NAMES = ("W_K", "b_K", "W_V", "b_V")
@@ -330,7 +356,10 @@ def _final(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return tensor
     if tensor.dtype == torch.float64 and dtype != torch.float64:
         tensor = tensor.float()  # through float32, as _cast
-    return tensor if tensor.dtype == dtype else tensor.to(dtype)
+    if tensor.dtype == dtype:
+        return tensor
+    out = _reserved(tensor, dtype)
+    return tensor.to(dtype) if out is None else out.copy_(tensor)
 
 
 # Processing by scaling: for RMSNorm models (and any model whose norms are not folded) every
@@ -380,11 +409,14 @@ def _scaled(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype) -> to
     A product of two (b)float16 numbers is exact in float32, and torch computes it in float32 and
     rounds once, as the cast of the float32 product does; an upcast to float32 is exact.
     """
+    out = _reserved(weight, dtype)
     if weight.dtype == dtype:
-        return weight * (scale if scale.dtype == dtype else scale.float())[:, None]
+        factor = (scale if scale.dtype == dtype else scale.float())[:, None]
+        return weight * factor if out is None else torch.mul(weight, factor, out=out)
     if dtype == torch.float32:
-        return weight.to(dtype).mul_(scale.float()[:, None])  # the cast is a new tensor
-    return _final(weight.float() * scale.float()[:, None], dtype)
+        return (weight.to(dtype) if out is None else out.copy_(weight)).mul_(scale.float()[:, None])
+    product = weight.float() * scale.float()[:, None]
+    return _final(product, dtype) if out is None else out.copy_(product)
 
 
 # W_U is centred a block of d_model rows at a time through one reused float32 buffer of about this
@@ -409,7 +441,8 @@ def _centred_unembed(w_u: torch.Tensor, scale: torch.Tensor | None, dtype: torch
     rows = min(d_model, max(_UNEMBED_ROW_MULTIPLE, rows - rows % _UNEMBED_ROW_MULTIPLE))
     vocab_outer = w_u.stride(0) < w_u.stride(1)
     buffer = torch.empty((d_vocab, rows) if vocab_outer else (rows, d_vocab), dtype=torch.float32, device=w_u.device)
-    out = torch.empty_like(w_u, dtype=dtype)
+    out = _reserved(w_u, dtype)
+    out = torch.empty_like(w_u, dtype=dtype) if out is None else out
     for first in range(0, d_model, rows):
         block = w_u[first : first + rows]
         weight = buffer[:, : block.shape[0]].T if vocab_outer else buffer[: block.shape[0]]

@@ -98,12 +98,17 @@ def open_tensors(checkpoint_dir: Path) -> "TensorSource":
     """
     from transformer_lens.loading.tensor_source import InMemorySource, SafetensorsSource
 
-    files = _weight_files(checkpoint_dir, "model.safetensors.index.json", "*.safetensors")
+    files = safetensors_files(checkpoint_dir)
     if files:
         return SafetensorsSource(files)
     if not _weight_files(checkpoint_dir, "pytorch_model.bin.index.json", "*.bin"):
         raise CheckpointNotFoundError(f"No weight files (*.safetensors or *.bin) in {checkpoint_dir}")
     return InMemorySource(read_tensors(checkpoint_dir))
+
+
+def safetensors_files(checkpoint_dir: Path) -> list[Path]:
+    """The checkpoint's safetensors files (its shards, by its index if it has one); empty if it has none."""
+    return _weight_files(checkpoint_dir, "model.safetensors.index.json", "*.safetensors")
 
 
 def _weight_files(checkpoint_dir: Path, index_name: str, pattern: str) -> list[Path]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
@@ -22,7 +23,9 @@ from torch import nn
 
 from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading.element_overlap import share_elements
 from transformer_lens.loading.tensor_source import TensorSource, layer_of
+from transformer_lens.loading.weight_memory import PreparedWeightMemory
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +60,39 @@ class _LayerView(Mapping[str, torch.Tensor]):
         return len(self._source)
 
 
+# ``parameters_on_meta`` patches ``nn.Module.register_parameter`` for the whole process (the only
+# hook every module's parameters pass through), but only the threads inside the block see meta
+# parameters: a model built on another thread meanwhile (the sidebar's worker, a second load) is
+# built as usual. The patch stays while any thread is inside and is undone by the last one out.
+_building_on_meta = threading.local()
+_patch_lock = threading.Lock()
+_patch_holders = 0
+_original_register_parameter = nn.Module.register_parameter
+
+
+def _register_parameter(module: nn.Module, name: str, param: Optional[nn.Parameter]) -> None:
+    if getattr(_building_on_meta, "depth", 0) and param is not None and param.device.type != "meta":
+        param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+    _original_register_parameter(module, name, param)
+
+
 @contextlib.contextmanager
 def parameters_on_meta() -> Iterator[None]:
-    """Build modules whose parameters live on ``meta`` (buffers such as rotary tables stay real)."""
-    original = nn.Module.register_parameter
-
-    def register(module: nn.Module, name: str, param: Optional[nn.Parameter]) -> None:
-        if param is not None and param.device.type != "meta":
-            param = nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
-        original(module, name, param)
-
-    nn.Module.register_parameter = register  # type: ignore[method-assign, assignment]
+    """Build modules whose parameters live on ``meta`` (buffers such as rotary tables stay real), on this thread."""
+    global _patch_holders
+    with _patch_lock:
+        if _patch_holders == 0:
+            nn.Module.register_parameter = _register_parameter  # type: ignore[method-assign]
+        _patch_holders += 1
+    _building_on_meta.depth = getattr(_building_on_meta, "depth", 0) + 1
     try:
         yield
     finally:
-        nn.Module.register_parameter = original  # type: ignore[method-assign]
+        _building_on_meta.depth -= 1
+        with _patch_lock:
+            _patch_holders -= 1
+            if _patch_holders == 0:
+                nn.Module.register_parameter = _original_register_parameter  # type: ignore[method-assign]
 
 
 def converted_chunks(
@@ -157,18 +178,23 @@ def stream_into_model(
     cfg: HookedTransformerConfig,
     *,
     move_to_device: bool,
+    memory: Optional[PreparedWeightMemory] = None,
     **processing: bool,
 ) -> set[str]:
     """Process, cast, place and assign each chunk into the meta-built ``model``; the names loaded.
 
+    ``memory``: prepared memory that processing writes new weights into where it can.
     Names the first tensor the model has no place for, or whose shape differs from its place.
     """
     own = {name: value.shape for name, value in model.state_dict(keep_vars=True).items()}  # buffers too
     loaded: set[str] = set()
     held = _HeldMemory()
-    for _, tensors in chunks:
-        processed = weight_processing.process_state_dict(tensors, cfg, **processing)
+    for chunk, tensors in chunks:
+        with weight_processing.writing_weights_into(memory):
+            processed = weight_processing.process_state_dict(tensors, cfg, **processing)
         del tensors
+        if memory is not None:
+            memory.release_chunk(chunk)
         for key, value in processed.items():
             if key not in own:
                 raise ValueError(f"Checkpoint does not match the model config: unexpected [{key!r}]")
@@ -204,32 +230,10 @@ class _HeldMemory:
         if tensor.numel() == 0 or tensor.device.type == "meta":
             return tensor
         held = self._held.setdefault((str(tensor.device), tensor.untyped_storage().data_ptr()), [])
-        if any(_share_elements(tensor, other) for other in held):
+        if any(share_elements(tensor, other) for other in held):
             return tensor.clone()  # new memory of its own; clone keeps a dense tensor's layout
         held.append(tensor)
         return tensor
-
-
-def _span(tensor: torch.Tensor) -> tuple[int, int]:
-    """First and one-past-last element of ``tensor`` in its storage."""
-    last = sum((int(size) - 1) * int(stride) for size, stride in zip(tensor.shape, tensor.stride()))
-    first = int(tensor.storage_offset())
-    return first, first + last + 1
-
-
-def _share_elements(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether two views of one storage have an element in common (exactly, also for interleaved views)."""
-    (a_begin, a_end), (b_begin, b_end) = _span(a), _span(b)
-    if a.element_size() != b.element_size():  # one storage seen as two dtypes: compare byte ranges
-        return a_begin * a.element_size() < b_end * b.element_size() and b_begin * b.element_size() < a_end * a.element_size()
-    if not (a_begin < b_end and b_begin < a_end):
-        return False
-    if a.numel() == a_end - a_begin and b.numel() == b_end - b_begin:
-        return True  # both fill their spans with no gap, and the spans cross
-    begin = min(a_begin, b_begin)
-    marks = torch.zeros(max(a_end, b_end) - begin, dtype=torch.bool)
-    marks.as_strided(a.shape, a.stride(), a_begin - begin).fill_(True)
-    return bool(marks.as_strided(b.shape, b.stride(), b_begin - begin).any())
 
 
 def check_all_loaded(model: nn.Module, loaded: set[str]) -> None:

@@ -80,16 +80,14 @@ class SafetensorsSource(TensorSource):
     """Every tensor of some ``.safetensors`` files (a sharded checkpoint), read one by one on access."""
 
     def __init__(self, files: list[Path]) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries = read_entries(files)
         self._metas: dict[str, torch.Tensor] = {}
-        for file in files:
-            self._entries.update(_read_header(file))
 
     def __getitem__(self, name: str) -> torch.Tensor:
         entry = self._entries[name]
         itemsize = torch.empty((), dtype=entry.dtype).element_size()
         if entry.end > entry.begin and entry.begin % itemsize == 0:
-            return _mapped(entry)
+            return _mapped(entry, name)
         tensor = torch.empty(entry.shape, dtype=entry.dtype)
         buffer = tensor.view(-1).view(torch.uint8) if tensor.numel() else None
         if buffer is not None:
@@ -121,14 +119,25 @@ _PAGE = mmap.ALLOCATIONGRANULARITY
 # private writable map copies every page up front; read faults map the page cache's pages instead.
 _MAP_FLAGS = mmap.MAP_PRIVATE
 _MAP_PROT = mmap.PROT_READ | mmap.PROT_WRITE
-_mapped_storages: "weakref.WeakValueDictionary[int, mmap.mmap]" = weakref.WeakValueDictionary()
 
 
-def _mapped(entry: _Entry) -> torch.Tensor:
+class _TensorMap(mmap.mmap):
+    """A map of one checkpoint tensor's bytes, which knows the tensor (``mapped_origin``)."""
+
+    file: Path
+    name: str
+    begin: int  # where the tensor's bytes start in the map
+
+
+_mapped_storages: "weakref.WeakValueDictionary[int, _TensorMap]" = weakref.WeakValueDictionary()
+
+
+def _mapped(entry: _Entry, name: str) -> torch.Tensor:
     """The tensor's bytes as a copy-on-write map of the file: no copy, no memory of our own until written."""
     start = entry.begin - entry.begin % _PAGE
     with open(entry.file, "rb") as handle:
-        mapping = mmap.mmap(handle.fileno(), entry.end - start, flags=_MAP_FLAGS, prot=_MAP_PROT, offset=start)
+        mapping = _TensorMap(handle.fileno(), entry.end - start, flags=_MAP_FLAGS, prot=_MAP_PROT, offset=start)
+    mapping.file, mapping.name, mapping.begin = entry.file, name, entry.begin - start
     raw = torch.frombuffer(mapping, dtype=torch.uint8)
     _mapped_storages[raw.untyped_storage().data_ptr()] = mapping
     return raw[entry.begin - start :].view(entry.dtype).view(entry.shape)
@@ -140,6 +149,28 @@ def is_mapped(tensor: torch.Tensor) -> bool:
     (The entry goes with the map, so an address later reused by an ordinary allocation is not mistaken.)
     """
     return tensor.device.type == "cpu" and tensor.untyped_storage().data_ptr() in _mapped_storages
+
+
+def mapped_origin(tensor: torch.Tensor) -> Optional[tuple[Path, str, int]]:
+    """For a view of a checkpoint tensor's map: its file, its name, and the view's first element
+    counted from the tensor's first (in ``tensor``'s dtype; None if the view starts mid-element)."""
+    if tensor.device.type != "cpu":
+        return None
+    mapping = _mapped_storages.get(tensor.untyped_storage().data_ptr())
+    if mapping is None:
+        return None
+    offset_bytes = tensor.storage_offset() * tensor.element_size() - mapping.begin
+    if offset_bytes % tensor.element_size():
+        return None
+    return mapping.file, mapping.name, offset_bytes // tensor.element_size()
+
+
+def read_entries(files: list[Path]) -> dict[str, _Entry]:
+    """Every tensor the files' headers declare, by name (what ``SafetensorsSource`` reads)."""
+    entries: dict[str, _Entry] = {}
+    for file in files:
+        entries.update(_read_header(file))
+    return entries
 
 
 def _read_header(file: Path) -> dict[str, _Entry]:
