@@ -428,7 +428,8 @@ def _normalization_hint(checkpoint_dir: Path) -> Optional[str]:
     try:
         raw = json.loads((checkpoint_dir / "config.json").read_text())
         family = registry.family_for_architecture((raw.get("architectures") or [raw.get("model_type")])[0])
-        return family.config_from_hf(hf_io.PlainConfig(**raw)).get("normalization_type")
+        normalization = family.config_from_hf(hf_io.PlainConfig(**raw)).get("normalization_type")
+        return normalization if isinstance(normalization, str) else None
     except Exception:  # any config the family cannot read this way: no hint
         return None
 

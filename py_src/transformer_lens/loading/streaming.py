@@ -82,7 +82,7 @@ def parameters_on_meta() -> Iterator[None]:
     global _patch_holders
     with _patch_lock:
         if _patch_holders == 0:
-            nn.Module.register_parameter = _register_parameter  # type: ignore[method-assign]
+            nn.Module.register_parameter = _register_parameter  # type: ignore[method-assign, assignment]
         _patch_holders += 1
     _building_on_meta.depth = getattr(_building_on_meta, "depth", 0) + 1
     try:

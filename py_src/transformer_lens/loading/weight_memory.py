@@ -83,9 +83,12 @@ class PreparedWeightMemory:
                 continue
             if entry.dtype == self.dtype and not rewrite_same_dtype:
                 continue
-            buffer = torch.empty(entry.shape, dtype=self.dtype)
-            # One write a page faults every page in (one torch call: the GIL is free meanwhile).
-            buffer.view(-1).view(torch.uint8)[::_PAGE].zero_()
+            try:
+                buffer = torch.empty(entry.shape, dtype=self.dtype)
+                # One write a page faults every page in (one torch call: the GIL is free meanwhile).
+                buffer.view(-1).view(torch.uint8)[::_PAGE].zero_()
+            except (RuntimeError, MemoryError):
+                return  # memory ran short after all: the load allocates the rest itself, as without this
             with self._lock:
                 self._buffers[name] = _Buffer(buffer, _chunk_of(name))
                 self.prepared_bytes += nbytes

@@ -267,3 +267,22 @@ def test_the_norm_hint_reads_config_json_alone(checkpoint, tmp_path):
     assert pipeline._normalization_hint(checkpoint) == expected
     (tmp_path / "config.json").write_text("{not json")
     assert pipeline._normalization_hint(tmp_path) is None
+
+
+def test_memory_running_short_while_preparing_leaves_an_ordinary_load(checkpoint, monkeypatch):
+    """An allocation that fails on the preparing thread ends its work quietly; the load allocates the rest."""
+    Recorder(monkeypatch)
+    original_empty = torch.empty
+
+    def empty(*args, **kwargs):
+        if threading.current_thread().name == "lenslab-weight-memory":
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+        return original_empty(*args, **kwargs)
+
+    escaped: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    monkeypatch.setattr(torch, "empty", empty)
+    model = load_writing(checkpoint, torch.bfloat16)
+    monkeypatch.setattr(torch, "empty", original_empty)
+    assert not escaped
+    assert_same_weights(model, unprepared(checkpoint, torch.bfloat16, monkeypatch, load_writing))
