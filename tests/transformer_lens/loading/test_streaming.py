@@ -392,3 +392,38 @@ def _assert_processing_is_the_float32_steps(checkpoint, dtype):
     converted = pipeline._convert(registry.family_for_architecture(architecture), source, cfg)
     ours = wp.process_state_dict(converted, cfg)
     assert_same_bits(ours, _process_everything_in_float32(converted, cfg))
+
+
+def test_parameters_go_on_meta_only_on_the_thread_that_asked():
+    """A model built on another thread meanwhile (the sidebar's worker) gets real parameters, and the
+    last thread out of ``parameters_on_meta`` leaves ``nn.Module`` as it found it."""
+    import threading
+
+    from torch import nn
+
+    original = nn.Module.register_parameter
+    inside, outside_built, leave = threading.Event(), threading.Event(), threading.Event()
+    devices: dict[str, str] = {}
+
+    def build_on_meta(tag: str) -> None:
+        with streaming.parameters_on_meta():
+            inside.set()
+            outside_built.wait(10)
+            devices[tag] = nn.Linear(3, 3).weight.device.type
+            leave.wait(10)
+
+    def build_plainly() -> None:
+        inside.wait(10)
+        devices["plain"] = nn.Linear(3, 3).weight.device.type
+        outside_built.set()
+
+    threads = [threading.Thread(target=build_on_meta, args=("meta-1",)), threading.Thread(target=build_on_meta, args=("meta-2",)), threading.Thread(target=build_plainly)]
+    for thread in threads:
+        thread.start()
+    outside_built.wait(10)
+    leave.set()
+    for thread in threads:
+        thread.join(10)
+    assert devices == {"meta-1": "meta", "meta-2": "meta", "plain": "cpu"}
+    assert nn.Module.register_parameter is original
+    assert nn.Linear(3, 3).weight.device.type == "cpu"
