@@ -71,7 +71,7 @@ class PreparedWeightMemory:
             entries = tensor_source.read_entries(files)
         except OSError:
             return  # the loader reports a damaged file itself, where it always has
-        itemsize = torch.empty((), dtype=self.dtype).element_size()
+        itemsize = self.dtype.itemsize
         # What may be prepared: free memory less the whole model's, so a load that takes none still fits.
         budget_bytes -= sum(_numel(entry.shape) * itemsize for entry in entries.values())
         for name in sorted(entries, key=_stream_order):
