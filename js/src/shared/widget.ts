@@ -29,6 +29,7 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
   const error = h('div', { class: 'lenslab-error', role: 'alert' });
   error.hidden = true;
   const root = h('div', { class: `lenslab-widget lenslab-${kind}` }, toolbar, error);
+  keepKeysFromJupyterLab(root);
   return {
     root,
     toolbar,
@@ -40,6 +41,26 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
       error.hidden = !message;
     },
   };
+}
+
+/** The attribute JupyterLab's command registry (Lumino) reads as "no shortcuts for keys from here". */
+export const SUPPRESS_SHORTCUTS = 'data-lm-suppress-shortcuts';
+
+/**
+ * Keys pressed inside the widget are the widget's: none reaches JupyterLab's shortcuts (Enter
+ * entering edit mode, A/B inserting cells, D D deleting this cell) while focus is in it.
+ * Lumino walks from the key's target up to the element a shortcut's selector matches and gives
+ * up at the first element carrying SUPPRESS_SHORTCUTS. The notebook's command-mode shortcuts
+ * match the focused element itself (`... :focus`), before the walk reaches any ancestor, so the
+ * root's attribute alone does not stop them: every element that takes focus inside the root
+ * carries it too (marked as focus arrives, which covers items made later: chips, cells, bars).
+ * Keys the widget acts on also stop propagating (roving.ts).
+ */
+export function keepKeysFromJupyterLab(root: HTMLElement): void {
+  root.setAttribute(SUPPRESS_SHORTCUTS, 'true');
+  root.addEventListener('focusin', (ev) => {
+    if (ev.target instanceof Element && ev.target !== root) ev.target.setAttribute(SUPPRESS_SHORTCUTS, 'true');
+  });
 }
 
 /**
