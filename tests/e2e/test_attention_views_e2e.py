@@ -230,6 +230,12 @@ def test_the_keyboard_alone_operates_heads_heatmaps_and_token_chips_without_note
     expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
     assert cells.count() == count
     assert nb.evaluate("[...document.querySelectorAll('.jp-Notebook .jp-Cell')].findIndex(c => c.classList.contains('jp-mod-active'))") == active
+    # Shortcuts with Ctrl still reach JupyterLab from a focused chip: Ctrl+S saves the notebook.
+    tab = nb.locator(".jp-MainAreaWidget .lm-TabBar-tab.jp-mod-current, .lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first
+    expect(tab).to_have_class(re.compile(r"\bjp-mod-dirty\b"))  # the run left outputs unsaved
+    nb.keyboard.press("Control+s")
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+    expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
 
     # On to the first patching grid: Enter selects the focused cell, as a click does.
     for _ in range(10):

@@ -43,23 +43,25 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
   };
 }
 
-/** The attribute JupyterLab's command registry (Lumino) reads as "no shortcuts for keys from here". */
-export const SUPPRESS_SHORTCUTS = 'data-lm-suppress-shortcuts';
+/**
+ * Whether a key pressed inside a widget still reaches JupyterLab: shortcuts with Ctrl, Cmd or Alt
+ * (save, undo, the command palette), running the cell (Shift+Enter; Ctrl+Enter has Ctrl) and Escape.
+ */
+export function keyReachesJupyterLab(ev: KeyboardEvent): boolean {
+  return ev.ctrlKey || ev.metaKey || ev.altKey || ev.key === 'Escape' || (ev.key === 'Enter' && ev.shiftKey);
+}
 
 /**
- * Keys pressed inside the widget are the widget's: none reaches JupyterLab's shortcuts (Enter
- * entering edit mode, A/B inserting cells, D D deleting this cell) while focus is in it.
- * Lumino walks from the key's target up to the element a shortcut's selector matches and gives
- * up at the first element carrying SUPPRESS_SHORTCUTS. The notebook's command-mode shortcuts
- * match the focused element itself (`... :focus`), before the walk reaches any ancestor, so the
- * root's attribute alone does not stop them: every element that takes focus inside the root
- * carries it too (marked as focus arrives, which covers items made later: chips, cells, bars).
- * Keys the widget acts on also stop propagating (roving.ts).
+ * Plain keys pressed inside the widget are the widget's: none reaches JupyterLab's notebook
+ * shortcuts (Enter entering edit mode, A/B inserting cells, D D deleting this cell) while focus is
+ * in it. JupyterLab (>= 4.1) reads keys on document in the bubbling phase, so the root stops them
+ * on their way up; keyReachesJupyterLab's keys go on (Ctrl+S still saves). Lumino's
+ * `data-lm-suppress-shortcuts` attribute is not used: it would block those too, and on an ancestor
+ * it does not stop the command-mode bindings, which match the focused element itself.
  */
 export function keepKeysFromJupyterLab(root: HTMLElement): void {
-  root.setAttribute(SUPPRESS_SHORTCUTS, 'true');
-  root.addEventListener('focusin', (ev) => {
-    if (ev.target instanceof Element && ev.target !== root) ev.target.setAttribute(SUPPRESS_SHORTCUTS, 'true');
+  root.addEventListener('keydown', (ev) => {
+    if (!keyReachesJupyterLab(ev)) ev.stopPropagation();
   });
 }
 
