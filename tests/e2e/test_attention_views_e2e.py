@@ -3,7 +3,9 @@
 Hovering a head thumbnail previews that head in the large view (click still selects it); the
 source/destination toggle shows the pattern transposed and syncs ``view_by`` to Python;
 ``lenslab.show(a, b, same_scale=True)`` draws two grids with one colour bar scale; the keyboard
-alone previews and selects heads and walks the token chips of a ColoredTokens.
+alone previews and selects heads, walks the attention heatmap's cells and the token chips of a
+ColoredTokens and selects a patching cell, and keys pressed in a widget never reach JupyterLab's
+notebook shortcuts.
 The pattern is written by hand, so what each view must show is known exactly.
 Screenshots land in test-artifacts/e2e/.
 """
@@ -126,8 +128,9 @@ def test_two_grids_shown_with_same_scale_share_their_colour_bar(nb, artifacts):
     assert nb.errors == []
 
 
-def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chips(nb, artifacts):
-    """Tab, arrows, Home/End and Enter only (no pointer): what a keyboard or screen-reader user gets."""
+def test_the_keyboard_alone_operates_heads_heatmaps_and_token_chips_without_notebook_shortcuts(nb, artifacts):
+    """Tab, arrows, Home/End and Enter only (no pointer): what a keyboard or screen-reader user gets.
+    Keys a widget does not use (Enter, B, ArrowDown on a chip) must not act on the notebook."""
     from playwright.sync_api import expect
 
     w = nb.locator(".lenslab-widget.lenslab-attention").first
@@ -136,8 +139,12 @@ def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chip
     name = w.locator(".lenslab-head-name")
     thumbs = w.locator(".lenslab-thumb")
     selected = [thumbs.nth(i).get_attribute("aria-selected") for i in range(3)].index("true")
-    # The starting point for Tab: the control just before the thumbnails (focused without a pointer).
+    # The starting point for Tab: the control just before the thumbnails (focused without a pointer),
+    # the source/destination toggle; rows by source below (the earlier test may have flipped it).
     w.locator(".lenslab-view-by").focus()
+    if w.locator(".lenslab-attention-view").get_attribute("data-view-by") != "source":
+        nb.keyboard.press("Space")
+    expect(w.locator(".lenslab-attention-view")).to_have_attribute("data-view-by", "source")
     nb.keyboard.press("Tab")  # one Tab stop for all the heads: it lands on the selected one
     expect(focused).to_have_attribute("aria-label", f"{['first', 'self', 'prev'][selected]}, head {selected}")
     nb.keyboard.press("Home")
@@ -157,6 +164,36 @@ def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chip
     expect(thumbs.nth(2)).to_have_attribute("aria-selected", "true")
     expect(w.locator(".lenslab-preview-note")).to_have_count(0)
     assert [thumbs.nth(i).get_attribute("tabindex") for i in range(3)] == ["-1", "-1", "0"]
+
+    # On to the heatmap: one Tab stop, a focused cell that moves in 2-D and shows the hover tooltip.
+    # Head "prev" by source: rows are sources, columns
+    # destinations, and source s is attended to by destination s + 1 only (A also by itself).
+    tip = w.locator(".lenslab-tooltip")
+    canvas = w.locator(".lenslab-plot canvas.lenslab-heatmap-canvas")
+    size = canvas.bounding_box()["width"] / len(TOKENS)
+    canvas.hover(position={"x": 2.5 * size, "y": 1.5 * size})  # row 1 (source B), column 2 (destination C)
+    hovered = tip.inner_text()
+    nb.mouse.move(0, 0)
+    expect(tip).to_be_hidden()
+    nb.keyboard.press("Tab")
+    expect(focused).to_have_attribute("role", "gridcell")
+    expect(focused).to_have_attribute("aria-label", "prev, dest 0 \u201cA\u201d, src 0 \u201cA\u201d, weight 1")
+    expect(tip).to_be_visible()
+    nb.keyboard.press("ArrowDown")
+    nb.keyboard.press("ArrowRight")
+    nb.keyboard.press("ArrowRight")
+    expect(focused).to_have_attribute("aria-label", "prev, dest 2 \u201cC\u201d, src 1 \u201cB\u201d, weight 1")
+    assert tip.inner_text() == hovered  # exactly what the pointer shows over that cell
+    ring = nb.evaluate("getComputedStyle(document.activeElement).boxShadow")
+    assert ring and ring != "none", ring  # a visible focus ring
+    assert w.locator(".lenslab-plot [tabindex='0']").count() == 1
+    w.locator(".lenslab-attention-view").screenshot(path=str(artifacts / "attention-heatmap-keyboard.png"))
+    nb.keyboard.press("End")
+    expect(focused).to_have_attribute("aria-label", re.compile(r"^prev, dest 3 \u201cD\u201d, src 1 \u201cB\u201d, weight 0"))
+    nb.keyboard.press("Enter")  # as a click on the row: pins source B
+    expect(w.locator(".lenslab-token.lenslab-pinned")).to_have_attribute("data-pos", "1")
+    expect(w.locator(".lenslab-readout")).to_contain_text("prev: \u201cB\u201d (1) is attended to by \u201cC\u201d (2) 1")
+
     nb.keyboard.press("Tab")  # on to the token strip: one Tab stop, its first token shades the strip
     expect(focused).to_have_attribute("aria-label", re.compile(r"^token 0 \u201cA\u201d"))
     expect(w.locator(".lenslab-readout")).to_contain_text("prev: \u201cA\u201d (0)")
@@ -178,4 +215,39 @@ def test_the_keyboard_alone_previews_and_selects_a_head_and_walks_the_token_chip
     expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
     assert chips.locator(".lenslab-chip").evaluate_all("cs => cs.map(c => c.tabIndex)") == [-1, -1, 0]
     chips.screenshot(path=str(artifacts / "chips-keyboard-focus.png"))
+
+    # Keys the chips do not use stay in the widget: Enter does not put the cell into edit mode,
+    # B does not insert a cell, ArrowDown does not move to the next cell.
+    notebook = nb.locator(".jp-Notebook")
+    cells = nb.locator(".jp-Notebook .jp-Cell")
+    count = cells.count()
+    active = nb.evaluate("[...document.querySelectorAll('.jp-Notebook .jp-Cell')].findIndex(c => c.classList.contains('jp-mod-active'))")
+    for key in ["Enter", "b", "ArrowDown", "Enter"]:
+        nb.keyboard.press(key)
+        nb.wait_for_timeout(150)
+    expect(notebook).to_have_class(re.compile(r"\bjp-mod-commandMode\b"))
+    expect(notebook).not_to_have_class(re.compile(r"\bjp-mod-editMode\b"))
+    expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
+    assert cells.count() == count
+    assert nb.evaluate("[...document.querySelectorAll('.jp-Notebook .jp-Cell')].findIndex(c => c.classList.contains('jp-mod-active'))") == active
+    # Shortcuts with Ctrl still reach JupyterLab from a focused chip: Ctrl+S saves the notebook.
+    tab = nb.locator(".jp-MainAreaWidget .lm-TabBar-tab.jp-mod-current, .lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first
+    expect(tab).to_have_class(re.compile(r"\bjp-mod-dirty\b"))  # the run left outputs unsaved
+    nb.keyboard.press("Control+s")
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+    expect(focused).to_have_attribute("aria-label", "token 2 \u201c sat\u201d, value 0.25")
+
+    # On to the first patching grid: Enter selects the focused cell, as a click does.
+    for _ in range(10):
+        nb.keyboard.press("Tab")
+        if nb.evaluate("document.activeElement.getAttribute('role') === 'gridcell'"):
+            break
+    grid = nb.locator(".lenslab-widget.lenslab-patching").first
+    expect(focused).to_have_attribute("aria-label", "layer L0, head H0, value 12")
+    nb.keyboard.press("ArrowDown")
+    nb.keyboard.press("ArrowRight")
+    expect(grid.locator(".lenslab-tooltip")).to_contain_text("value1")
+    nb.keyboard.press("Enter")
+    expect(grid.locator(".lenslab-selection")).to_have_text("Selected: layer L1 \u00b7 head H1: 1")
+    assert notebook.evaluate("n => n.classList.contains('jp-mod-commandMode')")
     assert nb.errors == []

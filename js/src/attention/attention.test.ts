@@ -264,6 +264,43 @@ describe('AttentionPatterns widget', () => {
     el.remove();
   });
 
+  it('keyboard: the heatmap is one Tab stop; a focused cell shows the hover tooltip, is named by it, Enter pins its row', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    render({ model: model(), el });
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    const canvas = el.querySelector<HTMLCanvasElement>('.lenslab-plot canvas')!;
+    const size = Number.parseFloat(canvas.style.width) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 1.5 * size, 2.5 * size)); // dest 2, src 1
+    const hovered = tip.textContent;
+    canvas.dispatchEvent(mouse('mouseleave'));
+    expect(tip.hidden).toBe(true);
+
+    const grid = el.querySelector<HTMLElement>('.lenslab-plot [role="grid"]')!;
+    expect(grid.getAttribute('aria-label')).toBe('attention pattern');
+    const stops = () => grid.querySelectorAll<HTMLElement>('[tabindex="0"]');
+    expect(stops()).toHaveLength(1);
+    stops()[0].focus();
+    key(document.activeElement!, 'ArrowDown');
+    key(document.activeElement!, 'ArrowDown');
+    key(document.activeElement!, 'ArrowRight');
+    const cell = document.activeElement as HTMLElement;
+    expect(cell.getAttribute('role')).toBe('gridcell');
+    expect(tip.hidden).toBe(false);
+    expect(tip.textContent).toBe(hovered); // exactly what hovering the same cell shows
+    expect(cell.getAttribute('aria-label')).toBe('L0H0, dest 2 \u201c sat\u201d, src 1 \u201c cat\u201d, weight 0.75');
+    expect(el.querySelector('.lenslab-readout')!.textContent).toContain('\u201c sat\u201d (2) attends to');
+    const strip = [...el.querySelectorAll<HTMLElement>('.lenslab-token')];
+    key(cell, 'Enter'); // as a click on the row: pins destination 2
+    expect(strip[2].classList.contains('lenslab-pinned')).toBe(true);
+    key(document.activeElement!, 'ArrowUp');
+    expect(strip[1].classList.contains('lenslab-dest')).toBe(true);
+    (document.activeElement as HTMLElement).blur(); // leaving: back to the pinned row, tooltip gone
+    expect(tip.hidden).toBe(true);
+    expect(strip[2].classList.contains('lenslab-dest')).toBe(true);
+    el.remove();
+  });
+
   it('the toggle shows the pattern by source, transposed, and syncs view_by', () => {
     const el = document.createElement('div');
     document.body.append(el);

@@ -7,10 +7,10 @@ import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, colorOf, formatValue, paintValues, rgbOf, sequentialScale, textColorOn } from '../shared/colorscale';
 import { displayToken, h, now, quoteToken } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
-import { Heatmap } from '../shared/heatmap';
+import { type Cell, Heatmap } from '../shared/heatmap';
 import { RovingFocus } from '../shared/roving';
 import { type Tensor, finiteRange } from '../shared/tensor';
-import { Tooltip } from '../shared/tooltip';
+import { type TooltipLine, Tooltip } from '../shared/tooltip';
 import type { ViewBy } from '../shared/types';
 
 export type { ViewBy };
@@ -186,27 +186,33 @@ export class AttentionView {
       onActivate: (pos) => this.pin(pos),
     });
 
-    this.heatmap.onHover = (cell, ev) => {
+    // Hover or keyboard focus on a cell shades its row's tokens and shows the weight; a click
+    // or Enter pins the row.
+    this.heatmap.describe = (cell) => this.cellTooltip(cell);
+    this.heatmap.onHover = (cell, at) => {
       if (!cell || !this.input) {
         this.tooltip.hide();
         this.hoverDest(this.pinned);
         return;
       }
-      const { tokens, pattern } = this.input;
-      const head = this.shownHead();
-      const [dest, src] = this.viewBy() === 'destination' ? [cell.row, cell.col] : [cell.col, cell.row];
-      const v = attentionRow(pattern, head, dest)[src];
       this.hoverDest(cell.row);
-      if (ev) {
-        this.tooltip.show(ev.clientX, ev.clientY, [
-          { value: headName(this.input.headNames, head), strong: true },
-          { label: 'dest', value: `${dest} ${quoteToken(tokens[dest] ?? '')}` },
-          { label: 'src', value: `${src} ${quoteToken(tokens[src] ?? '')}` },
-          { label: 'weight', value: formatValue(v, 4), strong: true },
-        ]);
-      }
+      if (at) this.tooltip.show(at.clientX, at.clientY, this.cellTooltip(cell), at.anchor);
     };
     this.heatmap.onClick = (cell) => this.pin(cell.row);
+  }
+
+  /** What a cell of the large view says (its tooltip and, focused, its accessible name): head, destination, source, weight. */
+  cellTooltip(cell: Cell): TooltipLine[] {
+    if (!this.input) return [];
+    const { tokens, pattern } = this.input;
+    const head = this.shownHead();
+    const [dest, src] = this.viewBy() === 'destination' ? [cell.row, cell.col] : [cell.col, cell.row];
+    return [
+      { value: headName(this.input.headNames, head), strong: true },
+      { label: 'dest', value: `${dest} ${quoteToken(tokens[dest] ?? '')}` },
+      { label: 'src', value: `${src} ${quoteToken(tokens[src] ?? '')}` },
+      { label: 'weight', value: formatValue(attentionRow(pattern, head, dest)[src], 4), strong: true },
+    ];
   }
 
   update(input: AttentionInput): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
+import { f32View, fakeModel, flush, key, mouse } from '../shared/test_utils';
 import type { CacheModel, HookInfo } from '../shared/types';
 import widget from './index';
 
@@ -133,6 +133,60 @@ describe('CacheExplorer widget', () => {
     await flush();
     const line = el.querySelector('.lenslab-line')!;
     expect(line.getAttribute('points')!.split(' ')).toHaveLength(4);
+  });
+
+  it('keyboard: the slice heatmap is one Tab stop; a focused cell shows and is named by its hover text', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    render({ model: model(), el });
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    const canvas = el.querySelector<HTMLCanvasElement>('.lenslab-slice canvas.lenslab-heatmap-canvas')!;
+    const w = Number.parseFloat(canvas.style.width) / 4;
+    const h = Number.parseFloat(canvas.style.height) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 1.5 * w, 1.5 * h));
+    const hovered = tip.textContent;
+    canvas.dispatchEvent(mouse('mouseleave'));
+    const grid = el.querySelector<HTMLElement>('.lenslab-slice [role="grid"]')!;
+    expect(grid.getAttribute('aria-label')).toBe('activation slice');
+    grid.querySelector<HTMLElement>('[tabindex="0"]')!.focus();
+    key(document.activeElement!, 'ArrowDown');
+    key(document.activeElement!, 'ArrowRight');
+    expect(tip.textContent).toBe(hovered);
+    expect(document.activeElement!.getAttribute('aria-label')).toBe('position 1 \u201c cat\u201d, d_model 1, value -2');
+    expect(el.querySelector('.lenslab-cache-detail .lenslab-readout')!.textContent).toBe('position 1 \u201c cat\u201d \u00b7 d_model 1: -2');
+    el.remove();
+  });
+
+  it('keyboard: the line plot is one Tab stop; Left/Right/Home/End step through the samples, focus shows each value', async () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const m = model();
+    render({ model: m, el });
+    m.update({ view: 'line', data: f32View([1, 2, 3, 2]), shape: [4], pos: 1, col_labels: [], col_axis: 'd_model', revision: 2 });
+    await flush();
+    const list = el.querySelector<HTMLElement>('.lenslab-lineplot [role="listbox"]')!;
+    const stops = list.querySelectorAll<HTMLElement>('[tabindex="0"]');
+    expect(stops).toHaveLength(1);
+    stops[0].focus();
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    const sample = () => document.activeElement as HTMLElement;
+    expect(sample().getAttribute('aria-label')).toBe('d_model 0, value 1');
+    expect(tip.textContent).toBe('d_model 0value1');
+    key(sample(), 'ArrowRight');
+    key(sample(), 'ArrowRight');
+    expect([sample().getAttribute('role'), sample().getAttribute('aria-posinset'), sample().getAttribute('aria-setsize')]).toEqual(['option', '3', '4']);
+    expect(tip.textContent).toBe('d_model 2value3');
+    key(sample(), 'End');
+    expect(sample().getAttribute('aria-label')).toBe('d_model 3, value 2');
+    key(sample(), 'Home');
+    expect(el.querySelector('.lenslab-cache-detail .lenslab-readout')!.textContent).toBe('d_model 0: 1');
+    // The pointer over sample 2 shows the same text as focus on it.
+    const svg = el.querySelector<SVGElement>('.lenslab-lineplot-svg')!;
+    (document.activeElement as HTMLElement).blur();
+    const [x2] = [...el.querySelector('.lenslab-line')!.getAttribute('points')!.split(' ')][2].split(',').map(Number);
+    svg.dispatchEvent(mouse('mousemove', x2, 10));
+    expect(tip.textContent).toBe('d_model 2value3');
+    el.remove();
   });
 
   it('opens attention patterns in the attention view with L{layer}H{head} names', async () => {

@@ -6,10 +6,10 @@ import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, divergingScale, formatValue } from '../shared/colorscale';
 import { displayToken, h, tokenSuffix } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
-import { Heatmap } from '../shared/heatmap';
+import { type Cell, Heatmap } from '../shared/heatmap';
 import { LinePlot } from '../shared/lineplot';
 import { type Tensor, finiteRange, maxAbs } from '../shared/tensor';
-import { Tooltip } from '../shared/tooltip';
+import { type TooltipLine, Tooltip } from '../shared/tooltip';
 import type { HookInfo, SliceControls, SliceView } from '../shared/types';
 
 export type HookGroup = CoreHookGroup<HookInfo>;
@@ -128,29 +128,47 @@ export class CacheView {
       this.resizer.observe(this.detail);
     }
 
-    this.heatmap.onHover = (cell, ev) => {
+    // Hover or keyboard focus on a cell or a sample shows its value (a click does nothing).
+    this.heatmap.describe = (cell) => this.cellTooltip(cell);
+    this.heatmap.onHover = (cell, at) => {
       const s = this.slice;
       if (!cell || !s) {
         this.tooltip.hide();
         return;
       }
-      const v = this.heatmap.value(cell.row, cell.col);
-      const rowText = `${s.rowAxis} ${cell.row}${tokenSuffix(s.rowLabels, cell.row)}`;
-      const colText = `${s.colAxis} ${cell.col}${tokenSuffix(s.colLabels, cell.col)}`;
-      this.readout.textContent = `${rowText} \u00b7 ${colText}: ${formatValue(v, 4)}`;
-      if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: rowText }, { value: colText }, { label: 'value', value: formatValue(v, 4), strong: true }]);
+      const [rowText, colText, value] = this.cellTooltip(cell);
+      this.readout.textContent = `${rowText.value} \u00b7 ${colText.value}: ${value.value}`;
+      if (at) this.tooltip.show(at.clientX, at.clientY, this.cellTooltip(cell), at.anchor);
     };
-    this.line.onHover = (i, ev) => {
+    this.line.describe = (i) => this.sampleTooltip(i);
+    this.line.onHover = (i, at) => {
       const s = this.slice;
       if (i === null || !s) {
         this.tooltip.hide();
         return;
       }
-      const v = this.line.values[i];
-      const label = tokenSuffix(s.colLabels, i);
-      this.readout.textContent = `${s.colAxis} ${i}${label}: ${formatValue(v, 4)}`;
-      if (ev) this.tooltip.show(ev.clientX, ev.clientY, [{ value: `${s.colAxis} ${i}${label}` }, { label: 'value', value: formatValue(v, 4), strong: true }]);
+      const [where, value] = this.sampleTooltip(i);
+      this.readout.textContent = `${where.value}: ${value.value}`;
+      if (at) this.tooltip.show(at.clientX, at.clientY, this.sampleTooltip(i), at.anchor);
     };
+  }
+
+  /** What a heatmap cell says (its tooltip and, focused, its accessible name): row, column, value. */
+  cellTooltip(cell: Cell): TooltipLine[] {
+    const s = this.slice;
+    if (!s) return [];
+    return [
+      { value: `${s.rowAxis} ${cell.row}${tokenSuffix(s.rowLabels, cell.row)}` },
+      { value: `${s.colAxis} ${cell.col}${tokenSuffix(s.colLabels, cell.col)}` },
+      { label: 'value', value: formatValue(this.heatmap.value(cell.row, cell.col), 4), strong: true },
+    ];
+  }
+
+  /** What a line-plot sample says (its tooltip and, focused, its accessible name): position, value. */
+  sampleTooltip(i: number): TooltipLine[] {
+    const s = this.slice;
+    if (!s) return [];
+    return [{ value: `${s.colAxis} ${i}${tokenSuffix(s.colLabels, i)}` }, { label: 'value', value: formatValue(this.line.values[i], 4), strong: true }];
   }
 
   setHooks(hooks: HookInfo[], selected: string): void {
@@ -314,11 +332,11 @@ export class CacheView {
       });
       this.colorbar.update(this.scale, Math.max(120, this.heatmap.layout.gridH), finiteRange(s.tensor.data).nonFinite > 0);
       this.host.replaceChildren(this.heatBox);
-      this.readout.textContent = 'Hover a cell to read its value.';
+      this.readout.textContent = 'Hover or focus a cell to read its value.';
     } else if (s.view === 'line') {
       this.line.setData(s.tensor.data, Math.min(760, this.plotWidth()), 220, s.colLabels, s.colAxis);
       this.host.replaceChildren(this.line.el);
-      this.readout.textContent = 'Hover the plot to read values.';
+      this.readout.textContent = 'Hover or focus the plot to read values.';
     } else {
       this.host.replaceChildren(h('div', { class: 'lenslab-muted lenslab-pad', text: s.message || 'Nothing to show.' }));
     }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DIVERGING_STOPS, colorOf } from '../shared/colorscale';
-import { f32View, fakeModel, flush, mouse } from '../shared/test_utils';
+import { f32View, fakeModel, flush, key, mouse } from '../shared/test_utils';
 import type { PatchingModel } from '../shared/types';
 import widget from './index';
 
 const render = widget.render;
-import { LABELLED_PANELS_MAX, cellSummary, describeCell, panelLimits, patchingScale } from './view';
+import { linesLabel } from '../shared/tooltip';
+import { LABELLED_PANELS_MAX, cellSummary, cellTooltip, describeCell, panelLimits, patchingScale } from './view';
 
 const COMPONENTS = ['output', 'query', 'key', 'value', 'pattern'];
 // [5 components, 2 layers, 3 heads]: value = component + layer/10 - head/100, one negative cell.
@@ -104,6 +105,39 @@ describe('PatchingGrid widget', () => {
     const marks = [...el.querySelectorAll<HTMLElement>('.lenslab-mark-selected')];
     expect(marks.map((mk) => mk.hidden)).toEqual([true, true, true, true, false]);
     expect(el.querySelector('.lenslab-selection')!.textContent).toBe('Selected: pattern \u00b7 layer L0 \u00b7 head H2: 3.98');
+  });
+
+  it('keyboard: each panel is one Tab stop; focus reads a cell as hover does, Enter and Space select it as a click does', () => {
+    const el = document.createElement('div');
+    document.body.append(el);
+    const m = model();
+    render({ model: m, el });
+    const grids = [...el.querySelectorAll<HTMLElement>('[role="grid"]')];
+    expect(grids.map((g) => g.getAttribute('aria-label'))).toEqual(COMPONENTS.map((c) => `${c} patching results`));
+    expect(grids.map((g) => g.querySelectorAll('[tabindex="0"]').length)).toEqual([1, 1, 1, 1, 1]);
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    const canvas = el.querySelectorAll<HTMLCanvasElement>('.lenslab-heatmap-canvas')[2];
+    const size = Number.parseFloat(canvas.style.width) / 3;
+    canvas.dispatchEvent(mouse('mousemove', 0.5 * size, 1.5 * size));
+    const hovered = tip.textContent;
+    canvas.dispatchEvent(mouse('mouseleave'));
+
+    grids[2].querySelector<HTMLElement>('[tabindex="0"]')!.focus();
+    key(document.activeElement!, 'ArrowDown');
+    const cell = document.activeElement as HTMLElement;
+    expect(tip.textContent).toBe(hovered);
+    expect(cell.getAttribute('aria-label')).toBe(linesLabel(cellTooltip(input(), 2, { row: 1, col: 0 })));
+    expect(cell.getAttribute('aria-label')).toBe('key, layer L1, head H0, value 2.1');
+    expect(el.querySelector('.lenslab-readout')!.textContent).toBe('key \u00b7 layer L1 \u00b7 head H0: 2.1');
+    key(cell, 'Enter');
+    expect(m.get('selected')).toEqual({ panel: 2, row: 1, col: 0 });
+    expect(m.saved).toBe(1);
+    expect([...el.querySelectorAll<HTMLElement>('.lenslab-mark-selected')].map((mk) => mk.hidden)).toEqual([true, true, false, true, true]);
+    key(document.activeElement!, 'End');
+    key(document.activeElement!, ' ');
+    expect(m.get('selected')).toEqual({ panel: 2, row: 1, col: 2 });
+    expect(el.querySelector('.lenslab-selection')!.textContent).toBe('Selected: key \u00b7 layer L1 \u00b7 head H2: 2.08');
+    el.remove();
   });
 
   it('marks a selection made from Python and redraws on new results', async () => {

@@ -6,7 +6,7 @@ import { h, now, tokenSuffix } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
 import { type Cell, Heatmap } from '../shared/heatmap';
 import { type Tensor, finiteRange, index0, maxAbs } from '../shared/tensor';
-import { Tooltip } from '../shared/tooltip';
+import { type TooltipAt, type TooltipLine, Tooltip } from '../shared/tooltip';
 import type { CellSelection } from '../shared/types';
 
 export interface PatchingInput {
@@ -52,6 +52,12 @@ export function describeCell(input: PatchingInput, panel: number, cell: Cell): {
     col: show(input.colAxis, input.colLabels, colLabel, cell.col),
     value,
   };
+}
+
+/** What hovering (or focusing) a cell shows; also the focused cell's accessible name. */
+export function cellTooltip(input: PatchingInput, panel: number, cell: Cell): TooltipLine[] {
+  const d = describeCell(input, panel, cell);
+  return [...(d.title ? [{ value: d.title, strong: true }] : []), { value: d.row }, { value: d.col }, { label: 'value', value: formatValue(d.value, 4), strong: true }];
 }
 
 export function cellSummary(input: PatchingInput, panel: number, cell: Cell): string {
@@ -107,6 +113,10 @@ export class PatchingView {
     for (let p = 0; p < P; p++) {
       const title = input.panelTitles[p] ?? '';
       const hm = new Heatmap({ ...limits, label: title ? `${title} patching results` : 'patching results' });
+      // Hover or keyboard focus reads a cell; a click or Enter selects it.
+      hm.describe = (cell) => cellTooltip(input, p, cell);
+      hm.onHover = (cell, at) => this.hover(p, cell, at);
+      hm.onClick = (cell) => this.select(p, cell);
       hm.setData({
         values: index0(input.values, p).data,
         rows: R,
@@ -117,8 +127,6 @@ export class PatchingView {
         rowAxis: labelled ? input.rowAxis : undefined,
         colAxis: labelled ? input.colAxis : undefined,
       });
-      hm.onHover = (cell, ev) => this.hover(p, cell, ev);
-      hm.onClick = (cell) => this.select(p, cell);
       this.heatmaps.push(hm);
       panelEls.push(h('figure', { class: 'lenslab-panel', 'data-panel': p }, title ? h('figcaption', { class: 'lenslab-plot-title', text: title }) : null, hm.el));
     }
@@ -126,27 +134,19 @@ export class PatchingView {
     this.panels.classList.toggle('lenslab-many', P > LABELLED_PANELS_MAX);
     const barHeight = Math.max(120, Math.min(320, this.heatmaps[0]?.layout.gridH ?? 120));
     this.colorbar.update(this.scale, barHeight, finiteRange(input.values.data).nonFinite > 0);
-    this.readout.textContent = 'Hover a cell to read its value; click it to select it (sent to Python as .selected).';
+    this.readout.textContent = 'Hover or focus a cell to read its value; click it or press Enter to select it (sent to Python as .selected).';
     this.showSelected(input.selected);
     this.lastRenderMs = now() - t0;
     this.el.dataset.renderMs = this.lastRenderMs.toFixed(1);
   }
 
-  private hover(panel: number, cell: Cell | null, ev?: MouseEvent): void {
+  private hover(panel: number, cell: Cell | null, at?: TooltipAt): void {
     if (!cell || !this.input) {
       this.tooltip.hide();
       return;
     }
-    const d = describeCell(this.input, panel, cell);
     this.readout.textContent = cellSummary(this.input, panel, cell);
-    if (ev) {
-      this.tooltip.show(ev.clientX, ev.clientY, [
-        ...(d.title ? [{ value: d.title, strong: true }] : []),
-        { value: d.row },
-        { value: d.col },
-        { label: 'value', value: formatValue(d.value, 4), strong: true },
-      ]);
-    }
+    if (at) this.tooltip.show(at.clientX, at.clientY, cellTooltip(this.input, panel, cell), at.anchor);
   }
 
   select(panel: number, cell: Cell): void {

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { divergingScale, rgbOf } from './colorscale';
-import { FULL_LABELS_MAX, Heatmap, MIN_LABEL_CELL, cellAt, heatmapLayout, labelStep, nextZoom, visibleLabels } from './heatmap';
-import { mouse } from './test_utils';
+import { FULL_LABELS_MAX, Heatmap, MIN_LABEL_CELL, cellAt, focusBox, heatmapLayout, labelStep, nextZoom, visibleLabels } from './heatmap';
+import { key, mouse } from './test_utils';
+import { linesLabel } from './tooltip';
 
 describe('heatmapLayout', () => {
   it('caps small grids at the largest cell size with whole-pixel cells', () => {
@@ -195,5 +196,107 @@ describe('heatmapLayout with one long axis', () => {
     expect(L.cellH).toBeGreaterThanOrEqual(MIN_LABEL_CELL);
     expect(L.width).toBeLessThanOrEqual(760);
     expect(L.colStep).toBeGreaterThan(1);
+  });
+});
+
+describe('Heatmap keyboard', () => {
+  const scale = divergingScale(1);
+  // 3 rows x 4 columns; value = row * 10 + col.
+  const values = new Float32Array(Array.from({ length: 12 }, (_, i) => Math.floor(i / 4) * 10 + (i % 4)));
+
+  function make(): Heatmap {
+    const hm = new Heatmap({ maxWidth: 400, maxHeight: 400, maxCell: 20, label: 'test grid' });
+    hm.describe = (cell) => [{ value: `r${cell.row}` }, { label: 'c', value: String(cell.col) }, { label: 'v', value: String(hm.value(cell.row, cell.col)) }];
+    hm.setData({ values, rows: 3, cols: 4, scale });
+    document.body.replaceChildren(hm.el);
+    return hm;
+  }
+  const focused = (): HTMLElement => document.activeElement as HTMLElement;
+  const at = (el: HTMLElement): [string | null, string | null] => [el.parentElement!.getAttribute('aria-rowindex'), el.getAttribute('aria-colindex')];
+
+  it('is one Tab stop in an ARIA grid: one gridcell, named by what its tooltip says', () => {
+    const hm = make();
+    const grid = hm.el.querySelector('[role="grid"]')!;
+    expect(grid.getAttribute('aria-label')).toBe('test grid');
+    expect([grid.getAttribute('aria-rowcount'), grid.getAttribute('aria-colcount')]).toEqual(['3', '4']);
+    expect(hm.canvas.getAttribute('aria-hidden')).toBe('true');
+    const cells = hm.el.querySelectorAll<HTMLElement>('[role="gridcell"]');
+    expect(cells).toHaveLength(1);
+    expect(cells[0].tabIndex).toBe(0);
+    expect(cells[0].parentElement!.getAttribute('role')).toBe('row');
+    expect(at(cells[0])).toEqual(['1', '1']);
+    expect(cells[0].getAttribute('aria-label')).toBe(linesLabel(hm.describe({ row: 0, col: 0 })));
+    expect(cells[0].getAttribute('aria-label')).toBe('r0, c 0, v 0');
+    expect(hm.el.querySelectorAll('[tabindex="0"]')).toHaveLength(1);
+  });
+
+  it('arrows, Home and End move the focused cell in 2-D; its name follows', () => {
+    const hm = make();
+    hm.keys.element!.focus();
+    key(focused(), 'ArrowRight');
+    key(focused(), 'ArrowDown');
+    expect(at(focused())).toEqual(['2', '2']);
+    expect(focused().getAttribute('aria-label')).toBe('r1, c 1, v 11');
+    key(focused(), 'End');
+    expect(at(focused())).toEqual(['2', '4']);
+    key(focused(), 'ArrowRight'); // the last column: stays
+    key(focused(), 'ArrowDown');
+    key(focused(), 'ArrowDown');
+    expect(focused().getAttribute('aria-label')).toBe('r2, c 3, v 23');
+    key(focused(), 'Home');
+    expect(at(focused())).toEqual(['3', '1']);
+    key(focused(), 'ArrowUp');
+    expect(at(focused())).toEqual(['2', '1']);
+    expect(hm.el.querySelectorAll('[role="gridcell"]')).toHaveLength(1);
+    // The focused cell is drawn over its cell of the canvas.
+    const box = focusBox(hm.layout, { row: 1, col: 0 });
+    expect([focused().style.left, focused().style.top]).toEqual([`${box.left}px`, `${box.top}px`]);
+  });
+
+  it('focus does what hover does: reports the cell with an anchor for the tooltip and marks it; leaving clears it', () => {
+    const hm = make();
+    const onHover = vi.fn();
+    hm.onHover = onHover;
+    hm.keys.element!.focus();
+    expect(onHover).toHaveBeenLastCalledWith({ row: 0, col: 0 }, expect.objectContaining({ anchor: expect.anything() }));
+    key(focused(), 'ArrowDown');
+    expect(onHover).toHaveBeenLastCalledWith({ row: 1, col: 0 }, expect.objectContaining({ anchor: expect.anything() }));
+    const mark = hm.el.querySelector<HTMLElement>('.lenslab-mark-hover')!;
+    expect(mark.hidden).toBe(false);
+    expect(mark.style.top).toBe(`${hm.layout.cellH}px`);
+    const outside = document.createElement('button');
+    document.body.append(outside);
+    outside.focus();
+    expect(onHover).toHaveBeenLastCalledWith(null);
+    expect(mark.hidden).toBe(true);
+  });
+
+  it('Enter and Space do what a click does, on the focused cell', () => {
+    const hm = make();
+    const onClick = vi.fn();
+    hm.onClick = onClick;
+    hm.keys.element!.focus();
+    key(focused(), 'ArrowRight');
+    expect(key(focused(), 'Enter').defaultPrevented).toBe(true);
+    expect(onClick).toHaveBeenLastCalledWith({ row: 0, col: 1 });
+    key(focused(), 'ArrowDown');
+    key(focused(), ' ');
+    expect(onClick).toHaveBeenLastCalledWith({ row: 1, col: 1 });
+    expect(onClick).toHaveBeenCalledTimes(2);
+  });
+
+  it('Tab comes back to the cell last clicked or selected, and to the same cell after new data', () => {
+    const hm = make();
+    const { cellW, cellH } = hm.layout;
+    hm.canvas.dispatchEvent(mouse('click', 2.5 * cellW, 1.5 * cellH));
+    expect(at(hm.keys.element!)).toEqual(['2', '3']);
+    hm.setSelectedCell({ row: 2, col: 3 });
+    expect(at(hm.keys.element!)).toEqual(['3', '4']);
+    hm.keys.element!.focus();
+    hm.setData({ values: values.map((v) => -v), rows: 3, cols: 4, scale });
+    expect(document.activeElement).toBe(hm.keys.element); // a redraw keeps focus, on the same cell
+    expect(focused().getAttribute('aria-label')).toBe('r2, c 3, v -23');
+    hm.setData({ values: new Float32Array(4), rows: 2, cols: 2, scale });
+    expect(at(focused())).toEqual(['2', '2']); // clamped into the smaller grid
   });
 });

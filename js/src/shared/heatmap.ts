@@ -2,9 +2,13 @@
 // reported as (row, col). Labels stay identifiable: axes up to FULL_LABELS_MAX entries label every
 // row and column (cells grow to MIN_LABEL_CELL, long column labels turn vertical, every label has
 // its full text on hover); longer axes are labelled every k-th and get a zoom control.
-import { type ColorScale, paintValues } from './colorscale';
+// Keyboard: the grid is one Tab stop; arrows move a focused cell that does what hover does and
+// Enter/Space what a click does (roving.ts), named by the lines its tooltip shows.
+import { type ColorScale, formatValue, paintValues } from './colorscale';
 import { displayToken, h } from './dom';
 import type { FigureItem } from './export_image';
+import { RovingCell, pointBelow } from './roving';
+import { type TooltipAt, type TooltipLine, linesLabel } from './tooltip';
 
 export interface Cell {
   row: number;
@@ -139,6 +143,16 @@ export function heatmapLayout(rows: number, cols: number, o: LayoutOptions): Hea
   };
 }
 
+/**
+ * The box that marks a focused cell, relative to the grid: the cell itself, grown around its
+ * centre to at least `minPx` a side so the focus ring stays visible on tiny cells.
+ */
+export function focusBox(layout: HeatmapLayout, cell: Cell, minPx = 6): { left: number; top: number; width: number; height: number } {
+  const width = Math.max(layout.cellW, minPx);
+  const height = Math.max(layout.cellH, minPx);
+  return { left: (cell.col + 0.5) * layout.cellW - width / 2, top: (cell.row + 0.5) * layout.cellH - height / 2, width, height };
+}
+
 /** The cell under a point given relative to the grid's top-left corner, or null outside. */
 export function cellAt(layout: HeatmapLayout, x: number, y: number): Cell | null {
   if (x < 0 || y < 0 || x >= layout.gridW || y >= layout.gridH) return null;
@@ -194,11 +208,25 @@ export class Heatmap {
   /** The painted pixels (one per cell), also used by exports and tests. */
   rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
   data: HeatmapData | null = null;
-  onHover: (cell: Cell | null, ev?: MouseEvent) => void = () => undefined;
+  /** The pointer (a mouse event) or a keyboard-focused cell (its box the anchor) is over `cell`; null: left. */
+  onHover: (cell: Cell | null, at?: TooltipAt) => void = () => undefined;
+  /** A click on `cell`, or Enter/Space on the focused cell. */
   onClick: (cell: Cell, ev?: MouseEvent) => void = () => undefined;
+  /**
+   * What a cell says: the lines its tooltip shows, which also make the focused cell's accessible
+   * name (the one definition of both). Views replace it with their own wording.
+   */
+  describe: (cell: Cell) => TooltipLine[] = (cell) => [
+    { label: 'row', value: String(cell.row) },
+    { label: 'column', value: String(cell.col) },
+    { label: 'value', value: formatValue(this.value(cell.row, cell.col), 4), strong: true },
+  ];
+  /** Keyboard focus over the cells: only the current cell has an element (roving.ts). */
+  readonly keys: RovingCell;
 
   private readonly opts: HeatmapOptions;
   private readonly grid: HTMLDivElement;
+  private readonly focusRow: HTMLDivElement;
   private readonly rowLabelBox: HTMLDivElement;
   private readonly colLabelBox: HTMLDivElement;
   private readonly rowAxisEl: HTMLDivElement;
@@ -211,12 +239,37 @@ export class Heatmap {
 
   constructor(opts: HeatmapOptions) {
     this.opts = opts;
-    this.canvas = h('canvas', { class: 'lenslab-heatmap-canvas', role: 'img', 'aria-label': opts.label ?? 'heatmap' });
-    this.rowMark = h('div', { class: 'lenslab-mark lenslab-mark-row' });
-    this.hoverMark = h('div', { class: 'lenslab-mark lenslab-mark-hover' });
-    this.selectMark = h('div', { class: 'lenslab-mark lenslab-mark-selected' });
+    // The grid (role grid, named) is what assistive technology reads: the canvas and the marks
+    // are pictures of it. Only the focused cell exists, so the grid says how many rows and
+    // columns there are and the cell's row says which one it is in (a virtual grid in ARIA).
+    this.canvas = h('canvas', { class: 'lenslab-heatmap-canvas', 'aria-hidden': 'true' });
+    this.rowMark = h('div', { class: 'lenslab-mark lenslab-mark-row', 'aria-hidden': 'true' });
+    this.hoverMark = h('div', { class: 'lenslab-mark lenslab-mark-hover', 'aria-hidden': 'true' });
+    this.selectMark = h('div', { class: 'lenslab-mark lenslab-mark-selected', 'aria-hidden': 'true' });
     for (const m of [this.rowMark, this.hoverMark, this.selectMark]) m.hidden = true;
-    this.grid = h('div', { class: 'lenslab-heatmap-grid' }, this.canvas, this.rowMark, this.hoverMark, this.selectMark);
+    this.focusRow = h('div', { class: 'lenslab-heatmap-row', role: 'row' });
+    this.grid = h(
+      'div',
+      { class: 'lenslab-heatmap-grid', role: 'grid', 'aria-label': opts.label ?? 'heatmap', 'aria-readonly': 'true' },
+      this.canvas,
+      this.rowMark,
+      this.hoverMark,
+      this.selectMark,
+      this.focusRow,
+    );
+    this.keys = new RovingCell(this.focusRow, {
+      drawItem: (el, i) => this.drawFocusCell(el, this.cellOf(i)),
+      onFocus: (i, el) => {
+        const cell = this.cellOf(i);
+        this.setHoverCell(cell);
+        this.onHover(cell, pointBelow(el));
+      },
+      onLeave: () => {
+        this.setHoverCell(null);
+        this.onHover(null);
+      },
+      onActivate: (i) => this.onClick(this.cellOf(i)),
+    });
     this.rowLabelBox = h('div', { class: 'lenslab-labels lenslab-row-labels' });
     this.colLabelBox = h('div', { class: 'lenslab-labels lenslab-col-labels' });
     this.rowAxisEl = h('div', { class: 'lenslab-axis-title lenslab-row-axis' });
@@ -262,8 +315,34 @@ export class Heatmap {
     });
     this.canvas.addEventListener('click', (ev) => {
       const cell = this.eventCell(ev);
-      if (cell) this.onClick(cell, ev);
+      if (!cell) return;
+      // Tab comes back to the last cell clicked, as it does for thumbnails and chips.
+      this.keys.setCurrent(this.indexOf(cell));
+      this.onClick(cell, ev);
     });
+  }
+
+  /** The cell of row-major index `i`. */
+  cellOf(i: number): Cell {
+    const cols = Math.max(1, this.layout.cols);
+    return { row: Math.floor(i / cols), col: i % cols };
+  }
+
+  indexOf(cell: Cell): number {
+    return cell.row * this.layout.cols + cell.col;
+  }
+
+  /** Makes `el` stand for `cell` while it has the tab stop: its row and column, its tooltip's text, its box. */
+  private drawFocusCell(el: HTMLElement, cell: Cell): void {
+    this.focusRow.setAttribute('aria-rowindex', String(cell.row + 1));
+    el.className = 'lenslab-heatmap-cell';
+    el.setAttribute('role', 'gridcell');
+    el.setAttribute('aria-colindex', String(cell.col + 1));
+    el.setAttribute('aria-label', linesLabel(this.describe(cell)));
+    el.dataset.row = String(cell.row);
+    el.dataset.col = String(cell.col);
+    const box = focusBox(this.layout, cell);
+    Object.assign(el.style, { left: `${box.left}px`, top: `${box.top}px`, width: `${box.width}px`, height: `${box.height}px` });
   }
 
   private eventCell(ev: MouseEvent): Cell | null {
@@ -297,6 +376,7 @@ export class Heatmap {
   }
 
   setData(data: HeatmapData): void {
+    const before = this.keys.count ? this.cellOf(this.keys.current) : { row: 0, col: 0 };
     this.data = data;
     const { rows, cols } = data;
     const fit = heatmapLayout(rows, cols, { ...this.opts, ...data });
@@ -326,6 +406,11 @@ export class Heatmap {
 
     this.drawLabels(data);
     this.setHoverCell(null);
+    // The focused cell keeps its row and column (clamped) across new data, zoom and resizes.
+    this.grid.setAttribute('aria-rowcount', String(rows));
+    this.grid.setAttribute('aria-colcount', String(cols));
+    const keep = { row: Math.min(before.row, Math.max(0, rows - 1)), col: Math.min(before.col, Math.max(0, cols - 1)) };
+    this.keys.setCount(rows * cols, cols, this.indexOf(keep));
   }
 
   private drawLabels(data: HeatmapData): void {
@@ -390,6 +475,8 @@ export class Heatmap {
       return;
     }
     this.placeMark(this.selectMark, cell.row, cell.col, 1, 1);
+    // Tab into the grid lands on the selected cell (unless the user is moving through it).
+    if (!this.keys.hasFocus()) this.keys.setCurrent(this.indexOf(cell));
   }
 
   /** The heatmap and its labels as figure items, with the component's top-left at (0, 0). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tooltip, placeTooltip, placeUnder } from './tooltip';
+import { Tooltip, linesLabel, placeTooltip, placeUnder } from './tooltip';
 
 describe('tooltip placement', () => {
   it('puts a pointer tooltip beside the pointer, flipped at the bounds', () => {
@@ -17,5 +17,21 @@ describe('tooltip placement', () => {
     const host = document.createElement('div');
     new Tooltip(host);
     expect(host.style.position).toBe('relative');
+  });
+});
+
+describe('tooltip lines as an accessible name', () => {
+  it('joins the lines with commas, each label and its value with one space', () => {
+    expect(linesLabel([{ value: 'L0H1', strong: true }, { label: 'dest', value: '2 \u201c sat\u201d' }, { label: 'count ', value: '4' }])).toBe('L0H1, dest 2 \u201c sat\u201d, count 4');
+    expect(linesLabel([])).toBe('');
+  });
+
+  it('says what the tooltip shows, in the same order', () => {
+    const host = document.createElement('div');
+    const tip = new Tooltip(host);
+    const lines = [{ value: 'key' }, { label: 'value', value: '2.1' }];
+    tip.show(0, 0, lines);
+    expect(tip.text()).toBe('keyvalue2.1');
+    expect(linesLabel(lines).replace(/[ ,]/g, '')).toBe(tip.text());
   });
 });

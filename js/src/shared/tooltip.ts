@@ -7,6 +7,14 @@ export interface TooltipLine {
   strong?: boolean;
 }
 
+/**
+ * The tooltip's lines as one accessible name ("dest 3 “cat”, weight 0.25"): what a focused item
+ * says is what hovering it shows, from the same lines (the label's gap is a space here).
+ */
+export function linesLabel(lines: readonly TooltipLine[]): string {
+  return lines.map((line) => (line.label ? `${line.label.trim()} ${line.value}` : line.value)).join(', ');
+}
+
 /** Where to put a box of size (w, h) next to the pointer without leaving the bounds. */
 export function placeTooltip(
   x: number,

@@ -29,6 +29,7 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
   const error = h('div', { class: 'lenslab-error', role: 'alert' });
   error.hidden = true;
   const root = h('div', { class: `lenslab-widget lenslab-${kind}` }, toolbar, error);
+  keepKeysFromJupyterLab(root);
   return {
     root,
     toolbar,
@@ -40,6 +41,28 @@ export function createShell(kind: string, figure: () => Figure, basename: () => 
       error.hidden = !message;
     },
   };
+}
+
+/**
+ * Whether a key pressed inside a widget still reaches JupyterLab: shortcuts with Ctrl, Cmd or Alt
+ * (save, undo, the command palette), running the cell (Shift+Enter; Ctrl+Enter has Ctrl) and Escape.
+ */
+export function keyReachesJupyterLab(ev: KeyboardEvent): boolean {
+  return ev.ctrlKey || ev.metaKey || ev.altKey || ev.key === 'Escape' || (ev.key === 'Enter' && ev.shiftKey);
+}
+
+/**
+ * Plain keys pressed inside the widget are the widget's: none reaches JupyterLab's notebook
+ * shortcuts (Enter entering edit mode, A/B inserting cells, D D deleting this cell) while focus is
+ * in it. JupyterLab (>= 4.1) reads keys on document in the bubbling phase, so the root stops them
+ * on their way up; keyReachesJupyterLab's keys go on (Ctrl+S still saves). Lumino's
+ * `data-lm-suppress-shortcuts` attribute is not used: it would block those too, and on an ancestor
+ * it does not stop the command-mode bindings, which match the focused element itself.
+ */
+export function keepKeysFromJupyterLab(root: HTMLElement): void {
+  root.addEventListener('keydown', (ev) => {
+    if (!keyReachesJupyterLab(ev)) ev.stopPropagation();
+  });
 }
 
 /**

@@ -4,7 +4,8 @@ import { f32View, fakeModel, flush, key, mountWidget } from '../shared/test_util
 import type { TopExamplesModel } from '../shared/types';
 import widget from './index';
 import { figureToSvg } from '../shared/export_image';
-import { TopExamplesView, binText, histBars, splitExamples } from './view';
+import { linesLabel } from '../shared/tooltip';
+import { TopExamplesView, binText, binTooltip, histBars, splitExamples } from './view';
 
 // Two contexts: ["def", " f", "(\n"] peaks at " f"; ["x", " =", " 4"] peaks at " 4".
 const TOKENS = ['def', ' f', '(\n', 'x', ' =', ' 4'];
@@ -106,6 +107,32 @@ describe('TopExamples widget', () => {
     expect(el.querySelector('.lenslab-tooltip')!.textContent).toBe('activation 1 to 2count 4');
     const ticks = [...el.querySelectorAll('.lenslab-colorbar-tick')].map((t) => Number(t.textContent));
     expect([ticks[0], ticks[ticks.length - 1]]).toEqual([0, 4]);
+  });
+
+  it('keyboard: the histogram is one Tab stop; arrows move between bars, focus shows the hover text, which names each bar', () => {
+    const el = mount();
+    const plot = el.querySelector<HTMLElement>('.lenslab-hist-plot')!;
+    expect([plot.getAttribute('role'), plot.getAttribute('aria-label')]).toEqual(['listbox', 'activation histogram']);
+    const bars = [...el.querySelectorAll<HTMLElement>('.lenslab-hist-bar')];
+    expect(bars.map((b) => b.tabIndex)).toEqual([0, -1, -1, -1]);
+    expect(bars.map((b) => b.getAttribute('aria-label'))).toEqual(['activation 0 to 1, count 10', 'activation 1 to 2, count 4', 'activation 2 to 3, count 0', 'activation 3 to 4, count 1']);
+    expect(bars[1].getAttribute('aria-label')).toBe(linesLabel(binTooltip({ lo: 1, hi: 2, count: 4, height: 0, color: '' })));
+    const tip = el.querySelector<HTMLElement>('.lenslab-tooltip')!;
+    bars[1].dispatchEvent(new MouseEvent('mouseenter'));
+    const hovered = tip.textContent;
+    bars[1].dispatchEvent(new MouseEvent('mouseleave'));
+    bars[0].focus();
+    expect(tip.textContent).toBe('activation 0 to 1count 10');
+    key(bars[0], 'ArrowRight');
+    expect(document.activeElement).toBe(bars[1]);
+    expect(tip.textContent).toBe(hovered);
+    expect(el.querySelector('.lenslab-readout')!.textContent).toBe('bin [1, 2): 4');
+    key(bars[1], 'End');
+    expect(document.activeElement).toBe(bars[3]);
+    expect(bars.map((b) => b.tabIndex)).toEqual([-1, -1, -1, 0]);
+    bars[3].blur();
+    expect(tip.hidden).toBe(true);
+    el.remove();
   });
 
   it('uses a diverging scale for signed activations', () => {

@@ -1,12 +1,14 @@
 // TopExamples: a Neuronpedia-style card. An activation histogram (bars coloured by their bin's
 // centre), one colour bar, and the top-k contexts with tokens coloured on that one scale and each
-// context's max token outlined. Hover a token for its exact activation, a bar for its bin.
+// context's max token outlined. Hover a token for its exact activation, a bar for its bin; the
+// keyboard reaches both (one Tab stop per context and one for the histogram, roving.ts).
 import { Colorbar } from '../shared/colorbar';
 import { type ColorScale, colorOf, divergingScale, formatValue } from '../shared/colorscale';
 import { h } from '../shared/dom';
 import { type Figure, type FigureItem, translateItems } from '../shared/export_image';
+import { RovingFocus, pointBelow } from '../shared/roving';
 import { type ChipPoint, chipFigureItems, chipStrip, chipTooltip, quotedChip, tokenScale } from '../shared/token_chips';
-import { Tooltip } from '../shared/tooltip';
+import { type TooltipAt, type TooltipLine, Tooltip, linesLabel } from '../shared/tooltip';
 import type { Cmap } from '../shared/types';
 
 export interface TopExamplesInput {
@@ -75,6 +77,14 @@ export function binText(bar: HistBar): string {
   return `[${formatValue(bar.lo, 4)}, ${formatValue(bar.hi, 4)}): ${bar.count}`;
 }
 
+/** What hovering (or focusing) a bar shows; also the bar's accessible name. */
+export function binTooltip(bar: HistBar): TooltipLine[] {
+  return [
+    { value: `activation ${formatValue(bar.lo, 4)} to ${formatValue(bar.hi, 4)}` },
+    { label: 'count ', value: String(bar.count), strong: true },
+  ];
+}
+
 export class TopExamplesView {
   readonly el: HTMLDivElement;
   input: TopExamplesInput | null = null;
@@ -125,16 +135,21 @@ export class TopExamplesView {
     this.hist.hidden = false;
     const w = HIST_WIDTH / this.bars.length;
     const barEls = this.bars.map((bar, i) => {
-      // No aria-label: a name is prohibited on a generic div; the plot (role img) is named, the tooltip reads bins.
-      const el = h('div', { class: 'lenslab-hist-bar', 'data-bin': i, 'data-count': bar.count });
+      const el = h('div', { class: 'lenslab-hist-bar', role: 'option', 'aria-selected': 'false', 'aria-label': linesLabel(binTooltip(bar)), 'data-bin': i, 'data-count': bar.count });
       Object.assign(el.style, { width: `${w}px`, height: `${bar.height}px`, background: bar.color });
       el.addEventListener('mouseenter', (ev) => this.hoverBar(i, ev));
       el.addEventListener('mouseleave', () => this.tooltip.hide());
       return el;
     });
     const peak = Math.max(...input.histCounts);
-    const plot = h('div', { class: 'lenslab-hist-plot', role: 'img', 'aria-label': 'activation histogram' }, ...barEls);
+    const plot = h('div', { class: 'lenslab-hist-plot', role: 'listbox', 'aria-label': 'activation histogram' }, ...barEls);
     Object.assign(plot.style, { width: `${HIST_WIDTH}px`, height: `${HIST_HEIGHT}px` });
+    // The bars are one Tab stop; focus on a bar shows its bin as hover does (a click does
+    // nothing, so neither does Enter).
+    new RovingFocus(plot, {
+      onFocus: (i, el) => this.hoverBar(i, pointBelow(el)),
+      onLeave: () => this.tooltip.hide(),
+    }).setItems(barEls, 0);
     const edges = input.histEdges;
     this.hist.replaceChildren(
       h('div', { class: 'lenslab-hist-title lenslab-muted', text: `activation histogram \u00b7 max count ${peak}` }),
@@ -149,12 +164,9 @@ export class TopExamplesView {
     );
   }
 
-  private hoverBar(i: number, ev: MouseEvent): void {
+  private hoverBar(i: number, at: TooltipAt): void {
     const bar = this.bars[i];
-    this.tooltip.show(ev.clientX, ev.clientY, [
-      { value: `activation ${formatValue(bar.lo, 4)} to ${formatValue(bar.hi, 4)}` },
-      { label: 'count ', value: String(bar.count), strong: true },
-    ]);
+    this.tooltip.show(at.clientX, at.clientY, binTooltip(bar), at.anchor);
     this.readout.textContent = `bin ${binText(bar)}`;
   }
 
