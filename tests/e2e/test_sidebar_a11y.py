@@ -245,6 +245,7 @@ def test_sidebar_contrast_fit_tab_and_inserted_names(page, artifacts: Path):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         sidebar.screenshot(path=str(SCREENSHOTS / shot))
         assert violations == [], f"{theme}: colour-contrast violations:\n" + "\n".join(violations)
+        assert other == [], f"{theme}: other WCAG A/AA rules fail: {other}"
         assert set(lowest) == {"model", "hook", "job"} and min(lowest.values()) >= 4.5, lowest
     print("AXE " + json.dumps(figures))
     set_theme(page, "JupyterLab Light", True)

@@ -120,9 +120,9 @@ def set_theme(page, theme: str) -> None:
     page.wait_for_timeout(800)  # the theme's stylesheet settles
 
 
-def contrast_check(page, locator) -> dict[str, list[str]]:
-    """axe-core's colour-contrast results inside one element: violations, passes and incomplete
-    (axe could not decide, e.g. text over a canvas), one line per node."""
+def axe_check(page, locator, run_only: dict) -> dict[str, list[str]]:
+    """axe-core's results inside one element for the rules ``run_only`` selects: violations,
+    passes and incomplete (axe could not decide, e.g. text over a canvas), one line per node."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
         # JupyterLab's <body> is 0 px high with overflow hidden (the shell is positioned absolutely),
@@ -131,15 +131,25 @@ def contrast_check(page, locator) -> dict[str, list[str]]:
     locator.scroll_into_view_if_needed()
     handle = locator.element_handle()
     found = page.evaluate(
-        """async (el) => {
-            const r = await axe.run(el, { runOnly: { type: 'rule', values: ['color-contrast'] } });
+        """async ([el, runOnly]) => {
+            const r = await axe.run(el, { runOnly });
             const lines = (results) => results.flatMap((v) => v.nodes.map((n) =>
-                `${n.target.join(' ')}: ${(n.failureSummary || n.any.map((a) => a.message).join('; ')).replace(/\\s+/g, ' ')}`));
+                `${v.id} ${n.target.join(' ')}: ${(n.failureSummary || n.any.map((a) => a.message).join('; ')).replace(/\\s+/g, ' ')}`));
             return { violations: lines(r.violations), passes: lines(r.passes), incomplete: lines(r.incomplete) };
         }""",
-        handle,
+        [handle, run_only],
     )
     return dict(found)
+
+
+def contrast_check(page, locator) -> dict[str, list[str]]:
+    """axe-core's colour-contrast results inside one element."""
+    return axe_check(page, locator, {"type": "rule", "values": ["color-contrast"]})
+
+
+#: Every WCAG 2 A/AA rule but colour contrast (checked per theme above): roles, names, ARIA
+#: attributes and their parents/children, focusable elements, labels.
+STRUCTURE_RULES = {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
 
 
 def svg_texts(locator) -> list[str]:
@@ -281,6 +291,38 @@ def test_widgets_pass_axe_colour_contrast_in_light_and_dark(labs, artifacts: Pat
             w.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"))
     (artifacts / "axe-contrast.txt").write_text("\n".join(report) + "\n")
     set_theme(page, "JupyterLab Light")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (jlpm install)")
+def test_widgets_pass_axe_aria_and_name_rules_with_their_keyboard_parts_focused(labs, artifacts: Path):
+    """The ARIA markup users of screen readers get (grids, listboxes, token strips, names) passes
+    every WCAG 2.1 A/AA rule axe has, with each widget's first keyboard stop focused (so a
+    heatmap's roving cell exists)."""
+    page = labs["page"]
+    # The harness can fail: a grid cell outside any grid and an unnamed button are reported.
+    page.evaluate("""() => { const d = document.createElement('div'); d.id = 'lenslab-axe-probe';
+        d.innerHTML = '<div role="gridcell" tabindex="0">7</div><button></button>';
+        document.querySelector('.jp-Notebook').prepend(d); }""")
+    probe = axe_check(page, page.locator("#lenslab-axe-probe"), STRUCTURE_RULES)
+    page.evaluate("() => document.getElementById('lenslab-axe-probe').remove()")
+    assert any(line.startswith("aria-required-parent") for line in probe["violations"]), probe
+    assert any(line.startswith("button-name") for line in probe["violations"]), probe
+    failures, report = [], []
+    for selector, name in WIDGETS:
+        w = page.locator(selector)
+        stops = w.locator("[tabindex='0']")
+        if stops.count():
+            stops.first.focus()
+        result = axe_check(page, w, STRUCTURE_RULES)
+        result["violations"] = [v for v in result["violations"] if not v.startswith("color-contrast")]
+        failures += [f"{name}: {v}" for v in result["violations"]]
+        rules = sorted({line.split(" ", 1)[0] for line in result["passes"]})
+        report.append(f"{name}: {len(rules)} rules pass ({', '.join(rules)}), {len(result['violations'])} violations")
+        assert len(rules) >= 3, f"{name}: axe checked too little: {result}"
+    (artifacts / "axe-structure.txt").write_text("\n".join(report) + "\n")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.mouse.move(0, 0)
     assert not failures, "\n".join(failures)
 
 

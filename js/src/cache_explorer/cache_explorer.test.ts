@@ -81,6 +81,22 @@ describe('CacheExplorer widget', () => {
     expect(el.querySelector('.lenslab-meta')!.textContent).toBe('6 hooks');
   });
 
+  it('the tree owns only groups and items: each group heading is a tree item that says whether it is open', () => {
+    const el = document.createElement('div');
+    render({ model: model(), el });
+    const tree = el.querySelector('[role="tree"]')!;
+    const owned = [...tree.children].filter((c) => c.getAttribute('aria-hidden') !== 'true');
+    expect(owned.map((c) => c.getAttribute('role'))).toEqual(['group', 'group', 'group']);
+    const details = owned[1] as HTMLDetailsElement;
+    expect(details.getAttribute('aria-label')).toBe('Layer 0');
+    const heading = details.querySelector(':scope > summary')!;
+    expect(heading.getAttribute('role')).toBe('treeitem');
+    expect(heading.getAttribute('aria-expanded')).toBe('true');
+    details.open = false;
+    details.dispatchEvent(new Event('toggle'));
+    expect(heading.getAttribute('aria-expanded')).toBe('false');
+  });
+
   it('clicking a hook asks Python for it', () => {
     const el = document.createElement('div');
     const m = model();

@@ -215,7 +215,11 @@ export class CacheView {
     this.tree.replaceChildren(
       header,
       ...groups.map((g) => {
-        const details = h('details', { class: 'lenslab-group', open: true }, h('summary', {}, h('span', { text: g.label }), h('span', { class: 'lenslab-muted', text: ` ${g.count}` })));
+        // A tree may own only items and groups (axe's aria-required-children): each group is
+        // role=group, and its heading is the tree item that expands it (as the sidebar's tree).
+        const summary = h('summary', { role: 'treeitem', 'aria-expanded': 'true' }, h('span', { text: g.label }), h('span', { class: 'lenslab-muted', text: ` ${g.count}` }));
+        const details = h('details', { class: 'lenslab-group', open: true, role: 'group', 'aria-label': g.label }, summary);
+        details.addEventListener('toggle', () => summary.setAttribute('aria-expanded', String(details.open)));
         for (const comp of g.components) {
           if (g.components.length > 1 || comp.component !== g.label) details.append(h('div', { class: 'lenslab-component', text: comp.component }));
           for (const hook of comp.hooks) details.append(this.hookRow(hook));
