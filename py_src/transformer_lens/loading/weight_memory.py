@@ -11,9 +11,10 @@ So while the config is read, a second thread allocates, for each checkpoint tens
 the model's dtype and the tensor's shape, and touches one byte per page of it. Processing then
 writes a weight computed from a checkpoint tensor (``W_Q``, a per-head view of ``q_proj.weight``)
 into that tensor's buffer, seen with the weight's shape and strides, so the weight has the layout
-it would have had and only its pages are new (a view with gaps, such as GPT-2's Q slice of
-``c_attn``, is cast into a dense tensor of its own, as before). Two weights never share an element: a
-second weight that would overlap one already written there gets new memory.
+it would have had and only its pages are new. Only a weight that is a whole checkpoint tensor
+takes its buffer: a part of one (GPT-2's Q slice of ``c_attn``, a context cut from ``W_pos``)
+gets memory of its own, as before, so no weight keeps a larger buffer alive. A buffer is taken
+once: a second weight computed from the same tensor (a tied embedding cast twice) gets new memory.
 
 Which tensors processing rewrites is known only once the config is read, so the thread prepares
 every floating tensor of at least ``MIN_BYTES``, in the order the streaming loader reads them
@@ -31,7 +32,6 @@ import torch
 
 from transformer_lens import memory_budget
 from transformer_lens.loading import tensor_source
-from transformer_lens.loading.element_overlap import share_elements
 
 MIN_BYTES = 2**20  # smaller weights come from the allocator's own reused memory anyway
 _PAGE = 4096
@@ -43,7 +43,7 @@ class _Buffer:
 
     def __init__(self, tensor: torch.Tensor, chunk: int) -> None:
         self.tensor, self.chunk = tensor, chunk
-        self.taken: list[torch.Tensor] = []
+        self.taken = False
 
 
 class PreparedWeightMemory:
@@ -113,16 +113,17 @@ class PreparedWeightMemory:
             buffer = self._buffers.get(name) if Path(file) in self._files else None
             if buffer is None:
                 return None
+            # Only a weight that is the whole checkpoint tensor (in some layout) takes its buffer: a
+            # part (a context cut from W_pos, one of fused Q/K/V rows) would keep all of it alive.
             numel = buffer.tensor.numel()
             last = first + sum((size - 1) * stride for size, stride in zip(like.shape, like.stride()))
-            if like.numel() == 0 or first < 0 or last >= numel or any(stride < 0 for stride in like.stride()):
+            if like.numel() != numel or first != 0 or last != numel - 1 or any(stride < 0 for stride in like.stride()):
                 return None
-            out = buffer.tensor.view(-1).as_strided(like.shape, like.stride(), first)
-            if any(share_elements(out, taken) for taken in buffer.taken):
-                return None  # that memory already holds another weight
-            buffer.taken.append(out)
-            self.taken_bytes += out.numel() * out.element_size()
-            return out
+            if buffer.taken:
+                return None  # that memory already holds another weight (a tied embedding cast twice)
+            buffer.taken = True
+            self.taken_bytes += numel * buffer.tensor.element_size()
+            return buffer.tensor.view(-1).as_strided(like.shape, like.stride(), 0)
 
     def release_chunk(self, chunk: int) -> None:
         """Forget the buffers of a loaded chunk: one no weight took is freed now."""

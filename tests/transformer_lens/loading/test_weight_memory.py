@@ -311,3 +311,21 @@ def test_encoder_and_encoder_decoder_loads_take_the_same_weights(tmp_path, dtype
     assert all(memory._buffers == {} and not memory._thread.is_alive() for memory in recorder.memories)
     if dtype == torch.bfloat16:  # T5's float32 weights cast into prepared memory
         assert any(memory.taken_bytes > 0 for memory in recorder.memories)
+
+
+def test_only_a_whole_checkpoint_tensor_takes_its_buffer(tmp_path, monkeypatch):
+    """A part of a tensor (a context cut from W_pos, one of fused rows) would keep the whole buffer alive."""
+    monkeypatch.setattr(weight_memory, "MIN_BYTES", 0)
+    dp.build_checkpoint("Llama", _LLAMA, tmp_path, seed=4)
+    files = pipeline.hf_io.safetensors_files(tmp_path)
+    memory = weight_memory.PreparedWeightMemory(files, torch.bfloat16, budget_bytes=2**30, rewrite_same_dtype=True)
+    memory.finish_preparing()
+    source = tensor_source.SafetensorsSource(files)
+    name = "model.layers.0.mlp.up_proj.weight"
+    whole = source[name]
+    assert memory(whole[:5], torch.bfloat16) is None  # a part
+    assert memory(whole.T, torch.float16) is None  # not the prepared dtype
+    out = memory(whole.T, torch.bfloat16)  # the whole tensor, transposed: its layout kept
+    assert out is not None and out.shape == whole.T.shape and out.stride() == whole.T.stride()
+    assert memory(whole, torch.bfloat16) is None  # its memory is taken: a second weight gets its own
+    memory.close()
