@@ -15,9 +15,12 @@ def get_device_for_block_index(
 ) -> torch.device:
     """The device of block ``index``: ``cfg.device_map``'s entry when there is one; else consecutive
     blocks share a device, and the devices' counts of blocks differ by at most one
-    (``index * n_devices // n_layers``, as upstream 3.9)."""
-    if cfg.device_map is not None:
-        return torch.device(cfg.device_map[index])
+    (``index * n_devices // n_layers``, as upstream 3.9). ``cfg`` may be any object with upstream's
+    fields (``n_devices``, ``n_layers``, ``device``): code written for upstream passes stand-ins
+    without ``device_map``."""
+    device_map = getattr(cfg, "device_map", None)
+    if device_map is not None:
+        return torch.device(device_map[index])
     base = torch.device(device if device is not None else cfg.device)
     if cfg.n_devices <= 1:
         return base

@@ -18,6 +18,15 @@ def test_blocks_are_split_into_contiguous_groups():
     assert get_device_for_block_index(3, cfg, device="cuda:1") == torch.device("cuda", 2)
 
 
+def test_an_upstream_style_config_stand_in_without_device_map_is_placed_by_n_devices():
+    """Code written for upstream passes any object with n_devices, n_layers and device."""
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(n_devices=2, n_layers=4, device="cpu")
+    assert [get_device_for_block_index(i, cfg) for i in range(4)] == [torch.device("cpu", i // 2) for i in range(4)]
+    assert get_device_for_block_index(1, SimpleNamespace(n_devices=1, n_layers=4, device="cpu")) == torch.device("cpu")
+
+
 def test_split_model_computes_what_the_single_device_model_does():
     single = HookedTransformer(_cfg())
     split = HookedTransformer(_cfg(n_devices=2))
