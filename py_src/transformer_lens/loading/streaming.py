@@ -24,7 +24,7 @@ from torch import nn
 from transformer_lens import devices, memory_budget, weight_processing
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading.element_overlap import share_elements
-from transformer_lens.loading.tensor_source import TensorSource, layer_of
+from transformer_lens.loading.tensor_source import OUTSIDE_BLOCKS, TensorSource, layer_of
 from transformer_lens.loading.weight_memory import PreparedWeightMemory
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 Converter = Callable[[Mapping[str, torch.Tensor], HookedTransformerConfig], dict[str, torch.Tensor]]
 # A block's weights: ``blocks.{i}.`` (decoders, BERT) or ``encoder.{i}.``/``decoder.{i}.`` (T5).
 _BLOCK_KEY = re.compile(r"^(?:blocks|encoder|decoder)\.(\d+)\.")
-_GLOBAL = -1  # the chunk of tensors outside the blocks
+_GLOBAL = OUTSIDE_BLOCKS
 
 
 class NotEnoughMemoryError(MemoryError):

@@ -202,6 +202,15 @@ def _read_header(file: Path) -> dict[str, _Entry]:
     return entries
 
 
+OUTSIDE_BLOCKS = -1  # the streaming loader's chunk of the tensors outside the blocks (embeddings, final norm, unembedding)
+
+
+def chunk_of(name: str) -> int:
+    """The chunk the streaming loader reads a checkpoint tensor in: its layer, else ``OUTSIDE_BLOCKS``."""
+    layer = layer_of(name)
+    return OUTSIDE_BLOCKS if layer is None else layer
+
+
 def layer_of(name: str) -> Optional[int]:
     """The layer a tensor name belongs to: its first all-digit part (``h.3.attn``, ``model.layers.3.``)."""
     for part in name.split("."):

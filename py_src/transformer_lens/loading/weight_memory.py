@@ -35,7 +35,6 @@ from transformer_lens.loading import tensor_source
 
 MIN_BYTES = 2**20  # smaller weights come from the allocator's own reused memory anyway
 _PAGE = 4096
-_GLOBAL = -1  # the chunk of tensors outside the blocks (streaming's chunk numbering)
 
 
 class _Buffer:
@@ -90,7 +89,7 @@ class PreparedWeightMemory:
             except (RuntimeError, MemoryError):
                 return  # memory ran short after all: the load allocates the rest itself, as without this
             with self._lock:
-                self._buffers[name] = _Buffer(buffer, _chunk_of(name))
+                self._buffers[name] = _Buffer(buffer, tensor_source.chunk_of(name))
                 self.prepared_bytes += nbytes
             budget_bytes -= nbytes
 
@@ -106,15 +105,16 @@ class PreparedWeightMemory:
     def __call__(self, like: torch.Tensor, dtype: torch.dtype) -> Optional[torch.Tensor]:
         """A prepared tensor with ``like``'s shape and strides, if ``like`` views a checkpoint tensor with a buffer."""
         origin = tensor_source.mapped_origin(like)
-        if origin is None or dtype != self.dtype or not _dense(like):
-            return None  # (a view with gaps would be cast into a dense tensor: keep that layout)
+        if origin is None or dtype != self.dtype:
+            return None
         file, name, first = origin
         with self._lock:
             buffer = self._buffers.get(name) if Path(file) in self._files else None
             if buffer is None:
                 return None
-            # Only a weight that is the whole checkpoint tensor (in some layout) takes its buffer: a
-            # part (a context cut from W_pos, one of fused Q/K/V rows) would keep all of it alive.
+            # Only a weight that is the whole checkpoint tensor (in some layout, so with no gap) takes
+            # its buffer: a part (a context cut from W_pos, one of fused Q/K/V rows) would keep all
+            # of it alive, and a view with gaps is cast into a dense tensor elsewhere.
             numel = buffer.tensor.numel()
             last = first + sum((size - 1) * stride for size, stride in zip(like.shape, like.stride()))
             if like.numel() != numel or first != 0 or last != numel - 1 or any(stride < 0 for stride in like.stride()):
@@ -144,23 +144,8 @@ def prepare(files: list[Path], dtype: torch.dtype, rewrite_same_dtype: bool) -> 
     return PreparedWeightMemory(files, dtype, 0 if available is None else available, rewrite_same_dtype)
 
 
-def _chunk_of(name: str) -> int:
-    layer = tensor_source.layer_of(name)
-    return _GLOBAL if layer is None else layer
-
-
 def _stream_order(name: str) -> tuple[int, str]:
-    return _chunk_of(name), name
-
-
-def _dense(tensor: torch.Tensor) -> bool:
-    """Whether ``tensor``'s elements fill a block of memory with no gap, in some order of its dimensions."""
-    expected = 1
-    for stride, size in sorted((stride, size) for size, stride in zip(tensor.shape, tensor.stride()) if size != 1):
-        if stride != expected:
-            return False
-        expected *= size
-    return True
+    return tensor_source.chunk_of(name), name
 
 
 def _numel(shape: tuple[int, ...]) -> int:
