@@ -144,3 +144,15 @@ def check_patching_against_manual_hook(model: Any) -> None:
         expected = metric(model.run_with_hooks(corrupted, fwd_hooks=[(name, patch)]))
     assert abs(blocks[2, layer, pos].item() - expected.item()) < 1e-4
     assert not any(hp.fwd_hooks for hp in model.hook_points())
+
+
+def build_t5_checkpoint(directory: Path, num_layers: int, seed: int, **save_kwargs: Any) -> None:
+    """Save a tiny random T5 (d_model 32, 4 heads) to ``directory``; ``save_kwargs`` go to
+    ``save_pretrained`` (``max_shard_size=`` for a sharded checkpoint)."""
+    import transformers
+
+    config = transformers.T5Config(vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=48, num_layers=num_layers, num_heads=4, decoder_start_token_id=0)
+    torch.manual_seed(0)
+    model = transformers.T5ForConditionalGeneration(config)
+    randomise_(model, seed=seed)
+    model.save_pretrained(directory, **save_kwargs)

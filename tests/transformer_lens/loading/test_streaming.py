@@ -136,17 +136,12 @@ def test_conversion_runs_one_layer_at_a_time(checkpoint, monkeypatch):
 
 def test_encoders_stream_layer_by_layer_to_the_eager_weights(tmp_path, monkeypatch):
     import bert_checkpoints
-    import transformers
 
     from transformer_lens import HookedEncoder, HookedEncoderDecoder
     from transformer_lens.loading.families import bert, t5
 
     bert_checkpoints.save_bert(bert_checkpoints.build_bert(seed=2, hidden_size=32, num_attention_heads=4, num_hidden_layers=3, intermediate_size=48, vocab_size=dp.VOCAB), tmp_path / "bert")
-    t5_config = transformers.T5Config(vocab_size=dp.VOCAB, d_model=32, d_kv=8, d_ff=48, num_layers=3, num_heads=4, decoder_start_token_id=0)
-    torch.manual_seed(0)
-    t5_model = transformers.T5ForConditionalGeneration(t5_config)
-    dp.randomise_(t5_model, seed=5)
-    t5_model.save_pretrained(tmp_path / "t5", max_shard_size="40KB")
+    dp.build_t5_checkpoint(tmp_path / "t5", num_layers=3, seed=5, max_shard_size="40KB")
     for model_class, converter, directory in ((HookedEncoder, bert, tmp_path / "bert"), (HookedEncoderDecoder, t5, tmp_path / "t5")):
         streamed = assert_reads_one_layer_at_a_time(lambda: model_class.from_pretrained(str(directory), device="cpu"), monkeypatch)
         eager = model_class(streamed.cfg, move_to_device=False)

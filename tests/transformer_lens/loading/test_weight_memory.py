@@ -292,16 +292,11 @@ def test_memory_running_short_while_preparing_leaves_an_ordinary_load(checkpoint
 def test_encoder_and_encoder_decoder_loads_take_the_same_weights(tmp_path, dtype, monkeypatch):
     """HookedEncoder (BERT, LayerNorm) and HookedEncoderDecoder (T5, RMSNorm) load through the same pipeline."""
     import bert_checkpoints
-    import transformers
 
     from transformer_lens import HookedEncoder, HookedEncoderDecoder
 
     bert_checkpoints.save_bert(bert_checkpoints.build_bert(seed=2, hidden_size=32, num_attention_heads=4, num_hidden_layers=2, intermediate_size=48, vocab_size=dp.VOCAB), tmp_path / "bert")
-    t5_config = transformers.T5Config(vocab_size=dp.VOCAB, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, decoder_start_token_id=0)
-    torch.manual_seed(0)
-    t5_model = transformers.T5ForConditionalGeneration(t5_config)
-    dp.randomise_(t5_model, seed=5)
-    t5_model.save_pretrained(tmp_path / "t5")
+    dp.build_t5_checkpoint(tmp_path / "t5", num_layers=2, seed=5)
     recorder = Recorder(monkeypatch)
     for model_class, directory in ((HookedEncoder, tmp_path / "bert"), (HookedEncoderDecoder, tmp_path / "t5")):
         def loader(directory, dtype):
